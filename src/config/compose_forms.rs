@@ -1,0 +1,256 @@
+//! The many-forms fields of compose (`environment` as list or map, `ports`
+//! as number, string or mapping, …) read from positioned nodes into their
+//! one normalised form. Each function reports problems into `errs` and
+//! returns what it could read.
+
+use super::node::{Node, Pos, Value};
+use crate::model::{DependCondition, Mount, MountKind, PortMapping};
+use std::collections::BTreeMap;
+
+/// Problems found, each with its position.
+pub type Errs = Vec<(Pos, String)>;
+
+/// The text of a scalar node; numbers and booleans as written.
+pub fn scalar(node: &Node) -> Option<String> {
+    match &node.value {
+        Value::Str(s) => Some(s.clone()),
+        Value::Int(i) => Some(i.to_string()),
+        Value::Float(f) => Some(f.to_string()),
+        Value::Bool(b) => Some(b.to_string()),
+        _ => None,
+    }
+}
+
+fn expected(errs: &mut Errs, node: &Node, what: &str) {
+    errs.push((node.pos, format!("expected {what}, found {}", node.value.kind())));
+}
+
+/// `command`/`entrypoint`: a string (split like a shell would) or a list.
+pub fn words(node: &Node, errs: &mut Errs) -> Option<Vec<String>> {
+    match &node.value {
+        Value::Str(s) => shlex::split(s).or_else(|| {
+            errs.push((node.pos, format!("cannot split `{s}` into words (unbalanced quotes?)")));
+            None
+        }),
+        Value::Seq(items) => items.iter().map(|n| scalar_or_err(n, errs)).collect(),
+        _ => {
+            expected(errs, node, "a string or a list of strings");
+            None
+        }
+    }
+}
+
+fn scalar_or_err(node: &Node, errs: &mut Errs) -> Option<String> {
+    let s = scalar(node);
+    if s.is_none() {
+        expected(errs, node, "a string");
+    }
+    s
+}
+
+/// `environment`/`labels`: `[K=V, K]` or `{K: V, K: null}`.
+pub fn key_values(node: &Node, errs: &mut Errs) -> BTreeMap<String, Option<String>> {
+    let mut out = BTreeMap::new();
+    match &node.value {
+        Value::Seq(items) => {
+            for item in items {
+                let Some(text) = scalar_or_err(item, errs) else { continue };
+                match text.split_once('=') {
+                    Some((k, v)) => out.insert(k.to_owned(), Some(v.to_owned())),
+                    None => out.insert(text, None),
+                };
+            }
+        }
+        Value::Map(entries) => {
+            for (k, v) in entries {
+                let Some(key) = scalar_or_err(k, errs) else { continue };
+                let value = match v.value {
+                    Value::Null => None,
+                    _ => scalar_or_err(v, errs),
+                };
+                out.insert(key, value);
+            }
+        }
+        _ => expected(errs, node, "a list of `KEY=value` or a mapping"),
+    }
+    out
+}
+
+/// `env_file`, `networks` as a list: one string or a list of strings, with positions.
+pub fn string_list(node: &Node, errs: &mut Errs) -> Vec<(Pos, String)> {
+    match &node.value {
+        Value::Str(s) => vec![(node.pos, s.clone())],
+        Value::Seq(items) => items
+            .iter()
+            .filter_map(|n| scalar_or_err(n, errs).map(|s| (n.pos, s)))
+            .collect(),
+        _ => {
+            expected(errs, node, "a string or a list of strings");
+            Vec::new()
+        }
+    }
+}
+
+/// `depends_on`: `[a, b]` or `{a: {condition: service_healthy}}`.
+pub fn depends_on(node: &Node, errs: &mut Errs) -> BTreeMap<String, (Pos, DependCondition)> {
+    let mut out = BTreeMap::new();
+    if let Value::Map(entries) = &node.value {
+        for (k, v) in entries {
+            let Some(name) = scalar_or_err(k, errs) else { continue };
+            let condition = match v.get("condition") {
+                None => Some(DependCondition::ServiceStarted),
+                Some(c) => condition(c, errs),
+            };
+            check_keys(v, &["condition", "restart", "required"], errs);
+            if let Some(c) = condition {
+                out.insert(name, (k.pos, c));
+            }
+        }
+        return out;
+    }
+    for (pos, name) in string_list(node, errs) {
+        out.insert(name, (pos, DependCondition::ServiceStarted));
+    }
+    out
+}
+
+fn condition(node: &Node, errs: &mut Errs) -> Option<DependCondition> {
+    const NAMES: &[&str] = &["service_started", "service_healthy", "service_completed_successfully"];
+    match node.as_str() {
+        Some("service_started") => Some(DependCondition::ServiceStarted),
+        Some("service_healthy") => Some(DependCondition::ServiceHealthy),
+        Some("service_completed_successfully") => Some(DependCondition::ServiceCompletedSuccessfully),
+        other => {
+            let got = other.map_or_else(|| node.value.kind().to_owned(), str::to_owned);
+            errs.push((node.pos, super::de::unknown_message("condition", &got, NAMES)));
+            None
+        }
+    }
+}
+
+/// Reports keys of a mapping node outside `allowed`; other node kinds are
+/// reported as not being a mapping.
+pub fn check_keys(node: &Node, allowed: &[&str], errs: &mut Errs) {
+    match &node.value {
+        Value::Map(entries) => {
+            for (k, _) in entries {
+                let key = scalar(k).unwrap_or_default();
+                if !allowed.contains(&key.as_str()) {
+                    errs.push((k.pos, super::de::unknown_message("key", &key, allowed)));
+                }
+            }
+        }
+        Value::Null => {}
+        _ => expected(errs, node, "a mapping"),
+    }
+}
+
+/// `networks` of a service: `[front]` or `{front: {aliases: [web]}}`.
+pub fn service_networks(node: &Node, errs: &mut Errs) -> BTreeMap<String, (Pos, Vec<String>)> {
+    let mut out = BTreeMap::new();
+    if let Value::Map(entries) = &node.value {
+        for (k, v) in entries {
+            let Some(name) = scalar_or_err(k, errs) else { continue };
+            check_keys(v, &["aliases"], errs);
+            let aliases = v.get("aliases").map(|a| string_list(a, errs));
+            let aliases = aliases.unwrap_or_default().into_iter().map(|(_, s)| s).collect();
+            out.insert(name, (k.pos, aliases));
+        }
+        return out;
+    }
+    for (pos, name) in string_list(node, errs) {
+        out.insert(name, (pos, Vec::new()));
+    }
+    out
+}
+
+/// One `ports` entry: `80`, `"8080:80"`, `"127.0.0.1:8080:80/udp"` or a mapping.
+pub fn port(node: &Node, errs: &mut Errs) -> Option<PortMapping> {
+    let bad = |errs: &mut Errs, why: &str| {
+        errs.push((node.pos, format!("invalid port `{}`: {why}", scalar(node).unwrap_or_default())));
+        None
+    };
+    if let Value::Map(_) = node.value {
+        check_keys(node, &["target", "published", "host_ip", "protocol"], errs);
+        let target = node.get("target").and_then(scalar).and_then(|t| t.parse().ok());
+        let Some(target) = target else {
+            errs.push((node.pos, "a long-form port needs a numeric `target`".into()));
+            return None;
+        };
+        return Some(PortMapping {
+            host_ip: node.get("host_ip").and_then(scalar),
+            published: node.get("published").and_then(scalar),
+            target,
+            protocol: node.get("protocol").and_then(scalar).unwrap_or_else(|| "tcp".into()),
+        });
+    }
+    let text = scalar(node)?;
+    let (spec, protocol) = text.split_once('/').unwrap_or((&text, "tcp"));
+    if !matches!(protocol, "tcp" | "udp") {
+        return bad(errs, "protocol must be tcp or udp");
+    }
+    let parts: Vec<&str> = spec.rsplitn(3, ':').collect();
+    let Ok(target) = parts[0].parse::<u16>() else {
+        return bad(errs, "the container port must be a number from 1 to 65535");
+    };
+    let published = parts.get(1).filter(|p| !p.is_empty()).map(|p| p.to_string());
+    if let Some(p) = &published {
+        let ok = p.split('-').all(|n| n.parse::<u16>().is_ok());
+        if !ok {
+            return bad(errs, "the host port must be a number or a range like 8000-8010");
+        }
+    }
+    Some(PortMapping {
+        host_ip: parts.get(2).map(|h| h.trim_matches(['[', ']']).to_owned()),
+        published,
+        target,
+        protocol: protocol.to_owned(),
+    })
+}
+
+/// One `volumes` entry: `"./data:/data:ro"`, `"db:/var/lib/db"` or a mapping.
+pub fn mount(node: &Node, errs: &mut Errs) -> Option<Mount> {
+    if let Value::Map(_) = node.value {
+        check_keys(node, &["type", "source", "target", "read_only"], errs);
+        let kind = match node.get("type").and_then(Node::as_str) {
+            Some("bind") => MountKind::Bind,
+            Some("volume") | None => MountKind::Volume,
+            Some(other) => {
+                errs.push((node.pos, format!("mount type `{other}` is not supported (use bind or volume)")));
+                return None;
+            }
+        };
+        let Some(target) = node.get("target").and_then(scalar) else {
+            errs.push((node.pos, "a long-form volume needs a `target`".into()));
+            return None;
+        };
+        return Some(Mount {
+            kind,
+            source: node.get("source").and_then(scalar).unwrap_or_default(),
+            target,
+            read_only: matches!(node.get("read_only").map(|n| &n.value), Some(Value::Bool(true))),
+        });
+    }
+    let text = scalar_or_err(node, errs)?;
+    let parts: Vec<&str> = text.split(':').collect();
+    let (source, target, mode) = match parts.as_slice() {
+        [t] => ("", *t, ""),
+        [s, t] => (*s, *t, ""),
+        [s, t, m] => (*s, *t, *m),
+        _ => {
+            errs.push((node.pos, format!("invalid volume `{text}`: expected `source:target[:ro]`")));
+            return None;
+        }
+    };
+    if !target.starts_with('/') {
+        errs.push((node.pos, format!("volume target `{target}` must be an absolute container path")));
+        return None;
+    }
+    let bind = source.starts_with('/') || source.starts_with('.') || source.starts_with('~');
+    Some(Mount {
+        kind: if bind { MountKind::Bind } else { MountKind::Volume },
+        source: source.to_owned(),
+        target: target.to_owned(),
+        read_only: mode.split(',').any(|m| m == "ro"),
+    })
+}

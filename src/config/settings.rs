@@ -1,0 +1,142 @@
+//! `tend.toml` → [`Settings`], hosts and notification rules, with defaults
+//! filled in and every value checked.
+
+use super::raw::{HostSpec, NotifySpec, TendFile};
+use super::{At, Ctx, notify_url, values};
+use crate::model::{Concurrency, EventKind, Host, Missed, NotifyRule, Settings, Tls};
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+const FILE: &str = "tend.toml";
+
+/// The host stacks run on when they name none.
+pub const LOCAL_HOST: &str = "local";
+
+/// Reads `tend.toml`; a repository without one gets every default.
+pub(super) fn read(cx: &mut Ctx) -> TendFile {
+    if !cx.repo.exists(FILE) {
+        return TendFile::default();
+    }
+    let Some(node) = cx.toml(FILE) else {
+        return TendFile::default();
+    };
+    cx.typed(FILE, &node).unwrap_or_default()
+}
+
+/// Checks the settings and fills defaults.
+pub(super) fn build(
+    cx: &mut Ctx,
+    file: TendFile,
+) -> (Settings, BTreeMap<String, Host>, Vec<NotifyRule>) {
+    let d = &file.defaults;
+    let mut duration = |at: &Option<At<String>>, default: u64| {
+        at.as_ref()
+            .and_then(|a| cx.duration(FILE, a))
+            .unwrap_or(Duration::from_secs(default))
+    };
+    let timeout = duration(&d.timeout, 3600);
+    let missed_window = duration(&d.missed_window, 6 * 3600);
+    let reconcile_interval = duration(&file.reconcile.interval, 300);
+    let timezone = d
+        .timezone
+        .as_ref()
+        .and_then(|tz| cx.timezone(FILE, tz))
+        .unwrap_or(chrono_tz::UTC);
+    let settings = Settings {
+        timezone,
+        timeout,
+        concurrency: d.concurrency.unwrap_or(Concurrency::Forbid),
+        missed: d.missed.unwrap_or(Missed::RunOnce),
+        missed_window,
+        reconcile_interval,
+        self_heal: file.reconcile.self_heal.unwrap_or(true),
+        prune: file.reconcile.prune.unwrap_or(true),
+    };
+    let mut hosts = BTreeMap::new();
+    for (name, spec) in &file.hosts {
+        if let Err(e) = values::check_name("host", name) {
+            cx.error(FILE, spec.pos, e);
+        }
+        hosts.insert(name.clone(), host(cx, spec));
+    }
+    hosts.entry(LOCAL_HOST.to_owned()).or_insert_with(|| Host {
+        docker: "unix:///var/run/docker.sock".into(),
+        tls: None,
+    });
+    let notify = file.notify.iter().map(|n| rule(cx, n)).collect();
+    (settings, hosts, notify)
+}
+
+fn host(cx: &mut Ctx, spec: &HostSpec) -> Host {
+    let docker = &spec.docker;
+    let scheme = docker.split_once("://").map(|(s, _)| s);
+    if !matches!(scheme, Some("unix" | "tcp" | "ssh")) {
+        cx.error(
+            FILE,
+            docker.pos,
+            format!("docker address `{}` must start with unix://, tcp:// or ssh://", docker.value),
+        );
+    }
+    cx.references(FILE, docker);
+    let tls = spec.tls.as_ref().map(|t| {
+        for at in [&t.ca, &t.cert, &t.key].into_iter().flatten() {
+            cx.references(FILE, at);
+        }
+        if scheme != Some("tcp") {
+            cx.error(FILE, docker.pos, "`tls` is only used with a tcp:// docker address");
+        }
+        Tls {
+            ca: t.ca.as_ref().map(|a| a.value.clone()),
+            cert: t.cert.as_ref().map(|a| a.value.clone()),
+            key: t.key.as_ref().map(|a| a.value.clone()),
+        }
+    });
+    Host {
+        docker: docker.value.clone(),
+        tls,
+    }
+}
+
+fn rule(cx: &mut Ctx, spec: &At<NotifySpec>) -> NotifyRule {
+    let url = &spec.url;
+    cx.references(FILE, url);
+    let placeholder = blank_references(url);
+    if let Err(e) = notify_url::parse(&placeholder) {
+        cx.error(FILE, url.pos, e);
+    }
+    let on = spec.on.clone().unwrap_or_else(|| {
+        vec![
+            EventKind::Failure,
+            EventKind::Recovery,
+            EventKind::ConfigError,
+            EventKind::ApplyFailed,
+            EventKind::Degraded,
+        ]
+    });
+    NotifyRule {
+        url: url.value.clone(),
+        on,
+    }
+}
+
+/// Replaces each `${…}` reference with a placeholder word so that the shape
+/// of a URL can be checked without resolving secrets.
+fn blank_references(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(start) = rest.find("${") {
+        out.push_str(&rest[..start]);
+        match rest[start..].find('}') {
+            Some(end) => {
+                out.push_str("secret");
+                rest = &rest[start + end + 1..];
+            }
+            None => {
+                rest = &rest[start..];
+                break;
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}

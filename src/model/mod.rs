@@ -1,0 +1,241 @@
+//! Domain types: what a validated config repository asks for ([`Desired`]),
+//! its jobs, stacks, hosts and notification rules.
+//!
+//! Pure data. `config` builds these from files; later stages (plan, runner,
+//! reconcile) only ever read them. The small policy enums derive serde and
+//! schemars so the config files and the JSON Schemas use the same words.
+
+use crate::schedule::Schedule;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// Everything one commit of a config repository asks for.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Desired {
+    /// Settings from `tend.toml`, defaults filled in.
+    pub settings: Settings,
+    /// Docker hosts by name; `local` always exists.
+    pub hosts: BTreeMap<String, Host>,
+    /// Notification rules, in file order.
+    pub notify: Vec<NotifyRule>,
+    /// Jobs, sorted by name.
+    pub jobs: Vec<Job>,
+    /// Stacks, sorted by name.
+    pub stacks: Vec<Stack>,
+}
+
+/// Repository-wide settings (`[defaults]` and `[reconcile]`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Settings {
+    /// Time zone of jobs that name none.
+    pub timezone: chrono_tz::Tz,
+    /// Time limit of a job run.
+    pub timeout: Duration,
+    /// Concurrency policy of jobs that name none.
+    pub concurrency: Concurrency,
+    /// Missed-run policy of jobs that name none.
+    pub missed: Missed,
+    /// Fire times older than this are never caught up.
+    pub missed_window: Duration,
+    /// Interval of the full drift check.
+    pub reconcile_interval: Duration,
+    /// Put back what someone changed by hand.
+    pub self_heal: bool,
+    /// Remove containers of stacks that are gone from the repository.
+    pub prune: bool,
+}
+
+/// What to do when a job is due while its previous run is still going.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum Concurrency {
+    /// Run both.
+    Allow,
+    /// Skip the new run and record it as `skipped`.
+    Forbid,
+    /// Stop the running one, then start the new one.
+    Replace,
+}
+
+/// What to do with fire times missed while tend was down.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum Missed {
+    /// Run nothing; wait for the next fire time.
+    Skip,
+    /// Run once for all missed fire times.
+    RunOnce,
+    /// Run once per missed fire time.
+    RunAll,
+}
+
+/// A Docker engine tend manages stacks on.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Host {
+    /// Engine address: `unix:///path`, `tcp://host:port` or `ssh://user@host`.
+    pub docker: String,
+    /// TLS material for `tcp://`, as secret references or literal paths.
+    pub tls: Option<Tls>,
+}
+
+/// TLS client settings of a Docker host; values may be `${file:…}` references.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Tls {
+    /// CA certificate.
+    pub ca: Option<String>,
+    /// Client certificate.
+    pub cert: Option<String>,
+    /// Client key.
+    pub key: Option<String>,
+}
+
+/// Kinds of event a notification rule can subscribe to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum EventKind {
+    /// A job run failed or timed out.
+    Failure,
+    /// The first success after failures.
+    Recovery,
+    /// A commit was rejected as invalid.
+    ConfigError,
+    /// Something running differs from the repository.
+    Drift,
+    /// Applying a stack change failed.
+    ApplyFailed,
+    /// A stack is degraded (exited, unhealthy, or self-heal gave up).
+    Degraded,
+    /// A stack's health check reports unhealthy.
+    StackUnhealthy,
+    /// A missed run was caught up or skipped.
+    Missed,
+}
+
+/// Where to send which events.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NotifyRule {
+    /// Apprise-style URL; may hold `${env:…}`/`${file:…}` references.
+    pub url: String,
+    /// Events this rule sends.
+    pub on: Vec<EventKind>,
+}
+
+/// A scheduled (or manually triggered) job.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Job {
+    /// Unique name.
+    pub name: String,
+    /// When it fires; `None` runs only when triggered by hand.
+    pub schedule: Option<Schedule>,
+    /// What it runs.
+    pub kind: JobKind,
+    /// Time limit of one attempt.
+    pub timeout: Duration,
+    /// Concurrency policy.
+    pub concurrency: Concurrency,
+    /// Missed-run policy.
+    pub missed: Missed,
+    /// Oldest missed fire time that is still caught up.
+    pub missed_window: Duration,
+    /// Retries after a failed attempt.
+    pub retries: Retries,
+    /// Environment of the process; values may hold secret references.
+    pub env: BTreeMap<String, String>,
+    /// The file that declares the job, relative to the repository root.
+    pub file: PathBuf,
+}
+
+/// How often and how patiently a failed job is retried.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Retries {
+    /// Extra attempts after the first.
+    pub count: u32,
+    /// Wait before each retry.
+    pub backoff: Duration,
+}
+
+/// What a job runs.
+#[derive(Debug, Clone, PartialEq)]
+pub enum JobKind {
+    /// An Ansible playbook.
+    Playbook(PlaybookJob),
+    /// A program with arguments, run without a shell.
+    Command {
+        /// Program and arguments; a program with a `/` is a repository path.
+        argv: Vec<String>,
+    },
+    /// A container action on a stack.
+    Stack {
+        /// Stack name.
+        stack: String,
+        /// What to do.
+        action: StackAction,
+        /// Services it applies to; empty means all.
+        services: Vec<String>,
+    },
+}
+
+impl JobKind {
+    /// A one-word name of the kind: `playbook`, `command` or `stack`.
+    pub fn word(&self) -> &'static str {
+        match self {
+            JobKind::Playbook(_) => "playbook",
+            JobKind::Command { .. } => "command",
+            JobKind::Stack { .. } => "stack",
+        }
+    }
+}
+
+/// The settings of a playbook job.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PlaybookJob {
+    /// Playbook path, relative to the repository root.
+    pub playbook: PathBuf,
+    /// Inventory path, relative to the repository root.
+    pub inventory: Option<PathBuf>,
+    /// `--limit` pattern.
+    pub limit: Option<String>,
+    /// `--tags`.
+    pub tags: Vec<String>,
+    /// Extra variables, passed as one JSON `-e`.
+    pub vars: serde_json::Map<String, serde_json::Value>,
+    /// Run with `--check` (dry run).
+    pub check: bool,
+}
+
+/// A container action that a stack job performs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum StackAction {
+    /// Start stopped containers.
+    Start,
+    /// Stop running containers.
+    Stop,
+    /// Restart containers.
+    Restart,
+    /// Pause containers.
+    Pause,
+    /// Unpause paused containers.
+    Unpause,
+    /// Pull images and recreate containers whose image digest changed.
+    Update,
+}
+
+/// Whether a stack should exist and run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum StackState {
+    /// Containers exist and run (outside a sleep window).
+    #[default]
+    Running,
+    /// Containers exist but are stopped.
+    Stopped,
+    /// No containers.
+    Absent,
+}
+
+mod stack;
+pub use stack::*;

@@ -1,0 +1,149 @@
+//! Stack domain types: a compose-format stack after validation and
+//! normalisation (short forms expanded, defaults filled, maps sorted), so
+//! that two files meaning the same thing produce equal values.
+
+use super::StackState;
+use crate::schedule::Schedule;
+use serde::Serialize;
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// One stack: `stacks/<name>/compose.yaml` and its `x-tend` block.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Stack {
+    /// Folder name, used as the compose project name.
+    pub name: String,
+    /// Docker host it runs on.
+    pub host: String,
+    /// Whether it should exist and run.
+    pub state: StackState,
+    /// A daily window in which the stack is stopped.
+    pub sleep: Option<SleepWindow>,
+    /// Services by name.
+    pub services: BTreeMap<String, Service>,
+    /// Networks the stack declares, by name.
+    pub networks: BTreeMap<String, Resource>,
+    /// Named volumes the stack declares, by name.
+    pub volumes: BTreeMap<String, Resource>,
+    /// The compose file, relative to the repository root.
+    pub file: PathBuf,
+}
+
+/// The stack is stopped from `from` until the next `to`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SleepWindow {
+    /// When sleep starts.
+    pub from: Schedule,
+    /// When sleep ends.
+    pub to: Schedule,
+}
+
+/// A top-level network or volume.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize)]
+pub struct Resource {
+    /// Driver name; `None` is the engine default.
+    pub driver: Option<String>,
+    /// Managed outside the stack: must exist, never created or removed.
+    pub external: bool,
+}
+
+/// One service of a stack, normalised.
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+pub struct Service {
+    /// Image reference.
+    pub image: String,
+    /// Command, split into arguments; `None` keeps the image's.
+    pub command: Option<Vec<String>>,
+    /// Entrypoint, split into arguments; `None` keeps the image's.
+    pub entrypoint: Option<Vec<String>>,
+    /// Environment; a `None` value is taken from tend's host at deploy time.
+    pub environment: BTreeMap<String, Option<String>>,
+    /// Env files, relative to the repository root, read at deploy time.
+    pub env_file: Vec<PathBuf>,
+    /// Published ports.
+    pub ports: Vec<PortMapping>,
+    /// Bind mounts and named volumes.
+    pub volumes: Vec<Mount>,
+    /// Restart policy (`no`, `always`, `on-failure[:N]`, `unless-stopped`).
+    pub restart: String,
+    /// Labels set on the container.
+    pub labels: BTreeMap<String, String>,
+    /// Services that must be up first, with the condition to wait for.
+    pub depends_on: BTreeMap<String, DependCondition>,
+    /// Health check, if the service sets or disables one.
+    pub healthcheck: Option<Healthcheck>,
+    /// Networks joined, with DNS aliases.
+    pub networks: BTreeMap<String, Vec<String>>,
+    /// User (`uid[:gid]` or name).
+    pub user: Option<String>,
+    /// Working directory inside the container.
+    pub working_dir: Option<String>,
+    /// Run an init process as PID 1.
+    pub init: bool,
+    /// Time between SIGTERM and SIGKILL on stop.
+    pub stop_grace_period: Option<Duration>,
+}
+
+/// When a dependency counts as ready.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DependCondition {
+    /// The container has started.
+    ServiceStarted,
+    /// The container reports healthy.
+    ServiceHealthy,
+    /// The container ran to completion with exit code 0.
+    ServiceCompletedSuccessfully,
+}
+
+/// A published port.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PortMapping {
+    /// Host address to bind; `None` is all addresses.
+    pub host_ip: Option<String>,
+    /// Host port or range; `None` lets the engine pick.
+    pub published: Option<String>,
+    /// Container port.
+    pub target: u16,
+    /// `tcp` or `udp`.
+    pub protocol: String,
+}
+
+/// A mount into a container.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Mount {
+    /// `bind` (host path) or `volume` (named volume).
+    pub kind: MountKind,
+    /// Host path or volume name.
+    pub source: String,
+    /// Path inside the container.
+    pub target: String,
+    /// Mounted read-only.
+    pub read_only: bool,
+}
+
+/// Kind of a [`Mount`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MountKind {
+    /// A host path.
+    Bind,
+    /// A named volume.
+    Volume,
+}
+
+/// A container health check.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Healthcheck {
+    /// Test command in Docker's form (`["CMD", …]`, `["CMD-SHELL", …]` or `["NONE"]`).
+    pub test: Vec<String>,
+    /// Time between checks.
+    pub interval: Option<Duration>,
+    /// Time limit of one check.
+    pub timeout: Option<Duration>,
+    /// Failures before unhealthy.
+    pub retries: Option<u32>,
+    /// Grace period after start.
+    pub start_period: Option<Duration>,
+}

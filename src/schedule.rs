@@ -1,0 +1,164 @@
+//! Cron schedules in a time zone: parsing, the next fire times, and the
+//! schedule in words. Pure: `now` is always an argument, never read here.
+
+use chrono::{DateTime, TimeZone, Utc};
+use chrono_tz::Tz;
+use croner::Cron;
+use croner::parser::{CronParser, Seconds, Year};
+use std::fmt;
+
+/// A schedule never fires later than this many days ahead: patterns that
+/// match no real date (`0 0 30 2 *`) are rejected when parsed.
+const HORIZON_DAYS: i64 = 366 * 8;
+
+/// Why a schedule was rejected.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ScheduleError {
+    /// The expression is not valid croner syntax.
+    #[error("invalid cron expression `{expr}`: {reason}")]
+    Invalid {
+        /// The expression as written.
+        expr: String,
+        /// What croner objected to.
+        reason: String,
+    },
+    /// The expression is valid but matches no date.
+    #[error("cron expression `{expr}` never fires (it matches no real date)")]
+    Never {
+        /// The expression as written.
+        expr: String,
+    },
+}
+
+/// A cron expression bound to an IANA time zone.
+#[derive(Clone)]
+pub struct Schedule {
+    expr: String,
+    tz: Tz,
+    cron: Cron,
+}
+
+impl PartialEq for Schedule {
+    fn eq(&self, other: &Self) -> bool {
+        self.expr == other.expr && self.tz == other.tz
+    }
+}
+
+impl fmt::Debug for Schedule {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Schedule({:?} in {})", self.expr, self.tz)
+    }
+}
+
+impl Schedule {
+    /// Parses a 5-field (minute) or 6-field (second) croner expression or an
+    /// alias (`@daily`, `@weekly`, …), checked to fire at least once within
+    /// a few years of `now`.
+    pub fn parse(expr: &str, tz: Tz, now: DateTime<Utc>) -> Result<Self, ScheduleError> {
+        let invalid = |reason: String| ScheduleError::Invalid {
+            expr: expr.to_owned(),
+            reason,
+        };
+        let fields = expr.split_whitespace().count();
+        if !expr.trim_start().starts_with('@') && !(5..=6).contains(&fields) {
+            return Err(invalid(format!(
+                "expected 5 fields (minute hour day month weekday) or 6 (with seconds first), found {fields}"
+            )));
+        }
+        let cron = CronParser::builder()
+            .seconds(Seconds::Optional)
+            .year(Year::Disallowed)
+            .build()
+            .parse(expr.trim())
+            .map_err(|e| invalid(e.to_string()))?;
+        let schedule = Schedule {
+            expr: expr.trim().to_owned(),
+            tz,
+            cron,
+        };
+        match schedule.next_after(now) {
+            Some(t) if t.signed_duration_since(now).num_days() <= HORIZON_DAYS => Ok(schedule),
+            _ => Err(ScheduleError::Never {
+                expr: expr.to_owned(),
+            }),
+        }
+    }
+
+    /// The expression as written (trimmed).
+    pub fn expr(&self) -> &str {
+        &self.expr
+    }
+
+    /// The time zone fire times are computed in.
+    pub fn timezone(&self) -> Tz {
+        self.tz
+    }
+
+    /// The first fire time strictly after `after`.
+    pub fn next_after(&self, after: DateTime<Utc>) -> Option<DateTime<Tz>> {
+        let local = self.tz.from_utc_datetime(&after.naive_utc());
+        self.cron.find_next_occurrence(&local, false).ok()
+    }
+
+    /// The next `n` fire times strictly after `after`.
+    pub fn upcoming(&self, after: DateTime<Utc>, n: usize) -> Vec<DateTime<Tz>> {
+        let mut out = Vec::with_capacity(n);
+        let mut cursor = after;
+        while out.len() < n {
+            let Some(next) = self.next_after(cursor) else {
+                break;
+            };
+            cursor = next.with_timezone(&Utc);
+            out.push(next);
+        }
+        out
+    }
+
+    /// The schedule in English words, e.g. "At 03:00".
+    pub fn describe(&self) -> String {
+        self.cron.describe()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(s: &str) -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
+    }
+
+    #[test]
+    fn next_fire_is_in_the_jobs_timezone() {
+        let s = Schedule::parse("0 3 * * *", chrono_tz::America::New_York, at("2026-01-10T12:00:00Z")).unwrap();
+        let next = s.next_after(at("2026-01-10T12:00:00Z")).unwrap();
+        assert_eq!(next.to_rfc3339(), "2026-01-11T03:00:00-05:00");
+    }
+
+    #[test]
+    fn aliases_and_six_fields_parse() {
+        let now = at("2026-01-10T12:00:00Z");
+        assert!(Schedule::parse("@weekly", Tz::UTC, now).is_ok());
+        assert!(Schedule::parse("*/30 * * * * *", Tz::UTC, now).is_ok());
+        assert!(Schedule::parse("0 4 * * MON", Tz::UTC, now).is_ok());
+    }
+
+    #[test]
+    fn wrong_field_counts_and_impossible_dates_are_rejected() {
+        let now = at("2026-01-10T12:00:00Z");
+        assert!(matches!(Schedule::parse("0 3 * *", Tz::UTC, now), Err(ScheduleError::Invalid { .. })));
+        assert!(matches!(Schedule::parse("0 0 3 * * * 2030", Tz::UTC, now), Err(ScheduleError::Invalid { .. })));
+        assert!(matches!(Schedule::parse("0 0 30 2 *", Tz::UTC, now), Err(ScheduleError::Never { .. })));
+        assert!(matches!(Schedule::parse("61 * * * *", Tz::UTC, now), Err(ScheduleError::Invalid { .. })));
+    }
+
+    #[test]
+    fn upcoming_lists_distinct_increasing_times() {
+        let now = at("2026-01-10T12:00:00Z");
+        let s = Schedule::parse("*/15 * * * *", Tz::UTC, now).unwrap();
+        let times = s.upcoming(now, 3);
+        assert_eq!(times.len(), 3);
+        assert_eq!(times[0].to_rfc3339(), "2026-01-10T12:15:00+00:00");
+        assert_eq!(times[2].to_rfc3339(), "2026-01-10T12:45:00+00:00");
+    }
+}
