@@ -4,6 +4,7 @@
 use anyhow::{Context, Result};
 use chrono::{DateTime, Utc};
 use clap::{Parser, Subcommand, ValueEnum};
+use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use tend::config::{self, LoadError};
@@ -77,18 +78,18 @@ fn main() -> ExitCode {
 fn check(dir: &std::path::Path, format: Format) -> ExitCode {
     match config::load(dir, Utc::now()) {
         Ok(desired) => {
-            match format {
-                Format::Human => println!("ok: {}", summary(&desired)),
-                Format::Json => println!("[]"),
-            }
-            ExitCode::SUCCESS
+            let text = match format {
+                Format::Human => format!("ok: {}\n", summary(&desired)),
+                Format::Json => "[]\n".to_owned(),
+            };
+            out(&text, ExitCode::SUCCESS)
         }
         Err(LoadError::Invalid(report)) => {
-            match format {
-                Format::Human => print!("{}", report.render()),
-                Format::Json => println!("{}", report.to_json()),
-            }
-            ExitCode::from(1)
+            let text = match format {
+                Format::Human => report.render(),
+                Format::Json => format!("{}\n", report.to_json()),
+            };
+            out(&text, ExitCode::from(1))
         }
         Err(e) => {
             eprintln!("error: {e}");
@@ -112,30 +113,32 @@ fn summary(d: &Desired) -> String {
 fn jobs(dir: &std::path::Path, next: usize, now: DateTime<Utc>) -> Result<ExitCode> {
     let desired = match config::load(dir, now) {
         Ok(d) => d,
-        Err(LoadError::Invalid(report)) => {
-            print!("{}", report.render());
-            return Ok(ExitCode::from(1));
-        }
+        Err(LoadError::Invalid(report)) => return Ok(out(&report.render(), ExitCode::from(1))),
         Err(e) => return Err(e.into()),
     };
+    let mut text = String::new();
     for job in &desired.jobs {
         let what = match &job.kind {
             JobKind::Playbook(p) => format!("playbook {}", p.playbook.display()),
             JobKind::Command { argv } => format!("command {}", argv.join(" ")),
-            JobKind::Stack { stack, action, .. } => format!("stack {stack}: {action:?}").to_lowercase(),
+            JobKind::Stack { stack, action, .. } => {
+                format!("stack {stack}: {action:?}").to_lowercase()
+            }
         };
-        println!("{}  ({what})", job.name);
+        text += &format!("{}  ({what})\n", job.name);
         match &job.schedule {
             Some(s) => {
-                println!("  schedule: {} ({}) in {}", s.expr(), s.describe(), s.timezone());
+                let words = s.describe();
+                let words = words.trim_end_matches('.');
+                text += &format!("  schedule: {} ({words}) in {}\n", s.expr(), s.timezone());
                 for t in s.upcoming(now, next) {
-                    println!("  next:     {}", t.format("%a %Y-%m-%d %H:%M:%S %Z"));
+                    text += &format!("  next:     {}\n", t.format("%a %Y-%m-%d %H:%M:%S %Z"));
                 }
             }
-            None => println!("  schedule: none (runs only when triggered)"),
+            None => text += "  schedule: none (runs only when triggered)\n",
         }
     }
-    Ok(ExitCode::SUCCESS)
+    Ok(out(&text, ExitCode::SUCCESS))
 }
 
 fn schema(out: &std::path::Path) -> Result<ExitCode> {
@@ -143,7 +146,19 @@ fn schema(out: &std::path::Path) -> Result<ExitCode> {
     for (name, text) in config::schema::all() {
         let path = out.join(name);
         std::fs::write(&path, text).with_context(|| format!("writing {}", path.display()))?;
-        println!("wrote {}", path.display());
+        eprintln!("wrote {}", path.display());
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Writes CLI output to stdout; a closed pipe (`tend jobs | head`) is not an error.
+fn out(text: &str, code: ExitCode) -> ExitCode {
+    let mut stdout = std::io::stdout().lock();
+    match stdout
+        .write_all(text.as_bytes())
+        .and_then(|()| stdout.flush())
+    {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => ExitCode::from(2),
+        _ => code,
+    }
 }

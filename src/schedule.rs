@@ -130,7 +130,12 @@ mod tests {
 
     #[test]
     fn next_fire_is_in_the_jobs_timezone() {
-        let s = Schedule::parse("0 3 * * *", chrono_tz::America::New_York, at("2026-01-10T12:00:00Z")).unwrap();
+        let s = Schedule::parse(
+            "0 3 * * *",
+            chrono_tz::America::New_York,
+            at("2026-01-10T12:00:00Z"),
+        )
+        .unwrap();
         let next = s.next_after(at("2026-01-10T12:00:00Z")).unwrap();
         assert_eq!(next.to_rfc3339(), "2026-01-11T03:00:00-05:00");
     }
@@ -146,10 +151,22 @@ mod tests {
     #[test]
     fn wrong_field_counts_and_impossible_dates_are_rejected() {
         let now = at("2026-01-10T12:00:00Z");
-        assert!(matches!(Schedule::parse("0 3 * *", Tz::UTC, now), Err(ScheduleError::Invalid { .. })));
-        assert!(matches!(Schedule::parse("0 0 3 * * * 2030", Tz::UTC, now), Err(ScheduleError::Invalid { .. })));
-        assert!(matches!(Schedule::parse("0 0 30 2 *", Tz::UTC, now), Err(ScheduleError::Never { .. })));
-        assert!(matches!(Schedule::parse("61 * * * *", Tz::UTC, now), Err(ScheduleError::Invalid { .. })));
+        assert!(matches!(
+            Schedule::parse("0 3 * *", Tz::UTC, now),
+            Err(ScheduleError::Invalid { .. })
+        ));
+        assert!(matches!(
+            Schedule::parse("0 0 3 * * * 2030", Tz::UTC, now),
+            Err(ScheduleError::Invalid { .. })
+        ));
+        assert!(matches!(
+            Schedule::parse("0 0 30 2 *", Tz::UTC, now),
+            Err(ScheduleError::Never { .. })
+        ));
+        assert!(matches!(
+            Schedule::parse("61 * * * *", Tz::UTC, now),
+            Err(ScheduleError::Invalid { .. })
+        ));
     }
 
     #[test]

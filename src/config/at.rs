@@ -108,7 +108,10 @@ impl<'a> AtAccess<'a> {
 impl<'de> MapAccess<'de> for AtAccess<'_> {
     type Error = DeError;
 
-    fn next_key_seed<K: DeserializeSeed<'de>>(&mut self, seed: K) -> Result<Option<K::Value>, DeError> {
+    fn next_key_seed<K: DeserializeSeed<'de>>(
+        &mut self,
+        seed: K,
+    ) -> Result<Option<K::Value>, DeError> {
         let Some(name) = AT_FIELDS.get(self.step) else {
             return Ok(None);
         };

@@ -104,18 +104,21 @@ pub fn strip_extensions(root: &mut Node) {
 
 /// Normalises one service; `dir` is the stack folder (for `env_file`).
 pub fn service(spec: &ServiceSpec, dir: &str, errs: &mut Errs) -> Service {
-    let opt_duration = |at: &Option<At<String>>, errs: &mut Errs| {
-        at.as_ref()
-            .and_then(|a| parse_duration(a).map_err(|e| errs.push((a.pos, e))).ok())
-    };
-    let restart = spec.restart.as_ref().map_or_else(|| "no".to_owned(), |r| r.value.clone());
+    let restart = spec
+        .restart
+        .as_ref()
+        .map_or_else(|| "no".to_owned(), |r| r.value.clone());
     if let Some(at) = &spec.restart {
-        let ok = matches!(restart.as_str(), "no" | "always" | "unless-stopped" | "on-failure")
-            || restart
-                .strip_prefix("on-failure:")
-                .is_some_and(|n| n.parse::<u32>().is_ok());
+        let ok = matches!(
+            restart.as_str(),
+            "no" | "always" | "unless-stopped" | "on-failure"
+        ) || restart
+            .strip_prefix("on-failure:")
+            .is_some_and(|n| n.parse::<u32>().is_ok());
         if !ok {
-            let msg = format!("restart policy `{restart}` must be no, always, unless-stopped or on-failure[:N]");
+            let msg = format!(
+                "restart policy `{restart}` must be no, always, unless-stopped or on-failure[:N]"
+            );
             errs.push((at.pos, msg));
         }
     }
@@ -123,7 +126,10 @@ pub fn service(spec: &ServiceSpec, dir: &str, errs: &mut Errs) -> Service {
     Service {
         image: spec.image.value.clone(),
         command: spec.command.as_ref().and_then(|c| forms::words(&c.0, errs)),
-        entrypoint: spec.entrypoint.as_ref().and_then(|c| forms::words(&c.0, errs)),
+        entrypoint: spec
+            .entrypoint
+            .as_ref()
+            .and_then(|c| forms::words(&c.0, errs)),
         environment: spec
             .environment
             .as_ref()
@@ -137,8 +143,18 @@ pub fn service(spec: &ServiceSpec, dir: &str, errs: &mut Errs) -> Service {
             .into_iter()
             .map(|(_, f)| PathBuf::from(format!("{dir}/{f}")))
             .collect(),
-        ports: spec.ports.iter().flatten().filter_map(|p| forms::port(&p.0, errs)).collect(),
-        volumes: spec.volumes.iter().flatten().filter_map(|v| forms::mount(&v.0, errs)).collect(),
+        ports: spec
+            .ports
+            .iter()
+            .flatten()
+            .filter_map(|p| forms::port(&p.0, errs))
+            .collect(),
+        volumes: spec
+            .volumes
+            .iter()
+            .flatten()
+            .filter_map(|v| forms::mount(&v.0, errs))
+            .collect(),
         restart,
         labels: labels
             .unwrap_or_default()
@@ -153,7 +169,7 @@ pub fn service(spec: &ServiceSpec, dir: &str, errs: &mut Errs) -> Service {
             .into_iter()
             .map(|(k, (_, c))| (k, c))
             .collect(),
-        healthcheck: spec.healthcheck.as_ref().and_then(|h| healthcheck(h, errs, &opt_duration)),
+        healthcheck: spec.healthcheck.as_ref().and_then(|h| healthcheck(h, errs)),
         networks: spec
             .networks
             .as_ref()
@@ -169,11 +185,13 @@ pub fn service(spec: &ServiceSpec, dir: &str, errs: &mut Errs) -> Service {
     }
 }
 
-fn healthcheck(
-    h: &HealthSpec,
-    errs: &mut Errs,
-    duration: &dyn Fn(&Option<At<String>>, &mut Errs) -> Option<std::time::Duration>,
-) -> Option<Healthcheck> {
+/// A duration field that may be absent; a bad value is reported.
+fn opt_duration(at: &Option<At<String>>, errs: &mut Errs) -> Option<std::time::Duration> {
+    let at = at.as_ref()?;
+    parse_duration(at).map_err(|e| errs.push((at.pos, e))).ok()
+}
+
+fn healthcheck(h: &HealthSpec, errs: &mut Errs) -> Option<Healthcheck> {
     let test = if h.disable == Some(true) {
         vec!["NONE".to_owned()]
     } else {
@@ -182,8 +200,14 @@ fn healthcheck(
             Value::Str(s) => vec!["CMD-SHELL".to_owned(), s.clone()],
             _ => {
                 let words = forms::words(node, errs)?;
-                if !matches!(words.first().map(String::as_str), Some("CMD" | "CMD-SHELL" | "NONE")) {
-                    errs.push((node.pos, "a healthcheck test list starts with CMD, CMD-SHELL or NONE".into()));
+                if !matches!(
+                    words.first().map(String::as_str),
+                    Some("CMD" | "CMD-SHELL" | "NONE")
+                ) {
+                    errs.push((
+                        node.pos,
+                        "a healthcheck test list starts with CMD, CMD-SHELL or NONE".into(),
+                    ));
                 }
                 words
             }
@@ -191,9 +215,9 @@ fn healthcheck(
     };
     Some(Healthcheck {
         test,
-        interval: duration(&h.interval, errs),
-        timeout: duration(&h.timeout, errs),
+        interval: opt_duration(&h.interval, errs),
+        timeout: opt_duration(&h.timeout, errs),
         retries: h.retries,
-        start_period: duration(&h.start_period, errs),
+        start_period: opt_duration(&h.start_period, errs),
     })
 }

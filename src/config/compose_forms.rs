@@ -22,14 +22,20 @@ pub fn scalar(node: &Node) -> Option<String> {
 }
 
 fn expected(errs: &mut Errs, node: &Node, what: &str) {
-    errs.push((node.pos, format!("expected {what}, found {}", node.value.kind())));
+    errs.push((
+        node.pos,
+        format!("expected {what}, found {}", node.value.kind()),
+    ));
 }
 
 /// `command`/`entrypoint`: a string (split like a shell would) or a list.
 pub fn words(node: &Node, errs: &mut Errs) -> Option<Vec<String>> {
     match &node.value {
         Value::Str(s) => shlex::split(s).or_else(|| {
-            errs.push((node.pos, format!("cannot split `{s}` into words (unbalanced quotes?)")));
+            errs.push((
+                node.pos,
+                format!("cannot split `{s}` into words (unbalanced quotes?)"),
+            ));
             None
         }),
         Value::Seq(items) => items.iter().map(|n| scalar_or_err(n, errs)).collect(),
@@ -54,7 +60,9 @@ pub fn key_values(node: &Node, errs: &mut Errs) -> BTreeMap<String, Option<Strin
     match &node.value {
         Value::Seq(items) => {
             for item in items {
-                let Some(text) = scalar_or_err(item, errs) else { continue };
+                let Some(text) = scalar_or_err(item, errs) else {
+                    continue;
+                };
                 match text.split_once('=') {
                     Some((k, v)) => out.insert(k.to_owned(), Some(v.to_owned())),
                     None => out.insert(text, None),
@@ -63,7 +71,9 @@ pub fn key_values(node: &Node, errs: &mut Errs) -> BTreeMap<String, Option<Strin
         }
         Value::Map(entries) => {
             for (k, v) in entries {
-                let Some(key) = scalar_or_err(k, errs) else { continue };
+                let Some(key) = scalar_or_err(k, errs) else {
+                    continue;
+                };
                 let value = match v.value {
                     Value::Null => None,
                     _ => scalar_or_err(v, errs),
@@ -96,7 +106,9 @@ pub fn depends_on(node: &Node, errs: &mut Errs) -> BTreeMap<String, (Pos, Depend
     let mut out = BTreeMap::new();
     if let Value::Map(entries) = &node.value {
         for (k, v) in entries {
-            let Some(name) = scalar_or_err(k, errs) else { continue };
+            let Some(name) = scalar_or_err(k, errs) else {
+                continue;
+            };
             let condition = match v.get("condition") {
                 None => Some(DependCondition::ServiceStarted),
                 Some(c) => condition(c, errs),
@@ -115,14 +127,23 @@ pub fn depends_on(node: &Node, errs: &mut Errs) -> BTreeMap<String, (Pos, Depend
 }
 
 fn condition(node: &Node, errs: &mut Errs) -> Option<DependCondition> {
-    const NAMES: &[&str] = &["service_started", "service_healthy", "service_completed_successfully"];
+    const NAMES: &[&str] = &[
+        "service_started",
+        "service_healthy",
+        "service_completed_successfully",
+    ];
     match node.as_str() {
         Some("service_started") => Some(DependCondition::ServiceStarted),
         Some("service_healthy") => Some(DependCondition::ServiceHealthy),
-        Some("service_completed_successfully") => Some(DependCondition::ServiceCompletedSuccessfully),
+        Some("service_completed_successfully") => {
+            Some(DependCondition::ServiceCompletedSuccessfully)
+        }
         other => {
             let got = other.map_or_else(|| node.value.kind().to_owned(), str::to_owned);
-            errs.push((node.pos, super::de::unknown_message("condition", &got, NAMES)));
+            errs.push((
+                node.pos,
+                super::de::unknown_message("condition", &got, NAMES),
+            ));
             None
         }
     }
@@ -150,10 +171,16 @@ pub fn service_networks(node: &Node, errs: &mut Errs) -> BTreeMap<String, (Pos, 
     let mut out = BTreeMap::new();
     if let Value::Map(entries) = &node.value {
         for (k, v) in entries {
-            let Some(name) = scalar_or_err(k, errs) else { continue };
+            let Some(name) = scalar_or_err(k, errs) else {
+                continue;
+            };
             check_keys(v, &["aliases"], errs);
             let aliases = v.get("aliases").map(|a| string_list(a, errs));
-            let aliases = aliases.unwrap_or_default().into_iter().map(|(_, s)| s).collect();
+            let aliases = aliases
+                .unwrap_or_default()
+                .into_iter()
+                .map(|(_, s)| s)
+                .collect();
             out.insert(name, (k.pos, aliases));
         }
         return out;
@@ -167,12 +194,18 @@ pub fn service_networks(node: &Node, errs: &mut Errs) -> BTreeMap<String, (Pos, 
 /// One `ports` entry: `80`, `"8080:80"`, `"127.0.0.1:8080:80/udp"` or a mapping.
 pub fn port(node: &Node, errs: &mut Errs) -> Option<PortMapping> {
     let bad = |errs: &mut Errs, why: &str| {
-        errs.push((node.pos, format!("invalid port `{}`: {why}", scalar(node).unwrap_or_default())));
+        errs.push((
+            node.pos,
+            format!("invalid port `{}`: {why}", scalar(node).unwrap_or_default()),
+        ));
         None
     };
     if let Value::Map(_) = node.value {
         check_keys(node, &["target", "published", "host_ip", "protocol"], errs);
-        let target = node.get("target").and_then(scalar).and_then(|t| t.parse().ok());
+        let target = node
+            .get("target")
+            .and_then(scalar)
+            .and_then(|t| t.parse().ok());
         let Some(target) = target else {
             errs.push((node.pos, "a long-form port needs a numeric `target`".into()));
             return None;
@@ -181,7 +214,10 @@ pub fn port(node: &Node, errs: &mut Errs) -> Option<PortMapping> {
             host_ip: node.get("host_ip").and_then(scalar),
             published: node.get("published").and_then(scalar),
             target,
-            protocol: node.get("protocol").and_then(scalar).unwrap_or_else(|| "tcp".into()),
+            protocol: node
+                .get("protocol")
+                .and_then(scalar)
+                .unwrap_or_else(|| "tcp".into()),
         });
     }
     let text = scalar(node)?;
@@ -193,11 +229,17 @@ pub fn port(node: &Node, errs: &mut Errs) -> Option<PortMapping> {
     let Ok(target) = parts[0].parse::<u16>() else {
         return bad(errs, "the container port must be a number from 1 to 65535");
     };
-    let published = parts.get(1).filter(|p| !p.is_empty()).map(|p| p.to_string());
+    let published = parts
+        .get(1)
+        .filter(|p| !p.is_empty())
+        .map(|p| p.to_string());
     if let Some(p) = &published {
         let ok = p.split('-').all(|n| n.parse::<u16>().is_ok());
         if !ok {
-            return bad(errs, "the host port must be a number or a range like 8000-8010");
+            return bad(
+                errs,
+                "the host port must be a number or a range like 8000-8010",
+            );
         }
     }
     Some(PortMapping {
@@ -216,7 +258,10 @@ pub fn mount(node: &Node, errs: &mut Errs) -> Option<Mount> {
             Some("bind") => MountKind::Bind,
             Some("volume") | None => MountKind::Volume,
             Some(other) => {
-                errs.push((node.pos, format!("mount type `{other}` is not supported (use bind or volume)")));
+                errs.push((
+                    node.pos,
+                    format!("mount type `{other}` is not supported (use bind or volume)"),
+                ));
                 return None;
             }
         };
@@ -228,7 +273,10 @@ pub fn mount(node: &Node, errs: &mut Errs) -> Option<Mount> {
             kind,
             source: node.get("source").and_then(scalar).unwrap_or_default(),
             target,
-            read_only: matches!(node.get("read_only").map(|n| &n.value), Some(Value::Bool(true))),
+            read_only: matches!(
+                node.get("read_only").map(|n| &n.value),
+                Some(Value::Bool(true))
+            ),
         });
     }
     let text = scalar_or_err(node, errs)?;
@@ -238,17 +286,27 @@ pub fn mount(node: &Node, errs: &mut Errs) -> Option<Mount> {
         [s, t] => (*s, *t, ""),
         [s, t, m] => (*s, *t, *m),
         _ => {
-            errs.push((node.pos, format!("invalid volume `{text}`: expected `source:target[:ro]`")));
+            errs.push((
+                node.pos,
+                format!("invalid volume `{text}`: expected `source:target[:ro]`"),
+            ));
             return None;
         }
     };
     if !target.starts_with('/') {
-        errs.push((node.pos, format!("volume target `{target}` must be an absolute container path")));
+        errs.push((
+            node.pos,
+            format!("volume target `{target}` must be an absolute container path"),
+        ));
         return None;
     }
     let bind = source.starts_with('/') || source.starts_with('.') || source.starts_with('~');
     Some(Mount {
-        kind: if bind { MountKind::Bind } else { MountKind::Volume },
+        kind: if bind {
+            MountKind::Bind
+        } else {
+            MountKind::Volume
+        },
         source: source.to_owned(),
         target: target.to_owned(),
         read_only: mode.split(',').any(|m| m == "ro"),

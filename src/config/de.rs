@@ -80,7 +80,14 @@ impl de::Error for DeError {
     }
 
     fn invalid_type(unexp: de::Unexpected<'_>, exp: &dyn de::Expected) -> Self {
-        Self::custom(format_args!("expected {exp}, found {unexp}"))
+        let found = match unexp {
+            de::Unexpected::Seq => "a list".to_owned(),
+            de::Unexpected::Map => "a mapping".to_owned(),
+            de::Unexpected::Unit => "nothing (null)".to_owned(),
+            other => other.to_string(),
+        };
+        let expected = exp.to_string().replace("a sequence", "a list");
+        Self::custom(format_args!("expected {expected}, found {found}"))
     }
 
     fn missing_field(field: &'static str) -> Self {
@@ -116,10 +123,10 @@ pub fn unknown_message(what: &str, got: &str, expected: &[&str]) -> String {
 
 /// The candidate closest to `got` by edit distance, if it is close enough.
 pub fn closest<'a>(got: &str, candidates: &[&'a str]) -> Option<&'a str> {
-    let limit = (got.chars().count() / 3).max(2);
+    let limit = (got.chars().count() / 3).max(1);
     candidates
         .iter()
-        .map(|c| (strsim::levenshtein(&got.to_lowercase(), c), *c))
+        .map(|c| (strsim::osa_distance(&got.to_lowercase(), c), *c))
         .filter(|(d, _)| *d <= limit)
         .min_by_key(|(d, _)| *d)
         .map(|(_, c)| c)
@@ -147,18 +154,24 @@ pub fn from_node<T: DeserializeOwned>(root: &Node) -> (Option<T>, Vec<(Pos, Stri
         }
         excluded.0.insert(at);
     }
-    errors.push((root.pos, "too many errors in this file; stopped here".into()));
+    errors.push((
+        root.pos,
+        "too many errors in this file; stopped here".into(),
+    ));
     (None, errors)
 }
 
-/// A missing key whose entry was left out because of an earlier error.
+/// A missing key whose entry was left out because of an earlier error, or
+/// that was misspelt as a key already reported as unknown.
 fn is_consequence(err: &DeError, node: &Node, excluded: &Excluded) -> bool {
     let (Some(field), Value::Map(entries)) = (err.missing, &node.value) else {
         return false;
     };
-    entries
-        .iter()
-        .any(|(k, v)| k.as_str() == Some(field) && (excluded.has(k) || excluded.has(v)))
+    entries.iter().any(|(k, v)| {
+        let left_out = excluded.has(k) || excluded.has(v);
+        let key = k.as_str().unwrap_or_default();
+        left_out && (key == field || closest(key, &[field]).is_some())
+    })
 }
 
 fn find(node: &Node, target: usize) -> Option<&Node> {
@@ -207,7 +220,10 @@ impl<'de> de::Deserializer<'de> for NodeDe<'_> {
             Value::Int(i) => v.visit_i64(*i),
             Value::Float(f) => v.visit_f64(*f),
             Value::Str(s) => v.visit_str(s),
-            Value::Seq(items) => v.visit_seq(SeqDe { items: items.iter(), ex }),
+            Value::Seq(items) => v.visit_seq(SeqDe {
+                items: items.iter(),
+                ex,
+            }),
             Value::Map(entries) => v.visit_map(MapDe {
                 entries: entries.iter(),
                 ex,
@@ -236,12 +252,15 @@ impl<'de> de::Deserializer<'de> for NodeDe<'_> {
     fn deserialize_enum<V: Visitor<'de>>(
         self,
         _name: &'static str,
-        _variants: &'static [&'static str],
+        variants: &'static [&'static str],
         v: V,
     ) -> Result<V::Value, DeError> {
         let r = match self.node.as_str() {
             Some(s) => v.visit_enum::<StrDeserializer<'_, DeError>>(s.into_deserializer()),
-            None => Err(de::Error::invalid_type(unexpected(self.node), &v)),
+            None => Err(de::Error::invalid_type(
+                unexpected(self.node),
+                &one_of(variants).as_str(),
+            )),
         };
         self.attach(r)
     }
@@ -255,6 +274,11 @@ impl<'de> de::Deserializer<'de> for NodeDe<'_> {
         if name == AT_MARKER && fields == AT_FIELDS {
             let clean = self.excluded.is_clean(self.node);
             return v.visit_map(AtAccess::new(self.node, self.excluded, clean));
+        }
+        if !matches!(self.node.value, Value::Map(_)) {
+            let keys = format!("a mapping with keys such as {}", one_of(fields));
+            let e = de::Error::invalid_type(unexpected(self.node), &keys.as_str());
+            return self.attach(Err(e));
         }
         self.deserialize_any(v)
     }
@@ -270,6 +294,15 @@ impl<'de> de::Deserializer<'de> for NodeDe<'_> {
     serde::forward_to_deserialize_any! {
         i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string
         bytes byte_buf unit unit_struct seq tuple tuple_struct map identifier ignored_any
+    }
+}
+
+/// "`a`, `b` or `c`".
+fn one_of(names: &[&str]) -> String {
+    let quoted: Vec<String> = names.iter().map(|n| format!("`{n}`")).collect();
+    match quoted.split_last() {
+        Some((last, rest)) if !rest.is_empty() => format!("{} or {last}", rest.join(", ")),
+        _ => quoted.concat(),
     }
 }
 
@@ -315,9 +348,16 @@ struct MapDe<'a> {
 impl<'de> de::MapAccess<'de> for MapDe<'_> {
     type Error = DeError;
 
-    fn next_key_seed<K: DeserializeSeed<'de>>(&mut self, seed: K) -> Result<Option<K::Value>, DeError> {
+    fn next_key_seed<K: DeserializeSeed<'de>>(
+        &mut self,
+        seed: K,
+    ) -> Result<Option<K::Value>, DeError> {
         let ex = self.ex;
-        match self.entries.by_ref().find(|(k, v)| !ex.has(k) && !ex.has(v)) {
+        match self
+            .entries
+            .by_ref()
+            .find(|(k, v)| !ex.has(k) && !ex.has(v))
+        {
             Some((key, value)) => {
                 self.value = Some(value);
                 seed.deserialize(NodeDe::new(key, ex)).map(Some)

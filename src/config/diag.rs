@@ -54,7 +54,11 @@ impl Report {
     pub fn render(&self) -> String {
         let mut out = String::new();
         for d in &self.diagnostics {
-            let _ = writeln!(out, "{}:{}:{}: error: {}", d.file, d.line, d.column, d.message);
+            let _ = writeln!(
+                out,
+                "{}:{}:{}: error: {}",
+                d.file, d.line, d.column, d.message
+            );
             let line = self
                 .sources
                 .get(&d.file)

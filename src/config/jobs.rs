@@ -4,14 +4,15 @@
 
 use super::raw::{JobSpec, JobsFile};
 use super::repo::Want;
+use super::stacks::Declared;
 use super::{At, Ctx, values};
-use crate::model::{Job, JobKind, PlaybookJob, Retries, Settings, Stack};
+use crate::model::{Job, JobKind, PlaybookJob, Retries, Settings};
 use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
 use std::time::Duration;
 
 /// Reads every job file and returns the jobs, sorted by name.
-pub(super) fn load_all(cx: &mut Ctx, settings: &Settings, stacks: &[Stack]) -> Vec<Job> {
+pub(super) fn load_all(cx: &mut Ctx, settings: &Settings, stacks: &Declared) -> Vec<Job> {
     let mut jobs = Vec::new();
     let mut seen: HashMap<String, (String, u32)> = HashMap::new();
     for name in cx.repo.list("jobs") {
@@ -29,7 +30,10 @@ pub(super) fn load_all(cx: &mut Ctx, settings: &Settings, stacks: &[Stack]) -> V
         for spec in &file.jobs {
             let job_name = &spec.name;
             if let Some((other, line)) = seen.get(&job_name.value) {
-                let msg = format!("duplicate job name `{}` (also defined at {other}:{line})", job_name.value);
+                let msg = format!(
+                    "duplicate job name `{}` (also defined at {other}:{line})",
+                    job_name.value
+                );
                 cx.error(&rel, job_name.pos, msg);
             } else {
                 seen.insert(job_name.value.clone(), (rel.clone(), job_name.pos.line));
@@ -43,7 +47,13 @@ pub(super) fn load_all(cx: &mut Ctx, settings: &Settings, stacks: &[Stack]) -> V
     jobs
 }
 
-fn build(cx: &mut Ctx, rel: &str, spec: &At<JobSpec>, settings: &Settings, stacks: &[Stack]) -> Option<Job> {
+fn build(
+    cx: &mut Ctx,
+    rel: &str,
+    spec: &At<JobSpec>,
+    settings: &Settings,
+    stacks: &Declared,
+) -> Option<Job> {
     if let Err(e) = values::check_name("job", &spec.name) {
         cx.error(rel, spec.name.pos, e);
     }
@@ -103,7 +113,7 @@ fn env(cx: &mut Ctx, rel: &str, spec: &JobSpec) -> BTreeMap<String, String> {
 }
 
 /// The one kind a job declares, with the fields that only fit other kinds rejected.
-fn kind(cx: &mut Ctx, rel: &str, spec: &At<JobSpec>, stacks: &[Stack]) -> Option<JobKind> {
+fn kind(cx: &mut Ctx, rel: &str, spec: &At<JobSpec>, stacks: &Declared) -> Option<JobKind> {
     let declared: Vec<&str> = [
         spec.playbook.as_ref().map(|_| "playbook"),
         spec.command.as_ref().map(|_| "command"),
@@ -145,13 +155,20 @@ fn kind(cx: &mut Ctx, rel: &str, spec: &At<JobSpec>, stacks: &[Stack]) -> Option
             stack(cx, rel, spec, stacks)
         }
         [] if spec.clean => {
-            let msg = format!("job `{}` says nothing to run: set one of `playbook`, `command` or `stack`", spec.name.value);
+            let msg = format!(
+                "job `{}` says nothing to run: set one of `playbook`, `command` or `stack`",
+                spec.name.value
+            );
             cx.error(rel, spec.pos, msg);
             None
         }
         [] => None,
         many => {
-            let msg = format!("job `{}` sets {}; a job runs exactly one of them", spec.name.value, many.join(" and "));
+            let msg = format!(
+                "job `{}` sets {}; a job runs exactly one of them",
+                spec.name.value,
+                many.join(" and ")
+            );
             cx.error(rel, spec.pos, msg);
             None
         }
@@ -168,15 +185,27 @@ fn playbook(cx: &mut Ctx, rel: &str, spec: &JobSpec) -> Option<PlaybookJob> {
         playbook: playbook?,
         inventory,
         limit: spec.limit.as_ref().map(|a| a.value.clone()),
-        tags: spec.tags.as_ref().map(|a| a.value.clone()).unwrap_or_default(),
-        vars: spec.vars.as_ref().map(|a| a.value.clone()).unwrap_or_default(),
+        tags: spec
+            .tags
+            .as_ref()
+            .map(|a| a.value.clone())
+            .unwrap_or_default(),
+        vars: spec
+            .vars
+            .as_ref()
+            .map(|a| a.value.clone())
+            .unwrap_or_default(),
         check: spec.check.as_ref().is_some_and(|a| a.value),
     })
 }
 
 fn command(cx: &mut Ctx, rel: &str, argv: &At<Vec<String>>) -> Option<JobKind> {
     let Some(program) = argv.first() else {
-        cx.error(rel, argv.pos, "`command` is empty: give the program and its arguments as a list");
+        cx.error(
+            rel,
+            argv.pos,
+            "`command` is empty: give the program and its arguments as a list",
+        );
         return None;
     };
     if program.contains('/') {
@@ -192,12 +221,16 @@ fn command(cx: &mut Ctx, rel: &str, argv: &At<Vec<String>>) -> Option<JobKind> {
     })
 }
 
-fn stack(cx: &mut Ctx, rel: &str, spec: &JobSpec, stacks: &[Stack]) -> Option<JobKind> {
+fn stack(cx: &mut Ctx, rel: &str, spec: &JobSpec, stacks: &Declared) -> Option<JobKind> {
     let name = spec.stack.as_ref()?;
-    let Some(target) = stacks.iter().find(|s| s.name == name.value) else {
-        let known: Vec<&str> = stacks.iter().map(|s| s.name.as_str()).collect();
+    let Some(declared) = stacks.get(&name.value) else {
+        let known: Vec<&str> = stacks.keys().map(String::as_str).collect();
         let msg = super::de::unknown_message("stack", name, &known);
-        cx.error(rel, name.pos, format!("{msg} (stacks are the folders under stacks/)"));
+        cx.error(
+            rel,
+            name.pos,
+            format!("{msg} (stacks are the folders under stacks/)"),
+        );
         return None;
     };
     let Some(action) = &spec.action else {
@@ -207,15 +240,15 @@ fn stack(cx: &mut Ctx, rel: &str, spec: &JobSpec, stacks: &[Stack]) -> Option<Jo
     };
     let mut services = Vec::new();
     for service in spec.services.iter().flat_map(|s| s.iter()) {
-        if !target.services.contains_key(&service.value) {
-            let known: Vec<&str> = target.services.keys().map(String::as_str).collect();
+        if !declared.contains(&service.value) {
+            let known: Vec<&str> = declared.iter().map(String::as_str).collect();
             let msg = super::de::unknown_message("service", service, &known);
-            cx.error(rel, service.pos, format!("{msg} in stack `{}`", target.name));
+            cx.error(rel, service.pos, format!("{msg} in stack `{}`", name.value));
         }
         services.push(service.value.clone());
     }
     Some(JobKind::Stack {
-        stack: target.name.clone(),
+        stack: name.value.clone(),
         action: action.value,
         services,
     })

@@ -65,8 +65,8 @@ pub fn load(dir: &Path, now: DateTime<Utc>) -> Result<Desired, LoadError> {
     };
     let tend_file = settings::read(&mut cx);
     let (settings, hosts, notify) = settings::build(&mut cx, tend_file);
-    let stacks = stacks::load_all(&mut cx, &settings, &hosts);
-    let jobs = jobs::load_all(&mut cx, &settings, &stacks);
+    let (stacks, declared) = stacks::load_all(&mut cx, &settings, &hosts);
+    let jobs = jobs::load_all(&mut cx, &settings, &declared);
     cx.report.finish();
     if !cx.report.is_ok() {
         return Err(LoadError::Invalid(cx.report));
@@ -152,14 +152,22 @@ impl Ctx {
                 self.error(
                     rel,
                     at.pos,
-                    format!("unknown time zone `{}`: use an IANA name such as `Europe/Berlin` or `UTC`", at.value),
+                    format!(
+                        "unknown time zone `{}`: use an IANA name such as `Europe/Berlin` or `UTC`",
+                        at.value
+                    ),
                 )
             })
             .ok()
     }
 
     /// Parses a cron expression in `tz`, reporting a bad one.
-    fn schedule(&mut self, rel: &str, at: &At<String>, tz: chrono_tz::Tz) -> Option<crate::schedule::Schedule> {
+    fn schedule(
+        &mut self,
+        rel: &str,
+        at: &At<String>,
+        tz: chrono_tz::Tz,
+    ) -> Option<crate::schedule::Schedule> {
         crate::schedule::Schedule::parse(at, tz, self.now)
             .map_err(|e| self.error(rel, at.pos, e.to_string()))
             .ok()

@@ -14,6 +14,8 @@ use std::fmt;
 
 /// Largest config file tend reads, in bytes.
 pub const MAX_FILE_BYTES: usize = 1024 * 1024;
+/// Most values (after alias expansion) in one YAML file: stops alias bombs.
+pub const MAX_NODES: usize = 100_000;
 /// Deepest nesting of sequences and mappings accepted in a config file.
 pub const MAX_DEPTH: usize = 64;
 
@@ -154,12 +156,14 @@ pub fn text_of(bytes: &[u8]) -> Result<&str, SyntaxError> {
 
 /// Parses YAML text into a node tree. An empty document is [`Value::Null`].
 pub fn parse_yaml(text: &str) -> Result<Node, SyntaxError> {
+    let mut alias_limits = serde_saphyr::options::AliasLimits::default();
+    alias_limits.max_total_replayed_events = MAX_NODES;
     let options = serde_saphyr::options! {
         with_snippet: false,
-        budget: serde_saphyr::budget! { max_depth: MAX_DEPTH },
+        alias_limits: alias_limits,
+        budget: serde_saphyr::budget! { max_depth: MAX_DEPTH, max_nodes: MAX_NODES },
     };
-    let parsed: Result<Option<YamlNode>, _> =
-        serde_saphyr::from_str_with_options(text, options);
+    let parsed: Result<Option<YamlNode>, _> = serde_saphyr::from_str_with_options(text, options);
     match parsed {
         Ok(Some(root)) => Ok(root.into()),
         Ok(None) => Ok(Node {

@@ -71,7 +71,10 @@ fn check_shape(u: &NotifyUrl) -> Result<(), String> {
         if parts >= n {
             Ok(())
         } else {
-            Err(format!("`{}://` URL is incomplete; expected {form}", u.scheme))
+            Err(format!(
+                "`{}://` URL is incomplete; expected {form}",
+                u.scheme
+            ))
         }
     };
     match u.scheme.as_str() {
@@ -89,7 +92,9 @@ fn check_shape(u: &NotifyUrl) -> Result<(), String> {
 }
 
 fn check_ntfy_priority(u: &NotifyUrl) -> Result<(), String> {
-    const OK: &[&str] = &["min", "low", "default", "high", "max", "1", "2", "3", "4", "5"];
+    const OK: &[&str] = &[
+        "min", "low", "default", "high", "max", "1", "2", "3", "4", "5",
+    ];
     match u.query.iter().find(|(k, _)| k == "priority") {
         Some((_, v)) if !OK.contains(&v.to_ascii_lowercase().as_str()) => Err(format!(
             "ntfy priority `{v}` is not one of min, low, default, high, max (or 1-5)"
@@ -123,7 +128,11 @@ mod tests {
 
     #[test]
     fn rejects_bad_forms() {
-        assert!(parse("discrod://1/2").unwrap_err().contains("did you mean `discord`"));
+        assert!(
+            parse("discrod://1/2")
+                .unwrap_err()
+                .contains("did you mean `discord`")
+        );
         assert!(parse("discord://123").is_err());
         assert!(parse("ntfy://").is_err());
         assert!(parse("ntfys://h/t?priority=urgent").is_err());

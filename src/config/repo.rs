@@ -29,7 +29,10 @@ impl Repo {
     pub fn open(dir: &Path) -> io::Result<Repo> {
         let root = dir.canonicalize()?;
         if !root.is_dir() {
-            return Err(io::Error::new(io::ErrorKind::NotADirectory, "not a directory"));
+            return Err(io::Error::new(
+                io::ErrorKind::NotADirectory,
+                "not a directory",
+            ));
         }
         Ok(Repo { root })
     }
@@ -87,7 +90,8 @@ impl Repo {
     /// Checks a path written in the config and returns it relative to the root.
     pub fn check(&self, rel: &str, want: Want) -> Result<PathBuf, String> {
         let path = self.inside(rel)?;
-        let meta = fs::metadata(&path).map_err(|_| format!("`{rel}` does not exist in the repository"))?;
+        let meta =
+            fs::metadata(&path).map_err(|_| format!("`{rel}` does not exist in the repository"))?;
         match want {
             Want::FileOrDir => {}
             Want::File | Want::Executable if !meta.is_file() => {
@@ -110,10 +114,14 @@ impl Repo {
             return Err("empty path".into());
         }
         if p.is_absolute() {
-            return Err(format!("`{rel}` is absolute; paths are relative to the repository root"));
+            return Err(format!(
+                "`{rel}` is absolute; paths are relative to the repository root"
+            ));
         }
         if p.components().any(|c| matches!(c, Component::ParentDir)) {
-            return Err(format!("`{rel}` leaves the repository (`..` is not allowed)"));
+            return Err(format!(
+                "`{rel}` leaves the repository (`..` is not allowed)"
+            ));
         }
         let full = self.root.join(p);
         match full.canonicalize() {

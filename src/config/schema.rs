@@ -8,8 +8,14 @@ use schemars::{JsonSchema, generate::SchemaSettings};
 pub fn all() -> Vec<(&'static str, String)> {
     vec![
         ("tend.schema.json", render::<TendFile>("tend.toml")),
-        ("jobs.schema.json", render::<JobsFile>("tend job file (jobs/*.yaml)")),
-        ("x-tend.schema.json", render::<XTend>("x-tend block of a tend stack's compose.yaml")),
+        (
+            "jobs.schema.json",
+            render::<JobsFile>("tend job file (jobs/*.yaml)"),
+        ),
+        (
+            "x-tend.schema.json",
+            render::<XTend>("x-tend block of a tend stack's compose.yaml"),
+        ),
     ]
 }
 

@@ -74,7 +74,10 @@ fn host(cx: &mut Ctx, spec: &HostSpec) -> Host {
         cx.error(
             FILE,
             docker.pos,
-            format!("docker address `{}` must start with unix://, tcp:// or ssh://", docker.value),
+            format!(
+                "docker address `{}` must start with unix://, tcp:// or ssh://",
+                docker.value
+            ),
         );
     }
     cx.references(FILE, docker);
@@ -83,7 +86,11 @@ fn host(cx: &mut Ctx, spec: &HostSpec) -> Host {
             cx.references(FILE, at);
         }
         if scheme != Some("tcp") {
-            cx.error(FILE, docker.pos, "`tls` is only used with a tcp:// docker address");
+            cx.error(
+                FILE,
+                docker.pos,
+                "`tls` is only used with a tcp:// docker address",
+            );
         }
         Tls {
             ca: t.ca.as_ref().map(|a| a.value.clone()),

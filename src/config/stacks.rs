@@ -7,24 +7,40 @@ use super::compose_forms as forms;
 use super::node::{Pos, Value};
 use super::repo::Want;
 use super::{At, Ctx, values};
-use crate::model::{Host, Resource, SleepWindow, Stack, StackState, Settings};
+use crate::model::{Host, Resource, Settings, SleepWindow, Stack, StackState};
 use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
 
 const COMPOSE_NAMES: &[&str] = &["compose.yaml", "compose.yml"];
 
-/// Reads every stack folder and returns the stacks, sorted by name.
-pub(super) fn load_all(cx: &mut Ctx, settings: &Settings, hosts: &BTreeMap<String, Host>) -> Vec<Stack> {
+/// Service names each stack folder declares, as far as they could be read,
+/// even when the stack itself is invalid (so references to it are not
+/// reported twice).
+pub(super) type Declared = BTreeMap<String, Vec<String>>;
+
+/// Reads every stack folder and returns the valid stacks, sorted by name,
+/// and what every folder declares.
+pub(super) fn load_all(
+    cx: &mut Ctx,
+    settings: &Settings,
+    hosts: &BTreeMap<String, Host>,
+) -> (Vec<Stack>, Declared) {
     let mut stacks = Vec::new();
+    let mut declared = Declared::new();
     for name in cx.repo.list("stacks") {
         let dir = format!("stacks/{name}");
         if !cx.repo.is_dir(&dir) {
-            cx.error(&dir, Pos::START, "stacks/ holds one folder per stack, with a compose.yaml in it");
+            cx.error(
+                &dir,
+                Pos::START,
+                "stacks/ holds one folder per stack, with a compose.yaml in it",
+            );
             continue;
         }
         if let Err(e) = values::check_name("stack", &name) {
             cx.error(&dir, Pos::START, e);
         }
+        let names = declared.entry(name.clone()).or_default();
         let found: Vec<&str> = COMPOSE_NAMES
             .iter()
             .copied()
@@ -33,19 +49,27 @@ pub(super) fn load_all(cx: &mut Ctx, settings: &Settings, hosts: &BTreeMap<Strin
         let file = match found.as_slice() {
             [one] => format!("{dir}/{one}"),
             [] => {
-                cx.error(&dir, Pos::START, format!("stack folder `{dir}` has no compose.yaml"));
+                cx.error(
+                    &dir,
+                    Pos::START,
+                    format!("stack folder `{dir}` has no compose.yaml"),
+                );
                 continue;
             }
             _ => {
-                cx.error(&dir, Pos::START, "both compose.yaml and compose.yml exist; keep one");
+                cx.error(
+                    &dir,
+                    Pos::START,
+                    "both compose.yaml and compose.yml exist; keep one",
+                );
                 continue;
             }
         };
-        if let Some(stack) = load(cx, &name, &dir, &file, settings, hosts) {
+        if let Some(stack) = load(cx, &name, &dir, &file, settings, hosts, names) {
             stacks.push(stack);
         }
     }
-    stacks
+    (stacks, declared)
 }
 
 fn load(
@@ -55,16 +79,31 @@ fn load(
     file: &str,
     settings: &Settings,
     hosts: &BTreeMap<String, Host>,
+    names: &mut Vec<String>,
 ) -> Option<Stack> {
     let mut node = cx.yaml(file)?;
+    if let Some(Value::Map(services)) = node.get("services").map(|s| &s.value) {
+        names.extend(
+            services
+                .iter()
+                .filter_map(|(k, _)| k.as_str().map(str::to_owned)),
+        );
+    }
     if node.value == Value::Null {
-        cx.error(file, node.pos, "empty compose file: expected a `services:` mapping");
+        cx.error(
+            file,
+            node.pos,
+            "empty compose file: expected a `services:` mapping",
+        );
         return None;
     }
     compose::strip_extensions(&mut node);
     let spec: ComposeFile = cx.typed(file, &node)?;
     if let Some(n) = spec.name.as_ref().filter(|n| n.value != name) {
-        let msg = format!("`name: {}` differs from the folder name `{name}`; the folder name is the project name", n.value);
+        let msg = format!(
+            "`name: {}` differs from the folder name `{name}`; the folder name is the project name",
+            n.value
+        );
         cx.error(file, n.pos, msg);
     }
     let x = spec.x_tend.as_ref();
@@ -72,12 +111,19 @@ fn load(
     if let Some(h) = host.as_ref().filter(|h| !hosts.contains_key(&h.value)) {
         let known: Vec<&str> = hosts.keys().map(String::as_str).collect();
         let msg = super::de::unknown_message("host", h, &known);
-        cx.error(file, h.pos, format!("{msg} (hosts are the [hosts.*] tables of tend.toml)"));
+        cx.error(
+            file,
+            h.pos,
+            format!("{msg} (hosts are the [hosts.*] tables of tend.toml)"),
+        );
     }
     let sleep = x.and_then(|x| x.sleep.as_ref()).and_then(|s| {
         let from = cx.schedule(file, &s.from, settings.timezone);
         let to = cx.schedule(file, &s.to, settings.timezone);
-        Some(SleepWindow { from: from?, to: to? })
+        Some(SleepWindow {
+            from: from?,
+            to: to?,
+        })
     });
     let mut errs = Vec::new();
     let services = spec
@@ -95,14 +141,16 @@ fn load(
         volumes: resources(&spec.volumes),
         file: PathBuf::from(file),
     };
-    references(cx, file, &spec, &stack, &mut errs);
+    references(cx, file, &spec, &stack, names, &mut errs);
     for (pos, message) in errs {
         cx.error(file, pos, message);
     }
     Some(stack)
 }
 
-fn resources(specs: &BTreeMap<String, Option<compose::ResourceSpec>>) -> BTreeMap<String, Resource> {
+fn resources(
+    specs: &BTreeMap<String, Option<compose::ResourceSpec>>,
+) -> BTreeMap<String, Resource> {
     specs
         .iter()
         .map(|(name, spec)| {
@@ -116,35 +164,65 @@ fn resources(specs: &BTreeMap<String, Option<compose::ResourceSpec>>) -> BTreeMa
 }
 
 /// Checks what the services of one stack refer to.
-fn references(cx: &mut Ctx, file: &str, spec: &ComposeFile, stack: &Stack, errs: &mut forms::Errs) {
+fn references(
+    cx: &mut Ctx,
+    file: &str,
+    spec: &ComposeFile,
+    stack: &Stack,
+    declared: &[String],
+    errs: &mut forms::Errs,
+) {
     let mut scratch = Vec::new();
-    let names: Vec<&str> = stack.services.keys().map(String::as_str).collect();
+    let names: Vec<&str> = declared.iter().map(String::as_str).collect();
     let mut graph: HashMap<&str, Vec<(&str, Pos)>> = HashMap::new();
     for (name, raw) in &spec.services {
         if let Err(e) = values::check_name("service", name) {
             errs.push((raw.pos, e));
         }
-        let deps = raw.depends_on.as_ref().map(|d| forms::depends_on(&d.0, &mut scratch));
+        let deps = raw
+            .depends_on
+            .as_ref()
+            .map(|d| forms::depends_on(&d.0, &mut scratch));
         for (dep, (pos, _)) in deps.iter().flatten() {
             match names.iter().find(|n| **n == dep) {
                 Some(n) => graph.entry(name).or_default().push((n, *pos)),
-                None => errs.push((*pos, format!("{} (depends_on of `{name}`)", super::de::unknown_message("service", dep, &names)))),
+                None => errs.push((
+                    *pos,
+                    format!(
+                        "{} (depends_on of `{name}`)",
+                        super::de::unknown_message("service", dep, &names)
+                    ),
+                )),
             }
         }
-        let nets = raw.networks.as_ref().map(|n| forms::service_networks(&n.0, &mut scratch));
+        let nets = raw
+            .networks
+            .as_ref()
+            .map(|n| forms::service_networks(&n.0, &mut scratch));
         for (net, (pos, _)) in nets.iter().flatten() {
             if net != "default" && !stack.networks.contains_key(net) {
-                errs.push((*pos, format!("network `{net}` is not declared under the top-level `networks:`")));
+                errs.push((
+                    *pos,
+                    format!("network `{net}` is not declared under the top-level `networks:`"),
+                ));
             }
         }
         let service = &stack.services[name.as_str()];
-        for m in service.volumes.iter().filter(|m| m.kind == crate::model::MountKind::Volume) {
+        for m in service
+            .volumes
+            .iter()
+            .filter(|m| m.kind == crate::model::MountKind::Volume)
+        {
             if !m.source.is_empty() && !stack.volumes.contains_key(&m.source) {
                 errs.push((raw.pos, format!("named volume `{}` of `{name}` is not declared under the top-level `volumes:`", m.source)));
             }
         }
         for env_file in &service.env_file {
-            let at = At { pos: raw.pos, clean: true, value: env_file.to_string_lossy().into_owned() };
+            let at = At {
+                pos: raw.pos,
+                clean: true,
+                value: env_file.to_string_lossy().into_owned(),
+            };
             cx.path(file, &at, Want::File);
         }
     }
@@ -182,6 +260,7 @@ fn find_cycle<'a>(graph: &HashMap<&'a str, Vec<(&'a str, Pos)>>) -> Option<(Vec<
     let mut starts: Vec<&&str> = graph.keys().collect();
     starts.sort();
     let mut done = Vec::new();
-    starts.into_iter().find_map(|s| visit(s, graph, &mut Vec::new(), &mut done))
+    starts
+        .into_iter()
+        .find_map(|s| visit(s, graph, &mut Vec::new(), &mut done))
 }
-

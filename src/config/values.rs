@@ -7,7 +7,9 @@ use std::time::Duration;
 /// Parses a duration such as `90s`, `30m`, `1h30m`, `2d` or `500ms`.
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
     let bad = || {
-        format!("invalid duration `{text}`: expected a number and a unit (ms, s, m, h, d), e.g. `90s`, `30m`, `1h30m`")
+        format!(
+            "invalid duration `{text}`: expected a number and a unit (ms, s, m, h, d), e.g. `90s`, `30m`, `1h30m`"
+        )
     };
     let s = text.trim();
     if s.is_empty() {
@@ -22,7 +24,10 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
         }
         let number: u128 = rest[..digits].parse().map_err(|_| bad())?;
         rest = &rest[digits..];
-        let unit_len = rest.len() - rest.trim_start_matches(|c: char| c.is_ascii_alphabetic()).len();
+        let unit_len = rest.len()
+            - rest
+                .trim_start_matches(|c: char| c.is_ascii_alphabetic())
+                .len();
         let millis = match &rest[..unit_len] {
             "ms" => 1,
             "s" => 1_000,

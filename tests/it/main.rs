@@ -1,0 +1,9 @@
+//! The one integration-test binary (ripgrep's layout): each module tests one
+//! face of tend through the built `tend` binary or the library, against real
+//! files and real git repositories in temp folders.
+
+mod check;
+mod hostile;
+mod jobs;
+mod schema;
+mod support;

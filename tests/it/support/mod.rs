@@ -1,0 +1,134 @@
+//! Test helpers: temp folders with files, real git repositories, and a
+//! runner for the built `tend` binary that prints what it did on failure.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+/// A temporary folder, removed on drop.
+pub struct Dir {
+    tmp: tempfile::TempDir,
+}
+
+impl Dir {
+    /// A new empty folder.
+    pub fn new() -> Dir {
+        Dir {
+            tmp: tempfile::tempdir().expect("create temp dir"),
+        }
+    }
+
+    /// A new folder holding a copy of `src` (e.g. a fixture).
+    pub fn copy_of(src: &Path) -> Dir {
+        let dir = Dir::new();
+        copy_tree(src, dir.path());
+        dir
+    }
+
+    /// The folder's path.
+    pub fn path(&self) -> &Path {
+        self.tmp.path()
+    }
+
+    /// Writes `contents` to `rel`, creating parent folders.
+    pub fn write(&self, rel: &str, contents: impl AsRef<[u8]>) -> PathBuf {
+        let path = self.path().join(rel);
+        fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
+        fs::write(&path, contents).expect("write file");
+        path
+    }
+}
+
+fn copy_tree(src: &Path, dst: &Path) {
+    fs::create_dir_all(dst).expect("mkdir");
+    for entry in fs::read_dir(src).expect("read fixture dir") {
+        let entry = entry.expect("dir entry");
+        let to = dst.join(entry.file_name());
+        if entry.file_type().expect("file type").is_dir() {
+            copy_tree(&entry.path(), &to);
+        } else {
+            fs::copy(entry.path(), &to).expect("copy file");
+        }
+    }
+}
+
+/// Root of the source tree.
+pub fn project() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// A fixture folder under `tests/fixtures`.
+pub fn fixture(name: &str) -> PathBuf {
+    project().join("tests/fixtures").join(name)
+}
+
+/// What a `tend` run printed and how it ended.
+pub struct Run {
+    /// Exit code (-1 when killed by a signal).
+    pub code: i32,
+    /// Standard output.
+    pub stdout: String,
+    /// Standard error.
+    pub stderr: String,
+}
+
+/// Runs the built `tend` with `args` in `cwd`.
+pub fn tend(cwd: &Path, args: &[&str]) -> Run {
+    let out: Output = Command::new(env!("CARGO_BIN_EXE_tend"))
+        .args(args)
+        .current_dir(cwd)
+        .env("TEND_LOG", "warn")
+        .output()
+        .expect("run tend binary");
+    Run {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+impl Run {
+    /// Asserts the exit code, showing everything the run printed if it differs.
+    pub fn expect_code(self, code: i32) -> Run {
+        assert_eq!(
+            self.code, code,
+            "tend exited {} (wanted {code})\n--- stdout\n{}\n--- stderr\n{}",
+            self.code, self.stdout, self.stderr
+        );
+        self
+    }
+}
+
+/// Runs `git` in `cwd`; panics with its output when it fails, or with the
+/// setup hint when git is missing.
+pub fn git(cwd: &Path, args: &[&str]) -> String {
+    let out = Command::new("git")
+        .args(args)
+        .current_dir(cwd)
+        .env("GIT_AUTHOR_NAME", "tend-test")
+        .env("GIT_AUTHOR_EMAIL", "test@tend.invalid")
+        .env("GIT_COMMITTER_NAME", "tend-test")
+        .env("GIT_COMMITTER_EMAIL", "test@tend.invalid")
+        .output()
+        .expect("git is not installed: run scripts/test (it installs git)");
+    assert!(
+        out.status.success(),
+        "git {args:?} failed in {}\n{}{}",
+        cwd.display(),
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// A real git repository with everything in `dir` committed; returns a
+/// fresh clone of it (what tend would check out).
+pub fn commit_and_clone(dir: &Dir, message: &str) -> Dir {
+    git(dir.path(), &["init", "-q", "-b", "main"]);
+    git(dir.path(), &["add", "-A"]);
+    git(dir.path(), &["commit", "-q", "-m", message]);
+    let clone = Dir::new();
+    let src = format!("file://{}", dir.path().display());
+    git(clone.path(), &["clone", "-q", &src, "."]);
+    clone
+}
