@@ -9,6 +9,13 @@
 //!   problem at `file:line:col`; also the JSON Schemas. Pure but for reading
 //!   the repository's files.
 //! - [`schedule`]: cron expressions in a time zone; `now` is an argument. Pure.
+//! - [`source`]: the config source — a git remote (git2, bare clone,
+//!   read-only snapshots per commit) or a plain folder in dev mode. Edge.
+//! - [`store`]: redb — audit events and meta values; a read-only handle for
+//!   the web layer. Edge.
+//! - [`web`]: axum — JSON API, health checks, the signed git webhook. Edge.
+//! - [`reconcile`]: the loop — triggers → queue → fetch → validate → record
+//!   → status; the only module that sees several edges.
 //!
 //! Dependency rule: the pure core (`model`, `config`, `schedule`, and `plan`
 //! when it lands) imports no tokio, git2, bollard, redb or axum. Edge modules
@@ -17,4 +24,8 @@
 
 pub mod config;
 pub mod model;
+pub mod reconcile;
 pub mod schedule;
+pub mod source;
+pub mod store;
+pub mod web;

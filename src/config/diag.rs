@@ -2,22 +2,9 @@
 //! how `tend check` prints them (rustc-style with the source line, or JSON).
 
 use super::node::Pos;
-use serde::Serialize;
+pub use crate::model::Diagnostic;
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
-
-/// One problem in a config file.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
-pub struct Diagnostic {
-    /// Path relative to the repository root, `/`-separated.
-    pub file: String,
-    /// 1-based line.
-    pub line: u32,
-    /// 1-based column, in characters.
-    pub column: u32,
-    /// What is wrong, and what would be right.
-    pub message: String,
-}
 
 /// Every diagnostic of one validation, with the file texts to quote from.
 #[derive(Debug, Clone, Default, PartialEq)]

@@ -240,4 +240,6 @@ pub enum StackState {
 }
 
 mod stack;
+mod status;
 pub use stack::*;
+pub use status::*;

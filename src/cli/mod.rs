@@ -1,0 +1,111 @@
+//! Subcommands of the `tend` binary other than the daemon: `check`, `jobs`
+//! and `schema`, with their output formats.
+
+pub mod run;
+
+use anyhow::{Context, Result};
+use chrono::{DateTime, Utc};
+use std::io::Write;
+use std::process::ExitCode;
+use tend::config::{self, LoadError};
+use tend::model::{Desired, JobKind};
+
+/// Output format of `tend check`.
+#[derive(Clone, Copy, clap::ValueEnum)]
+pub enum Format {
+    /// rustc-style text with source lines.
+    Human,
+    /// `[{"file","line","column","message"}]`.
+    Json,
+}
+
+/// `tend check`.
+pub fn check(dir: &std::path::Path, format: Format) -> ExitCode {
+    match config::load(dir, Utc::now()) {
+        Ok(desired) => {
+            let text = match format {
+                Format::Human => format!("ok: {}\n", summary(&desired)),
+                Format::Json => "[]\n".to_owned(),
+            };
+            out(&text, ExitCode::SUCCESS)
+        }
+        Err(LoadError::Invalid(report)) => {
+            let text = match format {
+                Format::Human => report.render(),
+                Format::Json => format!("{}\n", report.to_json()),
+            };
+            out(&text, ExitCode::from(1))
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn summary(d: &Desired) -> String {
+    let services: usize = d.stacks.iter().map(|s| s.services.len()).sum();
+    format!(
+        "{} jobs, {} stacks ({} services), {} docker hosts, {} notification rules",
+        d.jobs.len(),
+        d.stacks.len(),
+        services,
+        d.hosts.len(),
+        d.notify.len()
+    )
+}
+
+/// `tend jobs`.
+pub fn jobs(dir: &std::path::Path, next: usize, now: DateTime<Utc>) -> Result<ExitCode> {
+    let desired = match config::load(dir, now) {
+        Ok(d) => d,
+        Err(LoadError::Invalid(report)) => return Ok(out(&report.render(), ExitCode::from(1))),
+        Err(e) => return Err(e.into()),
+    };
+    let mut text = String::new();
+    for job in &desired.jobs {
+        let what = match &job.kind {
+            JobKind::Playbook(p) => format!("playbook {}", p.playbook.display()),
+            JobKind::Command { argv } => format!("command {}", argv.join(" ")),
+            JobKind::Stack { stack, action, .. } => {
+                format!("stack {stack}: {action:?}").to_lowercase()
+            }
+        };
+        text += &format!("{}  ({what})\n", job.name);
+        match &job.schedule {
+            Some(s) => {
+                let words = s.describe();
+                let words = words.trim_end_matches('.');
+                text += &format!("  schedule: {} ({words}) in {}\n", s.expr(), s.timezone());
+                for t in s.upcoming(now, next) {
+                    text += &format!("  next:     {}\n", t.format("%a %Y-%m-%d %H:%M:%S %Z"));
+                }
+            }
+            None => text += "  schedule: none (runs only when triggered)\n",
+        }
+    }
+    Ok(out(&text, ExitCode::SUCCESS))
+}
+
+/// `tend schema`.
+pub fn schema(out: &std::path::Path) -> Result<ExitCode> {
+    std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
+    for (name, text) in config::schema::all() {
+        let path = out.join(name);
+        std::fs::write(&path, text).with_context(|| format!("writing {}", path.display()))?;
+        eprintln!("wrote {}", path.display());
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Writes CLI output to stdout; a closed pipe (`tend jobs | head`) is not an error.
+fn out(text: &str, code: ExitCode) -> ExitCode {
+    let mut stdout = std::io::stdout().lock();
+    match stdout
+        .write_all(text.as_bytes())
+        .and_then(|()| stdout.flush())
+    {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => ExitCode::from(2),
+        _ => code,
+    }
+}

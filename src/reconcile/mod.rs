@@ -1,0 +1,288 @@
+//! The loop: triggers → queue → fetch → validate → record → status.
+//!
+//! Level-triggered, as in kube-runtime: a trigger only asks for a
+//! reconcile; each reconcile recomputes from the newest commit and what is
+//! stored, so lost or repeated triggers are harmless. A commit that fails
+//! validation is never applied: the last good one stays in force, the
+//! errors go to the status and the audit log. A reconcile with nothing new
+//! writes nothing. Blocking work (git2, redb, file reads) runs in
+//! `spawn_blocking`.
+
+pub mod queue;
+pub mod timers;
+
+use crate::config::{self, LoadError};
+use crate::model::{AuditKind, Desired, DesiredSummary, Diagnostic, Status};
+use crate::source::{Fetched, Source, SourceError};
+use crate::store::Store;
+use chrono::Utc;
+use queue::{Queue, Reason};
+use serde_json::json;
+use std::collections::BTreeSet;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Arc, Mutex};
+use tokio::sync::watch;
+use tracing::Instrument;
+
+/// Why one reconcile step failed (the daemon logs it and carries on).
+#[derive(Debug, thiserror::Error)]
+pub enum ReconcileError {
+    /// Fetching or materialising failed.
+    #[error(transparent)]
+    Source(#[from] SourceError),
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] crate::store::StoreError),
+    /// A blocking task panicked or was cancelled.
+    #[error("background task failed: {0}")]
+    Task(#[from] tokio::task::JoinError),
+}
+
+/// The commit in force.
+#[derive(Debug, Clone)]
+struct Applied {
+    commit: String,
+    desired: Arc<Desired>,
+}
+
+/// The reconciler: owns the source, writes the store, publishes the status.
+pub struct Daemon {
+    source: Arc<Mutex<Source>>,
+    store: Store,
+    status: watch::Sender<Status>,
+    queue: Arc<Queue>,
+    /// Consecutive failed fetches; the poll timer backs off with it.
+    pub failures: Arc<AtomicU32>,
+    applied: Option<Applied>,
+    rejected: Option<String>,
+}
+
+impl Daemon {
+    /// A daemon over `source` and `store`, publishing to `status`.
+    pub fn new(source: Source, store: Store, status: watch::Sender<Status>, queue: Arc<Queue>) -> Self {
+        Daemon {
+            source: Arc::new(Mutex::new(source)),
+            store,
+            status,
+            queue,
+            failures: Arc::new(AtomicU32::new(0)),
+            applied: None,
+            rejected: None,
+        }
+    }
+
+    /// Restores the commit in force from the store, if its snapshot is still
+    /// on disk and valid, so the last good state holds before any fetch.
+    pub async fn restore(&mut self) -> Result<(), ReconcileError> {
+        let store = self.store.clone();
+        let source = self.source.clone();
+        let found = tokio::task::spawn_blocking(move || -> Result<_, ReconcileError> {
+            let Some(commit) = store.meta::<String>("applied_commit")? else {
+                return Ok(None);
+            };
+            let summary = store.meta::<String>("applied_summary")?.unwrap_or_default();
+            let dir = lock(&source).snapshot(&commit)?;
+            Ok(config::load(&dir, Utc::now()).ok().map(|d| (commit, summary, d)))
+        })
+        .await??;
+        if let Some((commit, summary, desired)) = found {
+            tracing::info!(%commit, "restored the commit in force from the store");
+            self.set_applied(commit, summary, desired);
+        }
+        Ok(())
+    }
+
+    /// Runs until `shutdown` turns true; finishes the reconcile in progress.
+    pub async fn run(mut self, mut shutdown: watch::Receiver<bool>) {
+        self.log_event(AuditKind::Started, None, "tend started".into(), json!(null), vec![]).await;
+        self.queue.request(Reason::Startup);
+        loop {
+            tokio::select! {
+                reasons = self.queue.next() => self.reconcile(reasons).await,
+                _ = timers::stopped(&mut shutdown) => break,
+            }
+        }
+        self.log_event(AuditKind::Stopped, None, "tend stopped".into(), json!(null), vec![]).await;
+    }
+
+    async fn reconcile(&mut self, reasons: BTreeSet<Reason>) {
+        let why = reasons.iter().map(|r| r.word()).collect::<Vec<_>>().join(", ");
+        let span = tracing::info_span!("reconcile", reason = %why, commit = tracing::field::Empty);
+        self.reconcile_in(why, span.clone()).instrument(span).await;
+    }
+
+    async fn reconcile_in(&mut self, why: String, span: tracing::Span) {
+        let source = self.source.clone();
+        let fetched = tokio::task::spawn_blocking(move || lock(&source).fetch()).await;
+        let fetched = match fetched.map_err(ReconcileError::from).and_then(|r| r.map_err(Into::into)) {
+            Ok(f) => f,
+            Err(e) => return self.fetch_failed(e).await,
+        };
+        span.record("commit", fetched.commit.as_str());
+        self.fetch_succeeded(&fetched).await;
+        let current = self.applied.as_ref().map(|a| a.commit.as_str());
+        if current == Some(fetched.commit.as_str()) || self.rejected.as_deref() == Some(&fetched.commit) {
+            return;
+        }
+        if let Err(e) = self.consider(&fetched, &why).await {
+            tracing::error!(cause = %e, "reconcile failed");
+            self.fetch_failed(e).await;
+        }
+    }
+
+    /// Validates a new commit and applies it, or rejects it.
+    async fn consider(&mut self, fetched: &Fetched, why: &str) -> Result<(), ReconcileError> {
+        let short = &fetched.commit[..fetched.commit.len().min(7)];
+        if let Some(old) = &fetched.rewritten_from {
+            let reason = format!("history rewritten: {short} does not contain the previous tip {}", &old[..old.len().min(7)]);
+            let details = json!({"previous": old});
+            self.log_event(AuditKind::HistoryRewritten, Some(&fetched.commit), reason, details, vec![]).await;
+        }
+        if let Some(why) = &fetched.recloned {
+            let reason = format!("local clone was unusable ({why}); cloned again");
+            self.log_event(AuditKind::Recloned, Some(&fetched.commit), reason, json!(null), vec![]).await;
+        }
+        let source = self.source.clone();
+        let commit = fetched.commit.clone();
+        let loaded = tokio::task::spawn_blocking(move || {
+            let dir = lock(&source).snapshot(&commit)?;
+            Ok::<_, SourceError>(config::load(&dir, Utc::now()))
+        })
+        .await?;
+        let diagnostics = match loaded {
+            Ok(Ok(desired)) => return self.apply(fetched, why, desired).await,
+            Ok(Err(LoadError::Invalid(report))) => report.diagnostics,
+            Ok(Err(e @ LoadError::Unreadable { .. })) => vec![whole_commit(e.to_string())],
+            Err(e) if e.is_bad_commit() => vec![whole_commit(e.to_string())],
+            Err(e) => return Err(e.into()),
+        };
+        self.reject(fetched, diagnostics).await;
+        Ok(())
+    }
+
+    async fn apply(&mut self, fetched: &Fetched, why: &str, desired: Desired) -> Result<(), ReconcileError> {
+        let short = &fetched.commit[..fetched.commit.len().min(7)];
+        let reason = format!("new commit {short}: {} (found by {why})", fetched.summary);
+        let previous = self.applied.as_ref().map(|a| a.commit.clone());
+        let details = json!({"summary": fetched.summary, "tree": fetched.tree, "previous": previous});
+        let meta = vec![
+            ("applied_commit", json!(fetched.commit)),
+            ("applied_summary", json!(fetched.summary)),
+            ("applied_tree", json!(fetched.tree)),
+        ];
+        self.log_event(AuditKind::CommitApplied, Some(&fetched.commit), reason, details, meta).await;
+        tracing::info!(commit = %fetched.commit, summary = %fetched.summary, "applied");
+        self.rejected = None;
+        self.set_applied(fetched.commit.clone(), fetched.summary.clone(), desired);
+        self.prune();
+        Ok(())
+    }
+
+    async fn reject(&mut self, fetched: &Fetched, diagnostics: Vec<Diagnostic>) {
+        let short = &fetched.commit[..fetched.commit.len().min(7)];
+        let kept = self.applied.as_ref().map_or("nothing is applied yet".to_owned(), |a| {
+            format!("{} stays in force", &a.commit[..a.commit.len().min(7)])
+        });
+        let reason = format!("commit {short} rejected: {} config error(s); {kept}", diagnostics.len());
+        tracing::warn!(commit = %fetched.commit, errors = diagnostics.len(), "commit rejected");
+        let details = json!({"summary": fetched.summary, "errors": diagnostics});
+        let meta = vec![("rejected_commit", json!(fetched.commit))];
+        self.log_event(AuditKind::ConfigError, Some(&fetched.commit), reason, details, meta).await;
+        self.rejected = Some(fetched.commit.clone());
+        self.status.send_modify(|s| s.config_errors = diagnostics);
+        self.prune();
+    }
+
+    fn set_applied(&mut self, commit: String, summary: String, desired: Desired) {
+        let desired = Arc::new(desired);
+        let counts = DesiredSummary {
+            jobs: desired.jobs.len(),
+            stacks: desired.stacks.len(),
+        };
+        self.status.send_modify(|s| {
+            s.source.applied_commit = Some(commit.clone());
+            s.source.applied_summary = Some(summary);
+            s.source.applied_at = Some(Utc::now());
+            s.config_errors.clear();
+            s.desired = counts;
+        });
+        self.applied = Some(Applied { commit, desired });
+    }
+
+    /// The desired state of the commit in force.
+    pub fn desired(&self) -> Option<Arc<Desired>> {
+        self.applied.as_ref().map(|a| a.desired.clone())
+    }
+
+    fn prune(&self) {
+        let keep: Vec<String> = self.applied.iter().map(|a| a.commit.clone()).collect();
+        let source = self.source.clone();
+        tokio::task::spawn_blocking(move || {
+            let keep: Vec<&str> = keep.iter().map(String::as_str).collect();
+            lock(&source).prune(&keep);
+        });
+    }
+
+    async fn fetch_succeeded(&mut self, fetched: &Fetched) {
+        let branch = lock(&self.source).branch().map(str::to_owned);
+        let now = Utc::now();
+        self.status.send_modify(|s| {
+            s.source.fetched_commit = Some(fetched.commit.clone());
+            s.source.last_fetch_at = Some(now);
+            s.source.last_success_at = Some(now);
+            s.source.last_fetch_error = None;
+            s.source.branch = branch.or(s.source.branch.take());
+        });
+        if self.failures.swap(0, Ordering::Relaxed) > 0 {
+            let reason = "fetching works again".to_owned();
+            self.log_event(AuditKind::FetchRecovered, Some(&fetched.commit), reason, json!(null), vec![]).await;
+        }
+    }
+
+    async fn fetch_failed(&mut self, e: ReconcileError) {
+        let message = e.to_string();
+        if matches!(e, ReconcileError::Source(SourceError::Cancelled)) {
+            return;
+        }
+        tracing::warn!(cause = %message, "fetch failed; the commit in force stays");
+        self.status.send_modify(|s| {
+            s.source.last_fetch_at = Some(Utc::now());
+            s.source.last_fetch_error = Some(message.clone());
+        });
+        if self.failures.fetch_add(1, Ordering::Relaxed) == 0 {
+            self.log_event(AuditKind::FetchFailed, None, message, json!(null), vec![]).await;
+        }
+    }
+
+    async fn log_event(
+        &self,
+        kind: AuditKind,
+        commit: Option<&str>,
+        reason: String,
+        details: serde_json::Value,
+        meta: Vec<(&'static str, serde_json::Value)>,
+    ) {
+        let store = self.store.clone();
+        let commit = commit.map(str::to_owned);
+        let result = tokio::task::spawn_blocking(move || store.record(kind, commit.as_deref(), reason, details, &meta)).await;
+        match result {
+            Ok(Ok(_)) => {}
+            Ok(Err(e)) => tracing::error!(cause = %e, ?kind, "could not record event"),
+            Err(e) => tracing::error!(cause = %e, ?kind, "could not record event"),
+        }
+    }
+}
+
+/// A diagnostic about the commit as a whole (no file to point at).
+fn whole_commit(message: String) -> Diagnostic {
+    Diagnostic {
+        file: ".".into(),
+        line: 1,
+        column: 1,
+        message,
+    }
+}
+
+fn lock(source: &Mutex<Source>) -> std::sync::MutexGuard<'_, Source> {
+    source.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}

@@ -1,0 +1,79 @@
+//! Timer triggers: the poll (with jitter, backing off while the remote
+//! fails) and the periodic full reconcile. They only request reconciles.
+
+use super::queue::{Queue, Reason};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::Duration;
+use tokio::sync::watch;
+
+/// Longest wait between polls while the remote keeps failing.
+const MAX_BACKOFF: Duration = Duration::from_secs(600);
+
+/// The wait before the next poll: `interval` ±10 % jitter, doubled per
+/// consecutive failure up to [`MAX_BACKOFF`] (never below `interval`).
+pub fn poll_delay(interval: Duration, failures: u32, jitter_seed: u64) -> Duration {
+    let backoff = interval.saturating_mul(1u32 << failures.min(16));
+    let base = backoff.min(MAX_BACKOFF.max(interval));
+    let spread = base.as_millis() as u64 / 10;
+    let offset = if spread == 0 { 0 } else { jitter_seed % (2 * spread + 1) };
+    (base + Duration::from_millis(offset)).saturating_sub(Duration::from_millis(spread))
+}
+
+/// Completes when `shutdown` turns true (or its sender is gone).
+pub async fn stopped(shutdown: &mut watch::Receiver<bool>) {
+    let _ = shutdown.wait_for(|stop| *stop).await;
+}
+
+/// Requests a poll reconcile forever (until `shutdown`).
+pub async fn poll(queue: Arc<Queue>, interval: Duration, failures: Arc<AtomicU32>, mut shutdown: watch::Receiver<bool>) {
+    loop {
+        let seed = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.subsec_nanos() as u64);
+        let delay = poll_delay(interval, failures.load(Ordering::Relaxed), seed);
+        tokio::select! {
+            _ = tokio::time::sleep(delay) => queue.request(Reason::Poll),
+            _ = stopped(&mut shutdown) => return,
+        }
+    }
+}
+
+/// Requests a full reconcile every `interval` (until `shutdown`).
+pub async fn every(queue: Arc<Queue>, interval: Duration, reason: Reason, mut shutdown: watch::Receiver<bool>) {
+    let mut ticker = tokio::time::interval_at(tokio::time::Instant::now() + interval, interval);
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = ticker.tick() => queue.request(reason),
+            _ = stopped(&mut shutdown) => return,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn delay_jitters_and_backs_off() {
+        let i = Duration::from_secs(60);
+        assert_eq!(poll_delay(i, 0, 0), Duration::from_secs(54));
+        assert_eq!(poll_delay(i, 0, 12_000), Duration::from_secs(66));
+        assert_eq!(poll_delay(i, 1, 12_000), Duration::from_secs(132));
+        assert_eq!(poll_delay(i, 30, 60_000), Duration::from_secs(600));
+        let fast = Duration::from_secs(1);
+        assert!(poll_delay(fast, 0, 7) <= Duration::from_millis(1100));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn poll_requests_after_the_interval() {
+        let queue = Arc::new(Queue::default());
+        let (_tx, rx) = watch::channel(false);
+        let task = tokio::spawn(poll(queue.clone(), Duration::from_secs(10), Arc::default(), rx));
+        tokio::time::advance(Duration::from_secs(12)).await;
+        let got = tokio::time::timeout(Duration::from_secs(1), queue.next()).await.unwrap();
+        assert!(got.contains(&Reason::Poll));
+        task.abort();
+    }
+}

@@ -1,0 +1,133 @@
+//! HTTP: the JSON API (`/api/v1/status`, `/api/v1/events`), health checks
+//! (`/healthz`, `/readyz`) and the signed git webhook (`POST /hooks/git`).
+//!
+//! [`router`] takes its state as an argument and [`serve`] takes its
+//! listener and shutdown signal (mini-redis style), so tests bind port 0 or
+//! call the router directly. Reads come from a status watch channel and the
+//! store's read-only handle; the webhook only requests a reconcile.
+
+pub mod webhook;
+
+use crate::model::Status;
+use crate::store::StoreReader;
+use axum::extract::{DefaultBodyLimit, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Json, Response};
+use axum::routing::{get, post};
+use axum::Router;
+use chrono::Utc;
+use serde::Deserialize;
+use serde_json::json;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::watch;
+
+/// Largest webhook body accepted (GitHub caps payloads at 25 MB; pushes to
+/// a config repository are far smaller).
+pub const MAX_WEBHOOK_BYTES: usize = 1024 * 1024;
+
+/// What the handlers read and the one thing they may do.
+#[derive(Clone)]
+pub struct AppState {
+    /// The daemon's published status.
+    pub status: watch::Receiver<Status>,
+    /// Read-only store handle.
+    pub store: StoreReader,
+    /// Webhook secret; the webhook is off without one.
+    pub webhook_secret: Option<Arc<Vec<u8>>>,
+    /// Requests a reconcile (called by a verified webhook).
+    pub on_push: Arc<dyn Fn() + Send + Sync>,
+    /// Poll interval; `/readyz` fails when the last good fetch is older
+    /// than three of these. `None` in dev mode.
+    pub poll_interval: Option<Duration>,
+}
+
+/// The application's routes.
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .route("/healthz", get(|| async { "ok\n" }))
+        .route("/readyz", get(readyz))
+        .route("/api/v1/status", get(status))
+        .route("/api/v1/events", get(events))
+        .route(
+            "/hooks/git",
+            post(hook).layer(DefaultBodyLimit::max(MAX_WEBHOOK_BYTES)),
+        )
+        .with_state(state)
+}
+
+/// Serves `router` on `listener` until `shutdown` completes.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    router: Router,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, router).with_graceful_shutdown(shutdown).await
+}
+
+async fn status(State(state): State<AppState>) -> Json<Status> {
+    Json(state.status.borrow().clone())
+}
+
+#[derive(Deserialize)]
+struct Page {
+    limit: Option<usize>,
+    before: Option<u64>,
+}
+
+async fn events(State(state): State<AppState>, Query(page): Query<Page>) -> Response {
+    let limit = page.limit.unwrap_or(50).clamp(1, 1000);
+    let store = state.store.clone();
+    let result = tokio::task::spawn_blocking(move || store.events(limit, page.before)).await;
+    match result {
+        Ok(Ok(events)) => {
+            let next = (events.len() == limit).then(|| events.last().map(|e| e.seq)).flatten();
+            Json(json!({"events": events, "next_before": next})).into_response()
+        }
+        Ok(Err(e)) => error(StatusCode::INTERNAL_SERVER_ERROR, &e.to_string()),
+        Err(e) => error(StatusCode::INTERNAL_SERVER_ERROR, &e.to_string()),
+    }
+}
+
+async fn readyz(State(state): State<AppState>) -> Response {
+    let status = state.status.borrow().clone();
+    let mut problems = Vec::new();
+    if status.source.applied_commit.is_none() {
+        problems.push("no commit applied yet".to_owned());
+    }
+    if let Some(interval) = state.poll_interval {
+        let limit = chrono::Duration::from_std(interval * 3).unwrap_or(chrono::Duration::MAX);
+        match status.source.last_success_at {
+            Some(t) if Utc::now() - t <= limit => {}
+            Some(t) => problems.push(format!("last successful fetch at {t} is older than three poll intervals")),
+            None => problems.push("no successful fetch yet".to_owned()),
+        }
+    }
+    let code = if problems.is_empty() { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
+    (code, Json(json!({"ready": problems.is_empty(), "problems": problems}))).into_response()
+}
+
+async fn hook(State(state): State<AppState>, headers: HeaderMap, body: axum::body::Bytes) -> Response {
+    let Some(secret) = &state.webhook_secret else {
+        return error(StatusCode::FORBIDDEN, "webhook is off: start tend with --webhook-secret-file");
+    };
+    if let Err(e) = webhook::verify(&headers, &body, secret) {
+        tracing::warn!(cause = %e, "webhook refused");
+        return error(StatusCode::UNAUTHORIZED, &e.to_string());
+    }
+    let branch = state.status.borrow().source.branch.clone();
+    match (webhook::pushed_branch(&body), branch) {
+        (Some(pushed), Some(ours)) if pushed != ours => {
+            let why = format!("push to `{pushed}`; following `{ours}`");
+            (StatusCode::ACCEPTED, Json(json!({"queued": false, "reason": why}))).into_response()
+        }
+        _ => {
+            (state.on_push)();
+            (StatusCode::ACCEPTED, Json(json!({"queued": true}))).into_response()
+        }
+    }
+}
+
+fn error(code: StatusCode, message: &str) -> Response {
+    (code, Json(json!({"error": message}))).into_response()
+}
