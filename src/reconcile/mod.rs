@@ -189,7 +189,10 @@ impl Daemon {
         let meta = vec![("rejected_commit", json!(fetched.commit))];
         self.log_event(AuditKind::ConfigError, Some(&fetched.commit), reason, details, meta).await;
         self.rejected = Some(fetched.commit.clone());
-        self.status.send_modify(|s| s.config_errors = diagnostics);
+        self.status.send_modify(|s| {
+            s.source.fetched_commit = Some(fetched.commit.clone());
+            s.config_errors = diagnostics;
+        });
         self.prune();
     }
 
@@ -200,6 +203,7 @@ impl Daemon {
             stacks: desired.stacks.len(),
         };
         self.status.send_modify(|s| {
+            s.source.fetched_commit = Some(commit.clone());
             s.source.applied_commit = Some(commit.clone());
             s.source.applied_summary = Some(summary);
             s.source.applied_at = Some(Utc::now());
@@ -226,8 +230,14 @@ impl Daemon {
     async fn fetch_succeeded(&mut self, fetched: &Fetched) {
         let branch = lock(&self.source).branch().map(str::to_owned);
         let now = Utc::now();
+        // A new commit shows as fetched together with its verdict (applied
+        // or rejected), so readers never see it half-considered.
+        let known = self.applied.as_ref().map(|a| &a.commit) == Some(&fetched.commit)
+            || self.rejected.as_ref() == Some(&fetched.commit);
         self.status.send_modify(|s| {
-            s.source.fetched_commit = Some(fetched.commit.clone());
+            if known {
+                s.source.fetched_commit = Some(fetched.commit.clone());
+            }
             s.source.last_fetch_at = Some(now);
             s.source.last_success_at = Some(now);
             s.source.last_fetch_error = None;

@@ -132,3 +132,70 @@ pub fn commit_and_clone(dir: &Dir, message: &str) -> Dir {
     git(clone.path(), &["clone", "-q", &src, "."]);
     clone
 }
+
+pub mod http;
+pub mod procs;
+
+/// A real git remote: a bare repository (`remote.git`, default branch
+/// `main`) and a working clone (`work/`) to commit and push from.
+pub struct Remote {
+    /// Holds both repositories.
+    pub dir: Dir,
+}
+
+impl Remote {
+    /// An empty remote and its working clone.
+    pub fn new() -> Remote {
+        let dir = Dir::new();
+        git(dir.path(), &["init", "-q", "--bare", "-b", "main", "remote.git"]);
+        git(dir.path(), &["clone", "-q", "remote.git", "work"]);
+        git(&dir.path().join("work"), &["checkout", "-q", "-b", "main"]);
+        Remote { dir }
+    }
+
+    /// A remote whose first commit holds a copy of `src`.
+    pub fn with(src: &Path, message: &str) -> Remote {
+        let remote = Remote::new();
+        copy_tree(src, &remote.work());
+        remote.commit_push(message);
+        remote
+    }
+
+    /// The bare repository.
+    pub fn bare(&self) -> PathBuf {
+        self.dir.path().join("remote.git")
+    }
+
+    /// `file://` URL of the bare repository.
+    pub fn url(&self) -> String {
+        format!("file://{}", self.bare().display())
+    }
+
+    /// The working clone.
+    pub fn work(&self) -> PathBuf {
+        self.dir.path().join("work")
+    }
+
+    /// Writes a file in the working clone.
+    pub fn write(&self, rel: &str, contents: impl AsRef<[u8]>) {
+        let path = self.work().join(rel);
+        fs::create_dir_all(path.parent().unwrap()).unwrap();
+        fs::write(path, contents).unwrap();
+    }
+
+    /// Commits everything and pushes to `main`; returns the commit id.
+    pub fn commit_push(&self, message: &str) -> String {
+        let work = self.work();
+        git(&work, &["add", "-A"]);
+        git(&work, &["commit", "-q", "--allow-empty", "-m", message]);
+        git(&work, &["push", "-q", "-f", "origin", "HEAD:main"]);
+        git(&work, &["rev-parse", "HEAD"]).trim().to_owned()
+    }
+
+    /// Drops the last commit and force-pushes a different one in its place.
+    pub fn rewrite_last(&self, message: &str) -> String {
+        git(&self.work(), &["reset", "-q", "--hard", "HEAD~1"]);
+        self.write("rewritten.txt", message);
+        self.commit_push(message)
+    }
+}

@@ -1,0 +1,196 @@
+//! Background servers for tests — `git daemon`, `sshd` and `tend run` —
+//! started so the child is the server itself, stopped by its pid (SIGTERM,
+//! then SIGKILL), never by name.
+
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// A free TCP port on 127.0.0.1 (bound and released).
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+/// Polls `cond` every 20 ms until it holds or `limit` passes.
+pub fn wait_until(limit: Duration, mut cond: impl FnMut() -> bool) -> bool {
+    let start = Instant::now();
+    while start.elapsed() < limit {
+        if cond() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    cond()
+}
+
+/// A child process stopped by pid when dropped.
+pub struct Proc {
+    /// The child.
+    pub child: Child,
+    /// What it is, for messages.
+    pub name: String,
+}
+
+impl Proc {
+    /// Sends SIGTERM and waits up to `limit` for exit; returns the exit code.
+    pub fn terminate(&mut self, limit: Duration) -> Option<i32> {
+        signal(self.child.id(), "TERM");
+        let start = Instant::now();
+        while start.elapsed() < limit {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                return Some(status.code().unwrap_or(-1));
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        None
+    }
+}
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            signal(self.child.id(), "TERM");
+            if !wait_until(Duration::from_secs(3), || matches!(self.child.try_wait(), Ok(Some(_)))) {
+                let _ = self.child.kill();
+            }
+            let _ = self.child.wait();
+        }
+    }
+}
+
+fn signal(pid: u32, sig: &str) {
+    let _ = Command::new("kill").arg(format!("-{sig}")).arg(pid.to_string()).status();
+}
+
+fn port_open(port: u16) -> bool {
+    TcpStream::connect(("127.0.0.1", port)).is_ok()
+}
+
+/// `git daemon` serving every repository under `base` on `port`.
+pub fn git_daemon(base: &Path, port: u16) -> Proc {
+    let child = Command::new("git")
+        .args(["daemon", "--export-all", "--reuseaddr", "--listen=127.0.0.1", "--informative-errors"])
+        .arg(format!("--port={port}"))
+        .arg(format!("--base-path={}", base.display()))
+        .arg(base)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("git daemon could not start: run scripts/setup (installs git)");
+    let proc = Proc { child, name: "git daemon".into() };
+    assert!(wait_until(Duration::from_secs(10), || port_open(port)), "git daemon did not listen on {port}");
+    proc
+}
+
+/// An sshd on 127.0.0.1:`port` accepting `authorized_keys` for root, with
+/// its host key in `dir`.
+pub fn sshd(dir: &Path, port: u16, authorized_keys: &Path) -> Proc {
+    let host_key = dir.join("ssh_host_ed25519_key");
+    if !host_key.exists() {
+        keygen(&host_key);
+    }
+    std::fs::create_dir_all("/run/sshd").expect("mkdir /run/sshd");
+    let config = dir.join("sshd_config");
+    std::fs::write(
+        &config,
+        format!(
+            "Port {port}\nListenAddress 127.0.0.1\nHostKey {}\nAuthorizedKeysFile {}\nPasswordAuthentication no\nPermitRootLogin prohibit-password\nUsePAM no\nStrictModes no\nPidFile {}\n",
+            host_key.display(),
+            authorized_keys.display(),
+            dir.join("sshd.pid").display()
+        ),
+    )
+    .unwrap();
+    let child = Command::new("/usr/sbin/sshd")
+        .args(["-D", "-e", "-f"])
+        .arg(&config)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("sshd is missing: run scripts/setup (installs openssh-server)");
+    let proc = Proc { child, name: "sshd".into() };
+    assert!(wait_until(Duration::from_secs(10), || port_open(port)), "sshd did not listen on {port}");
+    proc
+}
+
+/// Generates an ed25519 key pair at `path` (and `path.pub`).
+pub fn keygen(path: &Path) {
+    let ok = Command::new("ssh-keygen")
+        .args(["-q", "-t", "ed25519", "-N", "", "-f"])
+        .arg(path)
+        .status()
+        .expect("ssh-keygen is missing: run scripts/setup (installs openssh-client)")
+        .success();
+    assert!(ok, "ssh-keygen failed");
+}
+
+/// A running `tend run`, with its API address.
+pub struct Tend {
+    /// The process.
+    pub proc: Proc,
+    /// Where its API listens.
+    pub addr: SocketAddr,
+    /// Its log file (stderr).
+    pub log: std::path::PathBuf,
+}
+
+impl Tend {
+    /// Starts `tend run --listen <free port> <args>` logging to `log`, and
+    /// waits until `/healthz` answers.
+    pub fn start(cwd: &Path, args: &[&str], log: &Path) -> Tend {
+        let port = free_port();
+        let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
+        let file = std::fs::File::create(log).unwrap();
+        let child = Command::new(env!("CARGO_BIN_EXE_tend"))
+            .arg("run")
+            .arg("--listen")
+            .arg(addr.to_string())
+            .args(args)
+            .current_dir(cwd)
+            .env("TEND_LOG", "info,tend=debug")
+            .env("NO_COLOR", "1")
+            .stdout(Stdio::null())
+            .stderr(file)
+            .spawn()
+            .expect("start tend");
+        let tend = Tend { proc: Proc { child, name: "tend".into() }, addr, log: log.to_owned() };
+        let up = wait_until(Duration::from_secs(20), || {
+            super::http::request(addr, "GET", "/healthz", &[], b"").is_some_and(|r| r.status == 200)
+        });
+        assert!(up, "tend did not come up; log:\n{}", tend.log_text());
+        tend
+    }
+
+    /// The daemon's log so far.
+    pub fn log_text(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// `GET /api/v1/status` as JSON.
+    pub fn status(&self) -> serde_json::Value {
+        super::http::get(self.addr, "/api/v1/status").json()
+    }
+
+    /// Waits until the status satisfies `cond`; panics with the status and log otherwise.
+    pub fn wait_status(&self, limit: Duration, what: &str, cond: impl Fn(&serde_json::Value) -> bool) -> serde_json::Value {
+        let mut last = serde_json::Value::Null;
+        let ok = wait_until(limit, || {
+            last = self.status();
+            cond(&last)
+        });
+        assert!(ok, "timed out waiting for {what}\nstatus: {last:#}\nlog:\n{}", self.log_text());
+        last
+    }
+
+    /// The kinds of the newest `n` audit events, newest first.
+    pub fn event_kinds(&self, n: usize) -> Vec<String> {
+        let events = super::http::get(self.addr, &format!("/api/v1/events?limit={n}")).json();
+        events["events"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["kind"].as_str().unwrap().to_owned())
+            .collect()
+    }
+}
