@@ -61,13 +61,16 @@ pub fn run(args: RunArgs) -> Result<std::process::ExitCode> {
     // libgit2 probes OpenSSL's certificate paths (mutating the environment)
     // on first use: do it now, before any thread exists.
     let _ = git2::Config::new();
-    std::fs::create_dir_all(&args.data).with_context(|| format!("creating data folder {}", args.data.display()))?;
+    std::fs::create_dir_all(&args.data)
+        .with_context(|| format!("creating data folder {}", args.data.display()))?;
     let store = Store::open(&args.data.join("tend.redb"))?;
     let secret = match &args.webhook_secret_file {
         Some(path) => Some(read_secret(path)?),
         None => None,
     };
-    let token = std::env::var("TEND_GIT_TOKEN").ok().filter(|t| !t.is_empty());
+    let token = std::env::var("TEND_GIT_TOKEN")
+        .ok()
+        .filter(|t| !t.is_empty());
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -77,7 +80,8 @@ pub fn run(args: RunArgs) -> Result<std::process::ExitCode> {
 }
 
 fn read_secret(path: &Path) -> Result<Vec<u8>> {
-    let text = std::fs::read_to_string(path).with_context(|| format!("reading webhook secret {}", path.display()))?;
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("reading webhook secret {}", path.display()))?;
     let secret = text.trim_end_matches(['\n', '\r']).as_bytes().to_vec();
     if secret.is_empty() {
         bail!("webhook secret file {} is empty", path.display());
@@ -85,7 +89,11 @@ fn read_secret(path: &Path) -> Result<Vec<u8>> {
     Ok(secret)
 }
 
-fn build_source(args: &RunArgs, token: Option<String>, cancel: Arc<AtomicBool>) -> Result<(Source, String)> {
+fn build_source(
+    args: &RunArgs,
+    token: Option<String>,
+    cancel: Arc<AtomicBool>,
+) -> Result<(Source, String)> {
     if source::is_plain_dir(&args.source) {
         let path = std::fs::canonicalize(&args.source)?;
         let shown = path.display().to_string();
@@ -151,15 +159,31 @@ async fn daemon(
     let _watcher = match &watch_dir {
         Some(dir) => {
             let q = queue.clone();
-            Some(source::dir::watch(dir, Duration::from_millis(300), move || q.request(Reason::FileChange))?)
+            Some(source::dir::watch(
+                dir,
+                Duration::from_millis(300),
+                move || q.request(Reason::FileChange),
+            )?)
         }
         None => {
-            tokio::spawn(timers::poll(queue.clone(), args.poll_interval, daemon.failures.clone(), stop_rx.clone()));
+            tokio::spawn(timers::poll(
+                queue.clone(),
+                args.poll_interval,
+                daemon.failures.clone(),
+                stop_rx.clone(),
+            ));
             None
         }
     };
-    let interval = daemon.desired().map_or(Duration::from_secs(300), |d| d.settings.reconcile_interval);
-    tokio::spawn(timers::every(queue.clone(), interval, Reason::Interval, stop_rx.clone()));
+    let interval = daemon
+        .desired()
+        .map_or(Duration::from_secs(300), |d| d.settings.reconcile_interval);
+    tokio::spawn(timers::every(
+        queue.clone(),
+        interval,
+        Reason::Interval,
+        stop_rx.clone(),
+    ));
 
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
@@ -183,7 +207,10 @@ async fn daemon(
     tracing::info!(grace = ?args.shutdown_grace, "shutting down");
     cancel.store(true, Ordering::Relaxed);
     let _ = stop_tx.send(true);
-    if tokio::time::timeout(args.shutdown_grace, daemon_task).await.is_err() {
+    if tokio::time::timeout(args.shutdown_grace, daemon_task)
+        .await
+        .is_err()
+    {
         tracing::warn!("work in flight did not finish within the grace period");
     }
     let _ = tokio::time::timeout(args.shutdown_grace, web_task).await;

@@ -59,7 +59,12 @@ pub struct Daemon {
 
 impl Daemon {
     /// A daemon over `source` and `store`, publishing to `status`.
-    pub fn new(source: Source, store: Store, status: watch::Sender<Status>, queue: Arc<Queue>) -> Self {
+    pub fn new(
+        source: Source,
+        store: Store,
+        status: watch::Sender<Status>,
+        queue: Arc<Queue>,
+    ) -> Self {
         Daemon {
             source: Arc::new(Mutex::new(source)),
             store,
@@ -82,7 +87,9 @@ impl Daemon {
             };
             let summary = store.meta::<String>("applied_summary")?.unwrap_or_default();
             let dir = lock(&source).snapshot(&commit)?;
-            Ok(config::load(&dir, Utc::now()).ok().map(|d| (commit, summary, d)))
+            Ok(config::load(&dir, Utc::now())
+                .ok()
+                .map(|d| (commit, summary, d)))
         })
         .await??;
         if let Some((commit, summary, desired)) = found {
@@ -94,7 +101,14 @@ impl Daemon {
 
     /// Runs until `shutdown` turns true; finishes the reconcile in progress.
     pub async fn run(mut self, mut shutdown: watch::Receiver<bool>) {
-        self.log_event(AuditKind::Started, None, "tend started".into(), json!(null), vec![]).await;
+        self.log_event(
+            AuditKind::Started,
+            None,
+            "tend started".into(),
+            json!(null),
+            vec![],
+        )
+        .await;
         self.queue.request(Reason::Startup);
         loop {
             tokio::select! {
@@ -102,11 +116,22 @@ impl Daemon {
                 _ = timers::stopped(&mut shutdown) => break,
             }
         }
-        self.log_event(AuditKind::Stopped, None, "tend stopped".into(), json!(null), vec![]).await;
+        self.log_event(
+            AuditKind::Stopped,
+            None,
+            "tend stopped".into(),
+            json!(null),
+            vec![],
+        )
+        .await;
     }
 
     async fn reconcile(&mut self, reasons: BTreeSet<Reason>) {
-        let why = reasons.iter().map(|r| r.word()).collect::<Vec<_>>().join(", ");
+        let why = reasons
+            .iter()
+            .map(|r| r.word())
+            .collect::<Vec<_>>()
+            .join(", ");
         let span = tracing::info_span!("reconcile", reason = %why, commit = tracing::field::Empty);
         self.reconcile_in(why, span.clone()).instrument(span).await;
     }
@@ -114,14 +139,19 @@ impl Daemon {
     async fn reconcile_in(&mut self, why: String, span: tracing::Span) {
         let source = self.source.clone();
         let fetched = tokio::task::spawn_blocking(move || lock(&source).fetch()).await;
-        let fetched = match fetched.map_err(ReconcileError::from).and_then(|r| r.map_err(Into::into)) {
+        let fetched = match fetched
+            .map_err(ReconcileError::from)
+            .and_then(|r| r.map_err(Into::into))
+        {
             Ok(f) => f,
             Err(e) => return self.fetch_failed(e).await,
         };
         span.record("commit", fetched.commit.as_str());
         self.fetch_succeeded(&fetched).await;
         let current = self.applied.as_ref().map(|a| a.commit.as_str());
-        if current == Some(fetched.commit.as_str()) || self.rejected.as_deref() == Some(&fetched.commit) {
+        if current == Some(fetched.commit.as_str())
+            || self.rejected.as_deref() == Some(&fetched.commit)
+        {
             return;
         }
         if let Err(e) = self.consider(&fetched, &why).await {
@@ -134,13 +164,30 @@ impl Daemon {
     async fn consider(&mut self, fetched: &Fetched, why: &str) -> Result<(), ReconcileError> {
         let short = &fetched.commit[..fetched.commit.len().min(7)];
         if let Some(old) = &fetched.rewritten_from {
-            let reason = format!("history rewritten: {short} does not contain the previous tip {}", &old[..old.len().min(7)]);
+            let reason = format!(
+                "history rewritten: {short} does not contain the previous tip {}",
+                &old[..old.len().min(7)]
+            );
             let details = json!({"previous": old});
-            self.log_event(AuditKind::HistoryRewritten, Some(&fetched.commit), reason, details, vec![]).await;
+            self.log_event(
+                AuditKind::HistoryRewritten,
+                Some(&fetched.commit),
+                reason,
+                details,
+                vec![],
+            )
+            .await;
         }
         if let Some(why) = &fetched.recloned {
             let reason = format!("local clone was unusable ({why}); cloned again");
-            self.log_event(AuditKind::Recloned, Some(&fetched.commit), reason, json!(null), vec![]).await;
+            self.log_event(
+                AuditKind::Recloned,
+                Some(&fetched.commit),
+                reason,
+                json!(null),
+                vec![],
+            )
+            .await;
         }
         let source = self.source.clone();
         let commit = fetched.commit.clone();
@@ -160,17 +207,30 @@ impl Daemon {
         Ok(())
     }
 
-    async fn apply(&mut self, fetched: &Fetched, why: &str, desired: Desired) -> Result<(), ReconcileError> {
+    async fn apply(
+        &mut self,
+        fetched: &Fetched,
+        why: &str,
+        desired: Desired,
+    ) -> Result<(), ReconcileError> {
         let short = &fetched.commit[..fetched.commit.len().min(7)];
         let reason = format!("new commit {short}: {} (found by {why})", fetched.summary);
         let previous = self.applied.as_ref().map(|a| a.commit.clone());
-        let details = json!({"summary": fetched.summary, "tree": fetched.tree, "previous": previous});
+        let details =
+            json!({"summary": fetched.summary, "tree": fetched.tree, "previous": previous});
         let meta = vec![
             ("applied_commit", json!(fetched.commit)),
             ("applied_summary", json!(fetched.summary)),
             ("applied_tree", json!(fetched.tree)),
         ];
-        self.log_event(AuditKind::CommitApplied, Some(&fetched.commit), reason, details, meta).await;
+        self.log_event(
+            AuditKind::CommitApplied,
+            Some(&fetched.commit),
+            reason,
+            details,
+            meta,
+        )
+        .await;
         tracing::info!(commit = %fetched.commit, summary = %fetched.summary, "applied");
         self.rejected = None;
         self.set_applied(fetched.commit.clone(), fetched.summary.clone(), desired);
@@ -180,14 +240,27 @@ impl Daemon {
 
     async fn reject(&mut self, fetched: &Fetched, diagnostics: Vec<Diagnostic>) {
         let short = &fetched.commit[..fetched.commit.len().min(7)];
-        let kept = self.applied.as_ref().map_or("nothing is applied yet".to_owned(), |a| {
-            format!("{} stays in force", &a.commit[..a.commit.len().min(7)])
-        });
-        let reason = format!("commit {short} rejected: {} config error(s); {kept}", diagnostics.len());
+        let kept = self
+            .applied
+            .as_ref()
+            .map_or("nothing is applied yet".to_owned(), |a| {
+                format!("{} stays in force", &a.commit[..a.commit.len().min(7)])
+            });
+        let reason = format!(
+            "commit {short} rejected: {} config error(s); {kept}",
+            diagnostics.len()
+        );
         tracing::warn!(commit = %fetched.commit, errors = diagnostics.len(), "commit rejected");
         let details = json!({"summary": fetched.summary, "errors": diagnostics});
         let meta = vec![("rejected_commit", json!(fetched.commit))];
-        self.log_event(AuditKind::ConfigError, Some(&fetched.commit), reason, details, meta).await;
+        self.log_event(
+            AuditKind::ConfigError,
+            Some(&fetched.commit),
+            reason,
+            details,
+            meta,
+        )
+        .await;
         self.rejected = Some(fetched.commit.clone());
         self.status.send_modify(|s| {
             s.source.fetched_commit = Some(fetched.commit.clone());
@@ -245,7 +318,14 @@ impl Daemon {
         });
         if self.failures.swap(0, Ordering::Relaxed) > 0 {
             let reason = "fetching works again".to_owned();
-            self.log_event(AuditKind::FetchRecovered, Some(&fetched.commit), reason, json!(null), vec![]).await;
+            self.log_event(
+                AuditKind::FetchRecovered,
+                Some(&fetched.commit),
+                reason,
+                json!(null),
+                vec![],
+            )
+            .await;
         }
     }
 
@@ -260,7 +340,8 @@ impl Daemon {
             s.source.last_fetch_error = Some(message.clone());
         });
         if self.failures.fetch_add(1, Ordering::Relaxed) == 0 {
-            self.log_event(AuditKind::FetchFailed, None, message, json!(null), vec![]).await;
+            self.log_event(AuditKind::FetchFailed, None, message, json!(null), vec![])
+                .await;
         }
     }
 
@@ -274,7 +355,10 @@ impl Daemon {
     ) {
         let store = self.store.clone();
         let commit = commit.map(str::to_owned);
-        let result = tokio::task::spawn_blocking(move || store.record(kind, commit.as_deref(), reason, details, &meta)).await;
+        let result = tokio::task::spawn_blocking(move || {
+            store.record(kind, commit.as_deref(), reason, details, &meta)
+        })
+        .await;
         match result {
             Ok(Ok(_)) => {}
             Ok(Err(e)) => tracing::error!(cause = %e, ?kind, "could not record event"),
@@ -294,5 +378,7 @@ fn whole_commit(message: String) -> Diagnostic {
 }
 
 fn lock(source: &Mutex<Source>) -> std::sync::MutexGuard<'_, Source> {
-    source.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    source
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }

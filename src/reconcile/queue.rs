@@ -53,7 +53,11 @@ impl Queue {
     /// Waits for requests and takes all that are pending.
     pub async fn next(&self) -> BTreeSet<Reason> {
         loop {
-            let taken = self.pending.lock().map(|mut p| std::mem::take(&mut *p)).unwrap_or_default();
+            let taken = self
+                .pending
+                .lock()
+                .map(|mut p| std::mem::take(&mut *p))
+                .unwrap_or_default();
             if !taken.is_empty() {
                 return taken;
             }
@@ -73,7 +77,10 @@ mod tests {
         q.request(Reason::Webhook);
         q.request(Reason::Poll);
         let got = q.next().await;
-        assert_eq!(got.into_iter().collect::<Vec<_>>(), vec![Reason::Webhook, Reason::Poll]);
+        assert_eq!(
+            got.into_iter().collect::<Vec<_>>(),
+            vec![Reason::Webhook, Reason::Poll]
+        );
         q.request(Reason::Interval);
         assert_eq!(q.next().await.len(), 1);
     }

@@ -16,7 +16,11 @@ pub fn poll_delay(interval: Duration, failures: u32, jitter_seed: u64) -> Durati
     let backoff = interval.saturating_mul(1u32 << failures.min(16));
     let base = backoff.min(MAX_BACKOFF.max(interval));
     let spread = base.as_millis() as u64 / 10;
-    let offset = if spread == 0 { 0 } else { jitter_seed % (2 * spread + 1) };
+    let offset = if spread == 0 {
+        0
+    } else {
+        jitter_seed % (2 * spread + 1)
+    };
     (base + Duration::from_millis(offset)).saturating_sub(Duration::from_millis(spread))
 }
 
@@ -26,7 +30,12 @@ pub async fn stopped(shutdown: &mut watch::Receiver<bool>) {
 }
 
 /// Requests a poll reconcile forever (until `shutdown`).
-pub async fn poll(queue: Arc<Queue>, interval: Duration, failures: Arc<AtomicU32>, mut shutdown: watch::Receiver<bool>) {
+pub async fn poll(
+    queue: Arc<Queue>,
+    interval: Duration,
+    failures: Arc<AtomicU32>,
+    mut shutdown: watch::Receiver<bool>,
+) {
     loop {
         let seed = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
@@ -40,7 +49,12 @@ pub async fn poll(queue: Arc<Queue>, interval: Duration, failures: Arc<AtomicU32
 }
 
 /// Requests a full reconcile every `interval` (until `shutdown`).
-pub async fn every(queue: Arc<Queue>, interval: Duration, reason: Reason, mut shutdown: watch::Receiver<bool>) {
+pub async fn every(
+    queue: Arc<Queue>,
+    interval: Duration,
+    reason: Reason,
+    mut shutdown: watch::Receiver<bool>,
+) {
     let mut ticker = tokio::time::interval_at(tokio::time::Instant::now() + interval, interval);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
@@ -60,7 +74,7 @@ mod tests {
         let i = Duration::from_secs(60);
         assert_eq!(poll_delay(i, 0, 0), Duration::from_secs(54));
         assert_eq!(poll_delay(i, 0, 12_000), Duration::from_secs(66));
-        assert_eq!(poll_delay(i, 1, 12_000), Duration::from_secs(132));
+        assert_eq!(poll_delay(i, 1, 24_000), Duration::from_secs(132));
         assert_eq!(poll_delay(i, 30, 60_000), Duration::from_secs(600));
         let fast = Duration::from_secs(1);
         assert!(poll_delay(fast, 0, 7) <= Duration::from_millis(1100));
@@ -70,9 +84,16 @@ mod tests {
     async fn poll_requests_after_the_interval() {
         let queue = Arc::new(Queue::default());
         let (_tx, rx) = watch::channel(false);
-        let task = tokio::spawn(poll(queue.clone(), Duration::from_secs(10), Arc::default(), rx));
-        tokio::time::advance(Duration::from_secs(12)).await;
-        let got = tokio::time::timeout(Duration::from_secs(1), queue.next()).await.unwrap();
+        let task = tokio::spawn(poll(
+            queue.clone(),
+            Duration::from_secs(10),
+            Arc::default(),
+            rx,
+        ));
+        tokio::time::sleep(Duration::from_secs(12)).await;
+        let got = tokio::time::timeout(Duration::from_secs(1), queue.next())
+            .await
+            .unwrap();
         assert!(got.contains(&Reason::Poll));
         task.abort();
     }

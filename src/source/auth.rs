@@ -11,8 +11,8 @@ use base64::engine::general_purpose::STANDARD as B64;
 use git2::{CertificateCheckStatus, Cred, CredentialType, RemoteCallbacks};
 use hmac::{KeyInit, Mac};
 use std::path::PathBuf;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use std::sync::{Arc, Mutex};
 
 /// How to authenticate to a remote and check its identity.
 #[derive(Debug, Clone, Default)]
@@ -35,12 +35,21 @@ impl Auth {
     /// Remote callbacks with credentials, host-key checks and a cancel flag
     /// (a set flag aborts a transfer in progress). `port` is the remote's
     /// ssh port, for `[host]:port` entries.
-    pub fn callbacks<'a>(&'a self, port: Option<u16>, cancel: Arc<AtomicBool>) -> RemoteCallbacks<'a> {
+    /// libgit2 replaces a refused host key's message with its own; the
+    /// refusal reason is also written to `refused` so callers can report it.
+    pub fn callbacks<'a>(
+        &'a self,
+        port: Option<u16>,
+        cancel: Arc<AtomicBool>,
+        refused: Arc<Mutex<Option<String>>>,
+    ) -> RemoteCallbacks<'a> {
         let mut cb = RemoteCallbacks::new();
         let attempts = AtomicU32::new(0);
         cb.credentials(move |_url, user, allowed| {
             if attempts.fetch_add(1, Ordering::Relaxed) >= MAX_CREDENTIAL_ATTEMPTS {
-                return Err(git2::Error::from_str("authentication failed (credentials rejected)"));
+                return Err(git2::Error::from_str(
+                    "authentication failed (credentials rejected)",
+                ));
             }
             self.credentials(user, allowed)
         });
@@ -50,7 +59,12 @@ impl Auth {
                 let raw = key.hostkey().unwrap_or_default();
                 self.check_host_key(host, port.unwrap_or(22), kind, raw)
                     .map(|()| CertificateCheckStatus::CertificateOk)
-                    .map_err(|e| git2::Error::from_str(&e))
+                    .map_err(|e| {
+                        if let Ok(mut slot) = refused.lock() {
+                            *slot = Some(e.clone());
+                        }
+                        git2::Error::from_str(&e)
+                    })
             }
             None => Ok(CertificateCheckStatus::CertificatePassthrough),
         });
@@ -60,7 +74,11 @@ impl Auth {
         cb
     }
 
-    fn credentials(&self, user: Option<&str>, allowed: CredentialType) -> Result<Cred, git2::Error> {
+    fn credentials(
+        &self,
+        user: Option<&str>,
+        allowed: CredentialType,
+    ) -> Result<Cred, git2::Error> {
         if allowed.contains(CredentialType::USERNAME) {
             return Cred::username(user.unwrap_or("git"));
         }
@@ -71,10 +89,10 @@ impl Auth {
                 None => Cred::ssh_key_from_agent(user),
             };
         }
-        if allowed.contains(CredentialType::USER_PASS_PLAINTEXT) {
-            if let Some(token) = &self.https_token {
-                return Cred::userpass_plaintext(user.unwrap_or("x-access-token"), token);
-            }
+        if let Some(token) = &self.https_token
+            && allowed.contains(CredentialType::USER_PASS_PLAINTEXT)
+        {
+            return Cred::userpass_plaintext(user.unwrap_or("x-access-token"), token);
         }
         Err(git2::Error::from_str(
             "the remote wants credentials: give --ssh-key for ssh or TEND_GIT_TOKEN for https",
@@ -82,19 +100,34 @@ impl Auth {
     }
 
     /// Checks an ssh host key against the known_hosts file.
-    pub fn check_host_key(&self, host: &str, port: u16, kind: &str, key: &[u8]) -> Result<(), String> {
+    pub fn check_host_key(
+        &self,
+        host: &str,
+        port: u16,
+        kind: &str,
+        key: &[u8],
+    ) -> Result<(), String> {
         let Some(path) = &self.known_hosts else {
             return Err(format!(
                 "cannot verify the ssh host key of {host}: give --known-hosts FILE (or --ssh-accept-new to record it)"
             ));
         };
-        let name = if port == 22 { host.to_owned() } else { format!("[{host}]:{port}") };
+        let name = if port == 22 {
+            host.to_owned()
+        } else {
+            format!("[{host}]:{port}")
+        };
         let text = std::fs::read_to_string(path).unwrap_or_default();
         let encoded = B64.encode(key);
         let mut same_kind_differs = false;
-        for line in text.lines().map(str::trim).filter(|l| !l.is_empty() && !l.starts_with('#')) {
+        for line in text
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        {
             let mut parts = line.split_whitespace();
-            let (Some(hosts), Some(k), Some(b64)) = (parts.next(), parts.next(), parts.next()) else {
+            let (Some(hosts), Some(k), Some(b64)) = (parts.next(), parts.next(), parts.next())
+            else {
                 continue;
             };
             if !hosts.split(',').any(|h| host_matches(h, &name)) {
@@ -119,7 +152,8 @@ impl Auth {
             ));
         }
         let line = format!("{name} {kind} {encoded}\n");
-        append(path, &line).map_err(|e| format!("cannot record host key in {}: {e}", path.display()))?;
+        append(path, &line)
+            .map_err(|e| format!("cannot record host key in {}: {e}", path.display()))?;
         tracing::warn!(host = %name, kind, file = %path.display(), "recorded new ssh host key");
         Ok(())
     }
@@ -180,12 +214,20 @@ mod tests {
             known_hosts: Some(file.clone()),
             ..Auth::default()
         };
-        assert!(auth.check_host_key("h", 2222, "ssh-ed25519", b"key1").unwrap_err().contains("not in"));
+        assert!(
+            auth.check_host_key("h", 2222, "ssh-ed25519", b"key1")
+                .unwrap_err()
+                .contains("not in")
+        );
         auth.accept_new = true;
-        auth.check_host_key("h", 2222, "ssh-ed25519", b"key1").unwrap();
+        auth.check_host_key("h", 2222, "ssh-ed25519", b"key1")
+            .unwrap();
         auth.accept_new = false;
-        auth.check_host_key("h", 2222, "ssh-ed25519", b"key1").unwrap();
-        let err = auth.check_host_key("h", 2222, "ssh-ed25519", b"key2").unwrap_err();
+        auth.check_host_key("h", 2222, "ssh-ed25519", b"key1")
+            .unwrap();
+        let err = auth
+            .check_host_key("h", 2222, "ssh-ed25519", b"key2")
+            .unwrap_err();
         assert!(err.contains("does not match"), "{err}");
         let none = Auth::default();
         assert!(none.check_host_key("h", 22, "ssh-rsa", b"k").is_err());

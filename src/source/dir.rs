@@ -45,7 +45,12 @@ impl DirSource {
     }
 }
 
-fn digest(root: &Path, dir: &Path, hasher: &mut Sha256, count: &mut usize) -> Result<(), SourceError> {
+fn digest(
+    root: &Path,
+    dir: &Path,
+    hasher: &mut Sha256,
+    count: &mut usize,
+) -> Result<(), SourceError> {
     let mut entries: Vec<_> = fs::read_dir(dir)
         .map_err(|e| SourceError::io("read folder", dir, e))?
         .flatten()
@@ -60,7 +65,11 @@ fn digest(root: &Path, dir: &Path, hasher: &mut Sha256, count: &mut usize) -> Re
             });
         }
         let path = entry.path();
-        let rel = path.strip_prefix(root).unwrap_or(&path).to_string_lossy().into_owned();
+        let rel = path
+            .strip_prefix(root)
+            .unwrap_or(&path)
+            .to_string_lossy()
+            .into_owned();
         if rel == ".git" {
             continue;
         }

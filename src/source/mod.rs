@@ -42,7 +42,11 @@ pub enum SourceError {
     #[error("cancelled by shutdown")]
     Cancelled,
     /// The commit's tree holds more than a snapshot may.
-    #[error("repository too large: {entries} entries, {bytes} bytes (limits: {} entries, {} bytes)", snapshot::MAX_ENTRIES, snapshot::MAX_BYTES)]
+    #[error(
+        "repository too large: {entries} entries, {bytes} bytes (limits: {} entries, {} bytes)",
+        snapshot::MAX_ENTRIES,
+        snapshot::MAX_BYTES
+    )]
     TooLarge {
         /// Entries seen when the limit was passed.
         entries: usize,
@@ -98,7 +102,10 @@ impl SourceError {
     /// True when the commit itself is unusable (keep the last good one and
     /// report it like a config error), rather than the fetch.
     pub fn is_bad_commit(&self) -> bool {
-        matches!(self, SourceError::TooLarge { .. } | SourceError::BadEntry(_))
+        matches!(
+            self,
+            SourceError::TooLarge { .. } | SourceError::BadEntry(_)
+        )
     }
 }
 
@@ -172,7 +179,11 @@ pub fn redact_url(url: &str) -> String {
                 (false, true) => "***".to_owned(),
                 (false, false) => return url.to_owned(),
             };
-            let sep = if path.is_empty() && !rest.contains('/') { "" } else { "/" };
+            let sep = if path.is_empty() && !rest.contains('/') {
+                ""
+            } else {
+                "/"
+            };
             format!("{scheme}://{masked}@{host}{sep}{path}")
         }
         None => url.to_owned(),
@@ -185,10 +196,22 @@ mod tests {
 
     #[test]
     fn credentials_are_redacted() {
-        assert_eq!(redact_url("https://u:tok@git.lan/r.git"), "https://u:***@git.lan/r.git");
-        assert_eq!(redact_url("https://tok@git.lan/r.git"), "https://***@git.lan/r.git");
-        assert_eq!(redact_url("git://127.0.0.1:9418/r.git"), "git://127.0.0.1:9418/r.git");
+        assert_eq!(
+            redact_url("https://u:tok@git.lan/r.git"),
+            "https://u:***@git.lan/r.git"
+        );
+        assert_eq!(
+            redact_url("https://tok@git.lan/r.git"),
+            "https://***@git.lan/r.git"
+        );
+        assert_eq!(
+            redact_url("git://127.0.0.1:9418/r.git"),
+            "git://127.0.0.1:9418/r.git"
+        );
         assert_eq!(redact_url("/srv/config"), "/srv/config");
-        assert_eq!(redact_url("ssh://git@nas:2222/cfg.git"), "ssh://git@nas:2222/cfg.git");
+        assert_eq!(
+            redact_url("ssh://git@nas:2222/cfg.git"),
+            "ssh://git@nas:2222/cfg.git"
+        );
     }
 }

@@ -68,7 +68,12 @@ fn write_entry(
     bytes: &mut u64,
 ) -> Result<(), SourceError> {
     let name = entry.name().unwrap_or("");
-    if name.is_empty() || name == "." || name == ".." || name == ".git" || name.contains(['/', '\\', '\0']) {
+    if name.is_empty()
+        || name == "."
+        || name == ".."
+        || name == ".git"
+        || name.contains(['/', '\\', '\0'])
+    {
         return Err(SourceError::BadEntry(format!("{dir}{name}")));
     }
     let path = root.join(dir).join(name);
@@ -76,14 +81,20 @@ fn write_entry(
     match entry.kind() {
         Some(ObjectType::Tree) => fs::create_dir_all(&path).map_err(io("create folder")),
         Some(ObjectType::Blob) => {
-            let blob = repo.find_blob(entry.id()).map_err(SourceError::git("read blob"))?;
+            let blob = repo
+                .find_blob(entry.id())
+                .map_err(SourceError::git("read blob"))?;
             *bytes += blob.size() as u64;
             if entry.filemode() == 0o120000 {
                 let target = String::from_utf8_lossy(blob.content()).into_owned();
                 return std::os::unix::fs::symlink(target, &path).map_err(io("create symlink"));
             }
             fs::write(&path, blob.content()).map_err(io("write file"))?;
-            let mode = if entry.filemode() == 0o100755 { 0o555 } else { 0o444 };
+            let mode = if entry.filemode() == 0o100755 {
+                0o555
+            } else {
+                0o444
+            };
             fs::set_permissions(&path, fs::Permissions::from_mode(mode)).map_err(io("set mode"))
         }
         _ => {
@@ -95,7 +106,9 @@ fn write_entry(
 
 fn set_read_only(dir: &Path) {
     for entry in fs::read_dir(dir).into_iter().flatten().flatten() {
-        let Ok(kind) = entry.file_type() else { continue };
+        let Ok(kind) = entry.file_type() else {
+            continue;
+        };
         if kind.is_dir() {
             set_read_only(&entry.path());
         }
@@ -115,7 +128,9 @@ pub fn remove(dir: &Path) {
 }
 
 fn make_writable(dir: &Path) {
-    let Ok(meta) = fs::symlink_metadata(dir) else { return };
+    let Ok(meta) = fs::symlink_metadata(dir) else {
+        return;
+    };
     if !meta.is_dir() {
         return;
     }

@@ -34,7 +34,9 @@ pub enum StoreError {
         source: redb::DatabaseError,
     },
     /// The file was written by a newer tend.
-    #[error("database schema version {found} is newer than this tend supports ({SCHEMA_VERSION}); upgrade tend")]
+    #[error(
+        "database schema version {found} is newer than this tend supports ({SCHEMA_VERSION}); upgrade tend"
+    )]
     NewerSchema {
         /// Version found in the file.
         found: u64,
@@ -90,7 +92,11 @@ impl Store {
             None => {
                 let tx = self.db.begin_write().map_err(db)?;
                 tx.open_table(EVENTS).map_err(db)?;
-                put(&mut tx.open_table(META).map_err(db)?, SCHEMA_KEY, &SCHEMA_VERSION)?;
+                put(
+                    &mut tx.open_table(META).map_err(db)?,
+                    SCHEMA_KEY,
+                    &SCHEMA_VERSION,
+                )?;
                 tx.commit().map_err(db)
             }
         }
@@ -187,7 +193,11 @@ fn decode<T: DeserializeOwned>(key: &str, bytes: &[u8]) -> Result<T, StoreError>
     })
 }
 
-fn put<T: Serialize>(table: &mut redb::Table<&str, &[u8]>, key: &str, value: &T) -> Result<(), StoreError> {
+fn put<T: Serialize>(
+    table: &mut redb::Table<&str, &[u8]>,
+    key: &str,
+    value: &T,
+) -> Result<(), StoreError> {
     let bytes = encode(key, value)?;
     table.insert(key, bytes.as_slice()).map_err(db)?;
     Ok(())
@@ -203,15 +213,32 @@ mod tests {
         let path = dir.path().join("tend.redb");
         {
             let store = Store::open(&path).unwrap();
-            store.record(AuditKind::Started, None, "start", serde_json::Value::Null, &[]).unwrap();
+            store
+                .record(
+                    AuditKind::Started,
+                    None,
+                    "start",
+                    serde_json::Value::Null,
+                    &[],
+                )
+                .unwrap();
             let meta = [("applied_commit", serde_json::json!("abc"))];
             let e = store
-                .record(AuditKind::CommitApplied, Some("abc"), "new commit", serde_json::Value::Null, &meta)
+                .record(
+                    AuditKind::CommitApplied,
+                    Some("abc"),
+                    "new commit",
+                    serde_json::Value::Null,
+                    &meta,
+                )
                 .unwrap();
             assert_eq!(e.seq, 2);
         }
         let store = Store::open(&path).unwrap();
-        assert_eq!(store.meta::<String>("applied_commit").unwrap().as_deref(), Some("abc"));
+        assert_eq!(
+            store.meta::<String>("applied_commit").unwrap().as_deref(),
+            Some("abc")
+        );
         let events = store.reader().events(10, None).unwrap();
         assert_eq!(events.iter().map(|e| e.seq).collect::<Vec<_>>(), vec![2, 1]);
         assert_eq!(store.reader().events(10, Some(2)).unwrap().len(), 1);
@@ -224,9 +251,17 @@ mod tests {
         {
             let store = Store::open(&path).unwrap();
             let tx = store.db.begin_write().unwrap();
-            put(&mut tx.open_table(META).unwrap(), SCHEMA_KEY, &(SCHEMA_VERSION + 1)).unwrap();
+            put(
+                &mut tx.open_table(META).unwrap(),
+                SCHEMA_KEY,
+                &(SCHEMA_VERSION + 1),
+            )
+            .unwrap();
             tx.commit().unwrap();
         }
-        assert!(matches!(Store::open(&path), Err(StoreError::NewerSchema { .. })));
+        assert!(matches!(
+            Store::open(&path),
+            Err(StoreError::NewerSchema { .. })
+        ));
     }
 }

@@ -10,11 +10,11 @@ pub mod webhook;
 
 use crate::model::Status;
 use crate::store::StoreReader;
+use axum::Router;
 use axum::extract::{DefaultBodyLimit, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Json, Response};
 use axum::routing::{get, post};
-use axum::Router;
 use chrono::Utc;
 use serde::Deserialize;
 use serde_json::json;
@@ -62,7 +62,9 @@ pub async fn serve(
     router: Router,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router).with_graceful_shutdown(shutdown).await
+    axum::serve(listener, router)
+        .with_graceful_shutdown(shutdown)
+        .await
 }
 
 async fn status(State(state): State<AppState>) -> Json<Status> {
@@ -81,7 +83,9 @@ async fn events(State(state): State<AppState>, Query(page): Query<Page>) -> Resp
     let result = tokio::task::spawn_blocking(move || store.events(limit, page.before)).await;
     match result {
         Ok(Ok(events)) => {
-            let next = (events.len() == limit).then(|| events.last().map(|e| e.seq)).flatten();
+            let next = (events.len() == limit)
+                .then(|| events.last().map(|e| e.seq))
+                .flatten();
             Json(json!({"events": events, "next_before": next})).into_response()
         }
         Ok(Err(e)) => error(StatusCode::INTERNAL_SERVER_ERROR, &e.to_string()),
@@ -99,17 +103,34 @@ async fn readyz(State(state): State<AppState>) -> Response {
         let limit = chrono::Duration::from_std(interval * 3).unwrap_or(chrono::Duration::MAX);
         match status.source.last_success_at {
             Some(t) if Utc::now() - t <= limit => {}
-            Some(t) => problems.push(format!("last successful fetch at {t} is older than three poll intervals")),
+            Some(t) => problems.push(format!(
+                "last successful fetch at {t} is older than three poll intervals"
+            )),
             None => problems.push("no successful fetch yet".to_owned()),
         }
     }
-    let code = if problems.is_empty() { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
-    (code, Json(json!({"ready": problems.is_empty(), "problems": problems}))).into_response()
+    let code = if problems.is_empty() {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    (
+        code,
+        Json(json!({"ready": problems.is_empty(), "problems": problems})),
+    )
+        .into_response()
 }
 
-async fn hook(State(state): State<AppState>, headers: HeaderMap, body: axum::body::Bytes) -> Response {
+async fn hook(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> Response {
     let Some(secret) = &state.webhook_secret else {
-        return error(StatusCode::FORBIDDEN, "webhook is off: start tend with --webhook-secret-file");
+        return error(
+            StatusCode::FORBIDDEN,
+            "webhook is off: start tend with --webhook-secret-file",
+        );
     };
     if let Err(e) = webhook::verify(&headers, &body, secret) {
         tracing::warn!(cause = %e, "webhook refused");
@@ -119,7 +140,11 @@ async fn hook(State(state): State<AppState>, headers: HeaderMap, body: axum::bod
     match (webhook::pushed_branch(&body), branch) {
         (Some(pushed), Some(ours)) if pushed != ours => {
             let why = format!("push to `{pushed}`; following `{ours}`");
-            (StatusCode::ACCEPTED, Json(json!({"queued": false, "reason": why}))).into_response()
+            (
+                StatusCode::ACCEPTED,
+                Json(json!({"queued": false, "reason": why})),
+            )
+                .into_response()
         }
         _ => {
             (state.on_push)();

@@ -20,7 +20,12 @@ pub enum WebhookError {
 
 /// Checks the request's signature against `secret`.
 pub fn verify(headers: &HeaderMap, body: &[u8], secret: &[u8]) -> Result<(), WebhookError> {
-    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).map(str::trim);
+    let header = |name: &str| {
+        headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::trim)
+    };
     if let Some(sig) = header("x-hub-signature-256") {
         let hex_sig = sig.strip_prefix("sha256=").ok_or(WebhookError::Bad)?;
         return hmac_matches(secret, body, hex_sig);
@@ -82,13 +87,38 @@ mod tests {
     fn github_gitea_gitlab() {
         let body = br#"{"ref":"refs/heads/main"}"#;
         let sig = sign(b"s3cret", body);
-        assert_eq!(verify(&headers("x-hub-signature-256", &format!("sha256={sig}")), body, b"s3cret"), Ok(()));
-        assert_eq!(verify(&headers("x-gitea-signature", &sig), body, b"s3cret"), Ok(()));
-        assert_eq!(verify(&headers("x-gitlab-token", "s3cret"), body, b"s3cret"), Ok(()));
-        assert_eq!(verify(&headers("x-gitea-signature", &sig), b"tampered", b"s3cret"), Err(WebhookError::Bad));
-        assert_eq!(verify(&headers("x-hub-signature-256", &sig), body, b"s3cret"), Err(WebhookError::Bad));
-        assert_eq!(verify(&headers("x-gitlab-token", "nope"), body, b"s3cret"), Err(WebhookError::Bad));
-        assert_eq!(verify(&HeaderMap::new(), body, b"s3cret"), Err(WebhookError::Missing));
+        assert_eq!(
+            verify(
+                &headers("x-hub-signature-256", &format!("sha256={sig}")),
+                body,
+                b"s3cret"
+            ),
+            Ok(())
+        );
+        assert_eq!(
+            verify(&headers("x-gitea-signature", &sig), body, b"s3cret"),
+            Ok(())
+        );
+        assert_eq!(
+            verify(&headers("x-gitlab-token", "s3cret"), body, b"s3cret"),
+            Ok(())
+        );
+        assert_eq!(
+            verify(&headers("x-gitea-signature", &sig), b"tampered", b"s3cret"),
+            Err(WebhookError::Bad)
+        );
+        assert_eq!(
+            verify(&headers("x-hub-signature-256", &sig), body, b"s3cret"),
+            Err(WebhookError::Bad)
+        );
+        assert_eq!(
+            verify(&headers("x-gitlab-token", "nope"), body, b"s3cret"),
+            Err(WebhookError::Bad)
+        );
+        assert_eq!(
+            verify(&HeaderMap::new(), body, b"s3cret"),
+            Err(WebhookError::Missing)
+        );
         assert_eq!(pushed_branch(body).as_deref(), Some("main"));
         assert_eq!(pushed_branch(b"not json"), None);
     }

@@ -17,46 +17,94 @@ fn start(remote_url: &str, data: &Dir, extra: &[&str]) -> Tend {
     let data_dir = data.path().join("data");
     let mut args = vec!["--source", remote_url, "--data", data_dir.to_str().unwrap()];
     args.extend_from_slice(extra);
-    Tend::start(data.path(), &args, &data.path().join(format!("tend-{}.log", crate::support::procs::free_port())))
+    Tend::start(
+        data.path(),
+        &args,
+        &data
+            .path()
+            .join(format!("tend-{}.log", crate::support::procs::free_port())),
+    )
 }
 
 fn webhook(tend: &Tend, secret: &str, body: &str) -> u16 {
-    let sig = format!("sha256={}", tend::web::webhook::sign(secret.as_bytes(), body.as_bytes()));
-    http::request(tend.addr, "POST", "/hooks/git", &[("X-Hub-Signature-256", &sig)], body.as_bytes())
-        .expect("webhook answered")
-        .status
+    let sig = format!(
+        "sha256={}",
+        tend::web::webhook::sign(secret.as_bytes(), body.as_bytes())
+    );
+    http::request(
+        tend.addr,
+        "POST",
+        "/hooks/git",
+        &[("X-Hub-Signature-256", &sig)],
+        body.as_bytes(),
+    )
+    .expect("webhook answered")
+    .status
 }
 
 #[test]
 fn follows_commits_and_keeps_invalid_ones_out() {
     let remote = Remote::with(&project().join("example-repo"), "initial config");
-    let first = crate::support::git(&remote.work(), &["rev-parse", "HEAD"]).trim().to_owned();
+    let first = crate::support::git(&remote.work(), &["rev-parse", "HEAD"])
+        .trim()
+        .to_owned();
     let data = Dir::new();
     data.write("secret", "s3cret\n");
     let secret_file = data.path().join("secret");
-    let tend = start(&remote.url(), &data, &["--poll-interval", "1h", "--webhook-secret-file", secret_file.to_str().unwrap()]);
+    let tend = start(
+        &remote.url(),
+        &data,
+        &[
+            "--poll-interval",
+            "1h",
+            "--webhook-secret-file",
+            secret_file.to_str().unwrap(),
+        ],
+    );
     let s = tend.wait_status(WAIT, "first commit applied", |s| applied(s) == first);
     assert_eq!(s["source"]["branch"], "main");
     assert_eq!(s["source"]["applied_summary"], "initial config");
     assert_eq!(s["desired"]["jobs"], 5);
     assert_eq!(http::get(tend.addr, "/readyz").status, 200);
 
-    remote.write("jobs/extra.yaml", "jobs:\n  - name: hello\n    command: [echo, hi]\n");
+    remote.write(
+        "jobs/extra.yaml",
+        "jobs:\n  - name: hello\n    command: [echo, hi]\n",
+    );
     let second = remote.commit_push("add hello job");
-    assert_eq!(webhook(&tend, "s3cret", r#"{"ref":"refs/heads/main"}"#), 202);
+    assert_eq!(
+        webhook(&tend, "s3cret", r#"{"ref":"refs/heads/main"}"#),
+        202
+    );
     let s = tend.wait_status(WAIT, "second commit applied", |s| applied(s) == second);
     assert_eq!(s["desired"]["jobs"], 6);
 
-    remote.write("jobs/broken.yaml", "jobs:\n  - name: oops\n    schedule: \"0 3 * *\"\n    command: [echo]\n");
+    remote.write(
+        "jobs/broken.yaml",
+        "jobs:\n  - name: oops\n    schedule: \"0 3 * *\"\n    command: [echo]\n",
+    );
     let bad = remote.commit_push("broken schedule");
     webhook(&tend, "s3cret", "{}");
-    let s = tend.wait_status(WAIT, "bad commit rejected", |s| s["source"]["fetched_commit"] == bad.as_str());
+    let s = tend.wait_status(WAIT, "bad commit rejected", |s| {
+        s["source"]["fetched_commit"] == bad.as_str()
+    });
     assert_eq!(applied(&s), second, "the last good commit stays in force");
     let errors = s["config_errors"].as_array().unwrap();
     assert_eq!(errors.len(), 1, "{s:#}");
-    assert_eq!((errors[0]["file"].as_str(), errors[0]["line"].as_u64(), errors[0]["column"].as_u64()), (Some("jobs/broken.yaml"), Some(3), Some(15)));
+    assert_eq!(
+        (
+            errors[0]["file"].as_str(),
+            errors[0]["line"].as_u64(),
+            errors[0]["column"].as_u64()
+        ),
+        (Some("jobs/broken.yaml"), Some(3), Some(15))
+    );
     assert_eq!(tend.event_kinds(1), vec!["config-error"]);
-    assert_eq!(http::get(tend.addr, "/readyz").status, 200, "a rejected commit does not make tend unready");
+    assert_eq!(
+        http::get(tend.addr, "/readyz").status,
+        200,
+        "a rejected commit does not make tend unready"
+    );
 
     std::fs::remove_file(remote.work().join("jobs/broken.yaml")).unwrap();
     let fixed = remote.commit_push("fix schedule");
@@ -68,8 +116,14 @@ fn follows_commits_and_keeps_invalid_ones_out() {
     let newest = &events["events"][0];
     assert_eq!(newest["kind"], "commit-applied");
     assert_eq!(newest["commit"], fixed.as_str());
-    assert!(newest["reason"].as_str().unwrap().contains("fix schedule"), "{newest}");
-    assert!(newest["reason"].as_str().unwrap().contains("webhook"), "{newest}");
+    assert!(
+        newest["reason"].as_str().unwrap().contains("fix schedule"),
+        "{newest}"
+    );
+    assert!(
+        newest["reason"].as_str().unwrap().contains("webhook"),
+        "{newest}"
+    );
 }
 
 #[test]
@@ -78,7 +132,9 @@ fn force_push_is_followed_and_recorded() {
     remote.commit_push("second");
     let data = Dir::new();
     let tend = start(&remote.url(), &data, &["--poll-interval", "1s"]);
-    let tip = crate::support::git(&remote.work(), &["rev-parse", "HEAD"]).trim().to_owned();
+    let tip = crate::support::git(&remote.work(), &["rev-parse", "HEAD"])
+        .trim()
+        .to_owned();
     tend.wait_status(WAIT, "tip applied", |s| applied(s) == tip);
     let rewritten = remote.rewrite_last("rewritten second");
     tend.wait_status(WAIT, "rewritten tip applied", |s| applied(s) == rewritten);
@@ -94,17 +150,23 @@ fn remote_down_then_back_keeps_the_commit_in_force() {
     let url = format!("git://127.0.0.1:{port}/remote.git");
     let data = Dir::new();
     let tend = start(&url, &data, &["--poll-interval", "1s"]);
-    let first = crate::support::git(&remote.work(), &["rev-parse", "HEAD"]).trim().to_owned();
+    let first = crate::support::git(&remote.work(), &["rev-parse", "HEAD"])
+        .trim()
+        .to_owned();
     tend.wait_status(WAIT, "applied over git://", |s| applied(s) == first);
 
     gitd.take().unwrap().terminate(Duration::from_secs(5));
-    let s = tend.wait_status(WAIT, "fetch error reported", |s| !s["source"]["last_fetch_error"].is_null());
+    let s = tend.wait_status(WAIT, "fetch error reported", |s| {
+        !s["source"]["last_fetch_error"].is_null()
+    });
     assert_eq!(applied(&s), first);
     assert!(tend.event_kinds(5).contains(&"fetch-failed".to_owned()));
 
     let _gitd = git_daemon(remote.dir.path(), port);
     let second = remote.commit_push("while it was down");
-    let s = tend.wait_status(Duration::from_secs(30), "recovered", |s| applied(s) == second);
+    let s = tend.wait_status(Duration::from_secs(30), "recovered", |s| {
+        applied(s) == second
+    });
     assert!(s["source"]["last_fetch_error"].is_null());
     assert!(tend.event_kinds(5).contains(&"fetch-recovered".to_owned()));
 }
@@ -112,16 +174,24 @@ fn remote_down_then_back_keeps_the_commit_in_force() {
 #[test]
 fn restart_restores_last_good_and_recovers_a_deleted_data_dir() {
     let remote = Remote::with(&project().join("example-repo"), "initial");
-    let first = crate::support::git(&remote.work(), &["rev-parse", "HEAD"]).trim().to_owned();
+    let first = crate::support::git(&remote.work(), &["rev-parse", "HEAD"])
+        .trim()
+        .to_owned();
     let data = Dir::new();
     let mut tend = start(&remote.url(), &data, &["--poll-interval", "1s"]);
     tend.wait_status(WAIT, "applied", |s| applied(s) == first);
-    assert_eq!(tend.proc.terminate(Duration::from_secs(15)), Some(0), "clean exit on SIGTERM");
+    assert_eq!(
+        tend.proc.terminate(Duration::from_secs(15)),
+        Some(0),
+        "clean exit on SIGTERM"
+    );
 
     // Remote gone: the restarted daemon still has the last good commit in force.
     let gone = format!("file://{}/nowhere.git", data.path().display());
     let tend = start(&gone, &data, &["--poll-interval", "1s"]);
-    let s = tend.wait_status(WAIT, "fetch error after restart", |s| !s["source"]["last_fetch_error"].is_null());
+    let s = tend.wait_status(WAIT, "fetch error after restart", |s| {
+        !s["source"]["last_fetch_error"].is_null()
+    });
     assert_eq!(applied(&s), first, "restored from the store");
     drop(tend);
 
@@ -142,7 +212,11 @@ fn corrupt_clone_is_cloned_again() {
     std::fs::write(&objects, "not a folder").unwrap();
     let second = remote.commit_push("after corruption");
     tend.wait_status(WAIT, "applied after re-clone", |s| applied(s) == second);
-    assert!(tend.event_kinds(5).contains(&"recloned".to_owned()), "{:?}", tend.event_kinds(5));
+    assert!(
+        tend.event_kinds(5).contains(&"recloned".to_owned()),
+        "{:?}",
+        tend.event_kinds(5)
+    );
 }
 
 #[test]
@@ -163,14 +237,31 @@ fn shutdown_mid_fetch_is_graceful() {
     let port = free_port();
     let _gitd = git_daemon(remote.dir.path(), port);
     let data = Dir::new();
-    let mut tend = start(&format!("git://127.0.0.1:{port}/remote.git"), &data, &["--poll-interval", "1h", "--shutdown-grace", "5s"]);
-    assert!(wait_until(Duration::from_secs(10), || data.path().join("data/repo.git").exists()));
+    let mut tend = start(
+        &format!("git://127.0.0.1:{port}/remote.git"),
+        &data,
+        &["--poll-interval", "1h", "--shutdown-grace", "5s"],
+    );
+    assert!(wait_until(Duration::from_secs(10), || data
+        .path()
+        .join("data/repo.git")
+        .exists()));
     let started = std::time::Instant::now();
     let code = tend.proc.terminate(Duration::from_secs(10));
     assert_eq!(code, Some(0), "log:\n{}", tend.log_text());
-    assert!(started.elapsed() < Duration::from_secs(6), "took {:?}", started.elapsed());
+    assert!(
+        started.elapsed() < Duration::from_secs(6),
+        "took {:?}",
+        started.elapsed()
+    );
     assert!(tend.log_text().contains("stopped"), "{}", tend.log_text());
     // The store is intact and the next start completes the fetch.
-    let tend = start(&format!("git://127.0.0.1:{port}/remote.git"), &data, &["--poll-interval", "1h"]);
-    tend.wait_status(Duration::from_secs(60), "applied after restart", |s| !applied(s).is_empty());
+    let tend = start(
+        &format!("git://127.0.0.1:{port}/remote.git"),
+        &data,
+        &["--poll-interval", "1h"],
+    );
+    tend.wait_status(Duration::from_secs(60), "applied after restart", |s| {
+        !applied(s).is_empty()
+    });
 }

@@ -7,4 +7,6 @@ mod daemon;
 mod hostile;
 mod jobs;
 mod schema;
+mod sources;
 mod support;
+mod web;

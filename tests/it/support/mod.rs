@@ -39,7 +39,7 @@ impl Dir {
     }
 }
 
-fn copy_tree(src: &Path, dst: &Path) {
+pub fn copy_tree(src: &Path, dst: &Path) {
     fs::create_dir_all(dst).expect("mkdir");
     for entry in fs::read_dir(src).expect("read fixture dir") {
         let entry = entry.expect("dir entry");
@@ -147,7 +147,10 @@ impl Remote {
     /// An empty remote and its working clone.
     pub fn new() -> Remote {
         let dir = Dir::new();
-        git(dir.path(), &["init", "-q", "--bare", "-b", "main", "remote.git"]);
+        git(
+            dir.path(),
+            &["init", "-q", "--bare", "-b", "main", "remote.git"],
+        );
         git(dir.path(), &["clone", "-q", "remote.git", "work"]);
         git(&dir.path().join("work"), &["checkout", "-q", "-b", "main"]);
         Remote { dir }

@@ -9,7 +9,11 @@ use std::time::{Duration, Instant};
 
 /// A free TCP port on 127.0.0.1 (bound and released).
 pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 /// Polls `cond` every 20 ms until it holds or `limit` passes.
@@ -51,7 +55,14 @@ impl Drop for Proc {
     fn drop(&mut self) {
         if let Ok(None) = self.child.try_wait() {
             signal(self.child.id(), "TERM");
-            if !wait_until(Duration::from_secs(3), || matches!(self.child.try_wait(), Ok(Some(_)))) {
+            if !wait_until(Duration::from_secs(3), || {
+                matches!(self.child.try_wait(), Ok(Some(_)))
+            }) {
+                eprintln!(
+                    "{} (pid {}) ignored SIGTERM; killing it",
+                    self.name,
+                    self.child.id()
+                );
                 let _ = self.child.kill();
             }
             let _ = self.child.wait();
@@ -60,7 +71,10 @@ impl Drop for Proc {
 }
 
 fn signal(pid: u32, sig: &str) {
-    let _ = Command::new("kill").arg(format!("-{sig}")).arg(pid.to_string()).status();
+    let _ = Command::new("kill")
+        .arg(format!("-{sig}"))
+        .arg(pid.to_string())
+        .status();
 }
 
 fn port_open(port: u16) -> bool {
@@ -70,7 +84,13 @@ fn port_open(port: u16) -> bool {
 /// `git daemon` serving every repository under `base` on `port`.
 pub fn git_daemon(base: &Path, port: u16) -> Proc {
     let child = Command::new("git")
-        .args(["daemon", "--export-all", "--reuseaddr", "--listen=127.0.0.1", "--informative-errors"])
+        .args([
+            "daemon",
+            "--export-all",
+            "--reuseaddr",
+            "--listen=127.0.0.1",
+            "--informative-errors",
+        ])
         .arg(format!("--port={port}"))
         .arg(format!("--base-path={}", base.display()))
         .arg(base)
@@ -78,8 +98,14 @@ pub fn git_daemon(base: &Path, port: u16) -> Proc {
         .stderr(Stdio::null())
         .spawn()
         .expect("git daemon could not start: run scripts/setup (installs git)");
-    let proc = Proc { child, name: "git daemon".into() };
-    assert!(wait_until(Duration::from_secs(10), || port_open(port)), "git daemon did not listen on {port}");
+    let proc = Proc {
+        child,
+        name: "git daemon".into(),
+    };
+    assert!(
+        wait_until(Duration::from_secs(10), || port_open(port)),
+        "git daemon did not listen on {port}"
+    );
     proc
 }
 
@@ -109,8 +135,14 @@ pub fn sshd(dir: &Path, port: u16, authorized_keys: &Path) -> Proc {
         .stderr(Stdio::null())
         .spawn()
         .expect("sshd is missing: run scripts/setup (installs openssh-server)");
-    let proc = Proc { child, name: "sshd".into() };
-    assert!(wait_until(Duration::from_secs(10), || port_open(port)), "sshd did not listen on {port}");
+    let proc = Proc {
+        child,
+        name: "sshd".into(),
+    };
+    assert!(
+        wait_until(Duration::from_secs(10), || port_open(port)),
+        "sshd did not listen on {port}"
+    );
     proc
 }
 
@@ -154,7 +186,14 @@ impl Tend {
             .stderr(file)
             .spawn()
             .expect("start tend");
-        let tend = Tend { proc: Proc { child, name: "tend".into() }, addr, log: log.to_owned() };
+        let tend = Tend {
+            proc: Proc {
+                child,
+                name: "tend".into(),
+            },
+            addr,
+            log: log.to_owned(),
+        };
         let up = wait_until(Duration::from_secs(20), || {
             super::http::request(addr, "GET", "/healthz", &[], b"").is_some_and(|r| r.status == 200)
         });
@@ -173,13 +212,22 @@ impl Tend {
     }
 
     /// Waits until the status satisfies `cond`; panics with the status and log otherwise.
-    pub fn wait_status(&self, limit: Duration, what: &str, cond: impl Fn(&serde_json::Value) -> bool) -> serde_json::Value {
+    pub fn wait_status(
+        &self,
+        limit: Duration,
+        what: &str,
+        cond: impl Fn(&serde_json::Value) -> bool,
+    ) -> serde_json::Value {
         let mut last = serde_json::Value::Null;
         let ok = wait_until(limit, || {
             last = self.status();
             cond(&last)
         });
-        assert!(ok, "timed out waiting for {what}\nstatus: {last:#}\nlog:\n{}", self.log_text());
+        assert!(
+            ok,
+            "timed out waiting for {what}\nstatus: {last:#}\nlog:\n{}",
+            self.log_text()
+        );
         last
     }
 

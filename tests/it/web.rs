@@ -1,0 +1,238 @@
+//! The HTTP layer through `tower::ServiceExt::oneshot` (axum's testing
+//! pattern): webhook signatures of GitHub, Gitea and GitLab, missing and bad
+//! signatures, oversized bodies, the webhook switched off, readiness, and
+//! event paging — over a real store in a temp folder.
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use http_body_util::BodyExt;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+use tend::model::{AuditKind, DesiredSummary, SourceMode, SourceStatus, Status};
+use tend::store::Store;
+use tend::web::{AppState, router, webhook};
+use tower::ServiceExt;
+
+fn status(applied: Option<&str>, fetched_ago: Option<i64>) -> Status {
+    let at = fetched_ago.map(|s| chrono::Utc::now() - chrono::Duration::seconds(s));
+    Status {
+        source: SourceStatus {
+            url: "git://example/cfg.git".into(),
+            branch: Some("main".into()),
+            mode: SourceMode::Git,
+            uncommitted: false,
+            fetched_commit: applied.map(str::to_owned),
+            applied_commit: applied.map(str::to_owned),
+            applied_summary: None,
+            applied_at: None,
+            last_fetch_at: at,
+            last_success_at: at,
+            last_fetch_error: None,
+        },
+        config_errors: vec![],
+        desired: DesiredSummary::default(),
+    }
+}
+
+struct Fixture {
+    _dir: tempfile::TempDir,
+    store: Store,
+    pushes: Arc<AtomicUsize>,
+}
+
+impl Fixture {
+    fn new() -> Fixture {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("tend.redb")).unwrap();
+        Fixture {
+            _dir: dir,
+            store,
+            pushes: Arc::default(),
+        }
+    }
+
+    fn app(&self, status: Status, secret: Option<&str>) -> axum::Router {
+        let (_tx, rx) = tokio::sync::watch::channel(status);
+        let pushes = self.pushes.clone();
+        router(AppState {
+            status: rx,
+            store: self.store.reader(),
+            webhook_secret: secret.map(|s| Arc::new(s.as_bytes().to_vec())),
+            on_push: Arc::new(move || {
+                pushes.fetch_add(1, Ordering::SeqCst);
+            }),
+            poll_interval: Some(Duration::from_secs(60)),
+        })
+    }
+}
+
+async fn call(app: axum::Router, req: Request<Body>) -> (StatusCode, serde_json::Value) {
+    let resp = app.oneshot(req).await.unwrap();
+    let code = resp.status();
+    let bytes = resp.into_body().collect().await.unwrap().to_bytes();
+    (
+        code,
+        serde_json::from_slice(&bytes).unwrap_or(serde_json::Value::Null),
+    )
+}
+
+fn hook(headers: &[(&str, &str)], body: &[u8]) -> Request<Body> {
+    let mut req = Request::post("/hooks/git");
+    for (k, v) in headers {
+        req = req.header(*k, *v);
+    }
+    req.body(Body::from(body.to_vec())).unwrap()
+}
+
+#[tokio::test]
+async fn webhook_signatures() {
+    let fx = Fixture::new();
+    let body = br#"{"ref":"refs/heads/main","after":"abc"}"#;
+    let sig = webhook::sign(b"s3cret", body);
+    let github = format!("sha256={sig}");
+    let cases: Vec<(Vec<(&str, &str)>, StatusCode)> = vec![
+        (
+            vec![("X-Hub-Signature-256", github.as_str())],
+            StatusCode::ACCEPTED,
+        ),
+        (
+            vec![("X-Gitea-Signature", sig.as_str())],
+            StatusCode::ACCEPTED,
+        ),
+        (vec![("X-Gitlab-Token", "s3cret")], StatusCode::ACCEPTED),
+        (
+            vec![("X-Hub-Signature-256", "sha256=00ff")],
+            StatusCode::UNAUTHORIZED,
+        ),
+        (
+            vec![("X-Gitea-Signature", "zz-not-hex")],
+            StatusCode::UNAUTHORIZED,
+        ),
+        (vec![("X-Gitlab-Token", "wrong")], StatusCode::UNAUTHORIZED),
+        (vec![], StatusCode::UNAUTHORIZED),
+    ];
+    for (headers, want) in cases {
+        let (code, body_json) = call(
+            fx.app(status(None, None), Some("s3cret")),
+            hook(&headers, body),
+        )
+        .await;
+        assert_eq!(code, want, "{headers:?}: {body_json}");
+    }
+    assert_eq!(
+        fx.pushes.load(Ordering::SeqCst),
+        3,
+        "only verified pushes request a reconcile"
+    );
+
+    let other = br#"{"ref":"refs/heads/feature"}"#;
+    let sig = webhook::sign(b"s3cret", other);
+    let (code, body) = call(
+        fx.app(status(None, None), Some("s3cret")),
+        hook(&[("X-Gitea-Signature", &sig)], other),
+    )
+    .await;
+    assert_eq!(
+        (code, body["queued"].as_bool()),
+        (StatusCode::ACCEPTED, Some(false))
+    );
+    assert_eq!(fx.pushes.load(Ordering::SeqCst), 3);
+}
+
+#[tokio::test]
+async fn webhook_limits_and_switch() {
+    let fx = Fixture::new();
+    let big = vec![b'x'; tend::web::MAX_WEBHOOK_BYTES + 1];
+    let sig = webhook::sign(b"s3cret", &big);
+    let (code, _) = call(
+        fx.app(status(None, None), Some("s3cret")),
+        hook(&[("X-Gitea-Signature", &sig)], &big),
+    )
+    .await;
+    assert_eq!(code, StatusCode::PAYLOAD_TOO_LARGE);
+    let (code, body) = call(
+        fx.app(status(None, None), None),
+        hook(&[("X-Gitlab-Token", "x")], b"{}"),
+    )
+    .await;
+    assert_eq!(code, StatusCode::FORBIDDEN, "{body}");
+    let garbage = [0xffu8, 0, 1, 2, 0xfe];
+    let sig = webhook::sign(b"s3cret", &garbage);
+    let (code, _) = call(
+        fx.app(status(None, None), Some("s3cret")),
+        hook(&[("X-Gitea-Signature", &sig)], &garbage),
+    )
+    .await;
+    assert_eq!(
+        code,
+        StatusCode::ACCEPTED,
+        "a signed non-JSON body still just triggers a fetch"
+    );
+    assert_eq!(fx.pushes.load(Ordering::SeqCst), 1);
+}
+
+#[tokio::test]
+async fn readiness_follows_applied_commit_and_fetch_age() {
+    let fx = Fixture::new();
+    let get = |s| Request::get("/readyz").body(Body::empty()).map(|r| (s, r));
+    for (s, want) in [
+        (status(None, Some(1)), StatusCode::SERVICE_UNAVAILABLE),
+        (status(Some("abc"), Some(1)), StatusCode::OK),
+        (
+            status(Some("abc"), Some(181)),
+            StatusCode::SERVICE_UNAVAILABLE,
+        ),
+        (status(Some("abc"), None), StatusCode::SERVICE_UNAVAILABLE),
+    ] {
+        let (s, req) = get(s).unwrap();
+        let (code, body) = call(fx.app(s, None), req).await;
+        assert_eq!(code, want, "{body}");
+    }
+    let (code, _) = call(
+        fx.app(status(None, None), None),
+        Request::get("/healthz").body(Body::empty()).unwrap(),
+    )
+    .await;
+    assert_eq!(code, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn events_are_paged_newest_first() {
+    let fx = Fixture::new();
+    for i in 0..5 {
+        fx.store
+            .record(
+                AuditKind::FetchFailed,
+                None,
+                format!("e{i}"),
+                serde_json::Value::Null,
+                &[],
+            )
+            .unwrap();
+    }
+    let req = Request::get("/api/v1/events?limit=2")
+        .body(Body::empty())
+        .unwrap();
+    let (code, page) = call(fx.app(status(None, None), None), req).await;
+    assert_eq!(code, StatusCode::OK);
+    let seqs: Vec<u64> = page["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["seq"].as_u64().unwrap())
+        .collect();
+    assert_eq!(seqs, vec![5, 4]);
+    assert_eq!(page["next_before"], 4);
+    let req = Request::get("/api/v1/events?limit=10&before=4")
+        .body(Body::empty())
+        .unwrap();
+    let (_, page) = call(fx.app(status(None, None), None), req).await;
+    assert_eq!(page["events"].as_array().unwrap().len(), 3);
+    assert!(page["next_before"].is_null());
+    let req = Request::get("/api/v1/events?limit=abc")
+        .body(Body::empty())
+        .unwrap();
+    let (code, _) = call(fx.app(status(None, None), None), req).await;
+    assert_eq!(code, StatusCode::BAD_REQUEST);
+}
