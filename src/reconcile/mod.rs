@@ -152,6 +152,7 @@ impl Daemon {
         if current == Some(fetched.commit.as_str())
             || self.rejected.as_deref() == Some(&fetched.commit)
         {
+            tracing::debug!("nothing new");
             return;
         }
         if let Err(e) = self.consider(&fetched, &why).await {
