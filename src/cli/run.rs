@@ -100,10 +100,19 @@ fn build_source(
         return Ok((Source::Dir(DirSource::new(&path)), shown));
     }
     let local = Path::new(&args.source);
-    let url = if !args.source.contains("://") && local.exists() {
+    let scp_like = args
+        .source
+        .split_once(':')
+        .is_some_and(|(host, _)| !host.contains('/'));
+    let url = if args.source.contains("://") || (scp_like && !local.exists()) {
+        args.source.clone()
+    } else if local.exists() {
         std::fs::canonicalize(local)?.display().to_string()
     } else {
-        args.source.clone()
+        bail!(
+            "source {} does not exist (give a local path, or a URL such as ssh://, git://, https://)",
+            args.source
+        );
     };
     let known_hosts = args
         .known_hosts

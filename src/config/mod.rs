@@ -40,12 +40,12 @@ use std::path::{Path, PathBuf};
 #[derive(Debug, thiserror::Error)]
 pub enum LoadError {
     /// The folder itself could not be read: nothing was validated.
-    #[error("cannot read config repository {path}: {source}")]
+    #[error("cannot read config repository {path}: {cause}")]
     Unreadable {
         /// The folder given.
         path: PathBuf,
         /// What the OS said.
-        source: std::io::Error,
+        cause: std::io::Error,
     },
     /// The repository was read and has problems; every one is in the report.
     #[error("config repository has {} error(s)", .0.diagnostics.len())]
@@ -54,9 +54,9 @@ pub enum LoadError {
 
 /// Reads and validates the config repository in `dir`.
 pub fn load(dir: &Path, now: DateTime<Utc>) -> Result<Desired, LoadError> {
-    let repo = Repo::open(dir).map_err(|source| LoadError::Unreadable {
+    let repo = Repo::open(dir).map_err(|cause| LoadError::Unreadable {
         path: dir.to_owned(),
-        source,
+        cause,
     })?;
     let mut cx = Ctx {
         repo,

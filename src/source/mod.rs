@@ -57,14 +57,14 @@ pub enum SourceError {
     #[error("refusing tree entry `{0}`: its name could escape the snapshot folder")]
     BadEntry(String),
     /// A file system operation failed.
-    #[error("cannot {what} {path}: {source}")]
+    #[error("cannot {what} {path}: {cause}")]
     Io {
         /// What was attempted.
         what: &'static str,
         /// On which path.
         path: PathBuf,
         /// What the OS said.
-        source: std::io::Error,
+        cause: std::io::Error,
     },
     /// The folder watcher could not start.
     #[error("cannot watch folder: {0}")]
@@ -72,11 +72,11 @@ pub enum SourceError {
 }
 
 impl SourceError {
-    pub(crate) fn io(what: &'static str, path: &Path, source: std::io::Error) -> Self {
+    pub(crate) fn io(what: &'static str, path: &Path, cause: std::io::Error) -> Self {
         SourceError::Io {
             what,
             path: path.to_owned(),
-            source,
+            cause,
         }
     }
 

@@ -26,12 +26,12 @@ const SCHEMA_KEY: &str = "schema_version";
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     /// The database file could not be opened or created.
-    #[error("cannot open database {path}: {source}")]
+    #[error("cannot open database {path}: {cause}")]
     Open {
         /// The file.
         path: PathBuf,
         /// What redb said (e.g. another tend holds it).
-        source: redb::DatabaseError,
+        cause: redb::DatabaseError,
     },
     /// The file was written by a newer tend.
     #[error(
@@ -73,9 +73,9 @@ pub struct StoreReader {
 impl Store {
     /// Opens (or creates) the database at `path` and checks its schema version.
     pub fn open(path: &Path) -> Result<Store, StoreError> {
-        let database = Database::create(path).map_err(|source| StoreError::Open {
+        let database = Database::create(path).map_err(|cause| StoreError::Open {
             path: path.to_owned(),
-            source,
+            cause,
         })?;
         let store = Store {
             db: Arc::new(database),
