@@ -336,14 +336,15 @@ impl Daemon {
             return;
         }
         tracing::warn!(cause = %message, "fetch failed; the commit in force stays");
-        self.status.send_modify(|s| {
-            s.source.last_fetch_at = Some(Utc::now());
-            s.source.last_fetch_error = Some(message.clone());
-        });
         if self.failures.fetch_add(1, Ordering::Relaxed) == 0 {
-            self.log_event(AuditKind::FetchFailed, None, message, json!(null), vec![])
+            let reason = message.clone();
+            self.log_event(AuditKind::FetchFailed, None, reason, json!(null), vec![])
                 .await;
         }
+        self.status.send_modify(|s| {
+            s.source.last_fetch_at = Some(Utc::now());
+            s.source.last_fetch_error = Some(message);
+        });
     }
 
     async fn log_event(

@@ -231,6 +231,19 @@ impl Tend {
         last
     }
 
+    /// Waits until one of the newest `n` audit events is of `kind`.
+    pub fn wait_event(&self, n: usize, kind: &str) {
+        let ok = wait_until(Duration::from_secs(20), || {
+            self.event_kinds(n).iter().any(|k| k == kind)
+        });
+        assert!(
+            ok,
+            "no `{kind}` event among {:?}\nlog:\n{}",
+            self.event_kinds(n),
+            self.log_text()
+        );
+    }
+
     /// The kinds of the newest `n` audit events, newest first.
     pub fn event_kinds(&self, n: usize) -> Vec<String> {
         let events = super::http::get(self.addr, &format!("/api/v1/events?limit={n}")).json();
