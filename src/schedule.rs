@@ -114,6 +114,42 @@ impl Schedule {
         out
     }
 
+    /// Fire times `t` with `last < t <= now` and `t >= now - window`,
+    /// oldest first, at most `cap` (the newest `cap` when there are more).
+    pub fn missed(
+        &self,
+        last: DateTime<Utc>,
+        now: DateTime<Utc>,
+        window: std::time::Duration,
+        cap: usize,
+    ) -> Vec<DateTime<Utc>> {
+        let window = chrono::Duration::from_std(window).unwrap_or(chrono::Duration::MAX);
+        let window_start = now.checked_sub_signed(window).unwrap_or(last);
+        // `next_after` is exclusive: step back a moment to include an
+        // instant exactly at the window's start (but never `last` itself).
+        let floor = if window_start > last {
+            window_start - chrono::Duration::milliseconds(1)
+        } else {
+            last
+        };
+        // Walk from the window's start; the first instant after `floor` is
+        // found directly, so a long outage costs nothing per missed minute
+        // beyond the instants kept.
+        let mut out = std::collections::VecDeque::with_capacity(cap.min(1024));
+        let mut cursor = floor;
+        while let Some(t) = self.next_after(cursor).map(|t| t.with_timezone(&Utc)) {
+            if t > now || cap == 0 {
+                break;
+            }
+            if out.len() == cap {
+                out.pop_front();
+            }
+            out.push_back(t);
+            cursor = t;
+        }
+        out.into()
+    }
+
     /// The schedule in English words, e.g. "At 03:00".
     pub fn describe(&self) -> String {
         self.cron.describe()
@@ -167,6 +203,44 @@ mod tests {
             Schedule::parse("61 * * * *", Tz::UTC, now),
             Err(ScheduleError::Invalid { .. })
         ));
+    }
+
+    fn berlin() -> Tz {
+        "Europe/Berlin".parse().unwrap()
+    }
+
+    #[test]
+    fn spring_forward_runs_a_skipped_time_once() {
+        let now = at("2026-03-28T12:00:00Z");
+        let s = Schedule::parse("30 2 * * *", berlin(), now).unwrap();
+        let times: Vec<String> = s.upcoming(now, 2).iter().map(|t| t.to_rfc3339()).collect();
+        assert_eq!(times, ["2026-03-29T03:00:00+02:00", "2026-03-30T02:30:00+02:00"]);
+    }
+
+    #[test]
+    fn fall_back_runs_a_repeated_time_once() {
+        let now = at("2026-10-24T12:00:00Z");
+        let s = Schedule::parse("30 2 * * *", berlin(), now).unwrap();
+        let times: Vec<String> = s.upcoming(now, 2).iter().map(|t| t.to_rfc3339()).collect();
+        assert_eq!(times, ["2026-10-25T02:30:00+02:00", "2026-10-26T02:30:00+01:00"]);
+    }
+
+    #[test]
+    fn missed_fire_times_are_bounded_by_window_and_cap() {
+        let now = at("2026-01-10T12:00:00Z");
+        let s = Schedule::parse("0 * * * *", Tz::UTC, now).unwrap();
+        let last = at("2026-01-10T08:30:00Z");
+        let hours = std::time::Duration::from_secs(3600);
+        let all = s.missed(last, now, hours * 24, 100);
+        let shown: Vec<String> = all.iter().map(|t| t.format("%H:%M").to_string()).collect();
+        assert_eq!(shown, ["09:00", "10:00", "11:00", "12:00"]);
+        assert_eq!(s.missed(last, now, hours * 2, 100).len(), 3, "10:00, 11:00, 12:00");
+        let capped = s.missed(last, now, hours * 24, 2);
+        assert_eq!(capped.iter().map(|t| t.format("%H").to_string()).collect::<Vec<_>>(), ["11", "12"]);
+        assert!(s.missed(now, now, hours, 10).is_empty());
+        let every_second = Schedule::parse("* * * * * *", Tz::UTC, now).unwrap();
+        let year_ago = at("2025-01-10T12:00:00Z");
+        assert_eq!(every_second.missed(year_ago, now, hours, 5).len(), 5);
     }
 
     #[test]
