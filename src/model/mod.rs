@@ -239,7 +239,9 @@ pub enum StackState {
     Absent,
 }
 
+mod run;
 mod stack;
 mod status;
+pub use run::*;
 pub use stack::*;
 pub use status::*;

@@ -1,11 +1,15 @@
 //! The embedded database (redb): one file in the data dir, schema-versioned,
 //! opened in one place. Synchronous API — async callers go through
 //! `spawn_blocking`. Tables: `meta` (named JSON values such as the applied
-//! commit) and `events` (the audit log, by sequence number). Later tables
-//! (runs, logs, job state, outbox) slot in beside them in `tables`.
+//! commit), `events` (the audit log, by sequence number), and the run
+//! tables of [`runs`] (runs, logs, job state). Later tables (the alert
+//! outbox) slot in beside them.
 //!
 //! The daemon holds the [`Store`]; the web layer gets a [`StoreReader`],
 //! which has no way to write.
+
+mod runs;
+pub use runs::Retention;
 
 use crate::model::{AuditKind, Event};
 use chrono::Utc;
@@ -86,20 +90,20 @@ impl Store {
 
     fn migrate(&self) -> Result<(), StoreError> {
         let found: Option<u64> = self.reader().meta(SCHEMA_KEY)?;
-        match found {
-            Some(v) if v > SCHEMA_VERSION => Err(StoreError::NewerSchema { found: v }),
-            Some(_) => Ok(()),
-            None => {
-                let tx = self.db.begin_write().map_err(db)?;
-                tx.open_table(EVENTS).map_err(db)?;
-                put(
-                    &mut tx.open_table(META).map_err(db)?,
-                    SCHEMA_KEY,
-                    &SCHEMA_VERSION,
-                )?;
-                tx.commit().map_err(db)
-            }
+        if let Some(v) = found.filter(|v| *v > SCHEMA_VERSION) {
+            return Err(StoreError::NewerSchema { found: v });
         }
+        // Creating a table that exists is a no-op: every open makes sure
+        // all tables of this version are there.
+        let tx = self.db.begin_write().map_err(db)?;
+        tx.open_table(EVENTS).map_err(db)?;
+        tx.open_table(runs::RUNS).map_err(db)?;
+        tx.open_table(runs::JOB_RUNS).map_err(db)?;
+        tx.open_table(runs::ACTIVE).map_err(db)?;
+        tx.open_table(runs::LOGS).map_err(db)?;
+        tx.open_table(runs::JOB_STATE).map_err(db)?;
+        put(&mut tx.open_table(META).map_err(db)?, SCHEMA_KEY, &SCHEMA_VERSION)?;
+        tx.commit().map_err(db)
     }
 
     /// A read-only handle on the same database.

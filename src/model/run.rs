@@ -1,0 +1,100 @@
+//! Job runs as data: a failed playbook is a [`Run`] with status `failed`,
+//! exit code, duration and log — not an error of the daemon.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+/// What started a run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Trigger {
+    /// Its schedule fired.
+    Cron,
+    /// A fire time missed while tend was down, caught up per `missed`.
+    CatchUp,
+    /// A retry after a failed attempt.
+    Retry,
+    /// `tend trigger` / `POST /api/v1/jobs/{name}/run`.
+    Manual,
+}
+
+/// Where a run stands or how it ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RunStatus {
+    /// Still going.
+    Running,
+    /// Exit code 0.
+    Succeeded,
+    /// Non-zero exit, or it could not start.
+    Failed,
+    /// Killed at its timeout.
+    TimedOut,
+    /// Stopped by shutdown, a crash of tend, or `concurrency: replace`.
+    Interrupted,
+    /// Not started (`concurrency: forbid` while another run was going).
+    Skipped,
+}
+
+impl RunStatus {
+    /// True once the run has ended.
+    pub fn is_final(self) -> bool {
+        self != RunStatus::Running
+    }
+}
+
+/// Ansible's per-host recap of a playbook run.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HostRecap {
+    /// Inventory host name.
+    pub host: String,
+    /// Tasks that were ok.
+    pub ok: u32,
+    /// Tasks that changed something.
+    pub changed: u32,
+    /// Tasks that failed.
+    pub failed: u32,
+    /// 1 when the host could not be reached.
+    pub unreachable: u32,
+    /// Tasks skipped.
+    pub skipped: u32,
+}
+
+/// One run of a job.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Run {
+    /// Unique, increasing.
+    pub id: u64,
+    /// Job name.
+    pub job: String,
+    /// What started it.
+    pub trigger: Trigger,
+    /// The schedule instant it stands for (cron and catch-up runs).
+    pub scheduled_for: Option<DateTime<Utc>>,
+    /// When the process started.
+    pub started_at: Option<DateTime<Utc>>,
+    /// When it ended.
+    pub finished_at: Option<DateTime<Utc>>,
+    /// Where it stands.
+    pub status: RunStatus,
+    /// Process exit code, when it exited.
+    pub exit_code: Option<i32>,
+    /// Commit of the config it ran from.
+    pub commit: Option<String>,
+    /// 1 for the first attempt, 2 for the first retry, …
+    pub attempt: u32,
+    /// Per-host recap (playbook jobs).
+    #[serde(default)]
+    pub recap: Vec<HostRecap>,
+    /// Why it was skipped or interrupted, or what went wrong starting it.
+    pub reason: Option<String>,
+}
+
+/// What the scheduler remembers of a job between runs and restarts.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct JobState {
+    /// The newest schedule instant that fired (at most once per instant).
+    pub last_fire: Option<DateTime<Utc>>,
+    /// Failed runs since the last success.
+    pub consecutive_failures: u32,
+}
