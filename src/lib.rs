@@ -13,6 +13,8 @@
 //!   read-only snapshots per commit) or a plain folder in dev mode. Edge.
 //! - [`store`]: redb — audit events and meta values; a read-only handle for
 //!   the web layer. Edge.
+//! - [`runner`]: job processes — clean env, secrets resolved and redacted,
+//!   process groups, timeouts, captured and capped logs, Ansible recaps. Edge.
 //! - [`web`]: axum — JSON API, health checks, the signed git webhook. Edge.
 //! - [`reconcile`]: the loop — triggers → queue → fetch → validate → record
 //!   → status; the only module that sees several edges.
@@ -25,6 +27,7 @@
 pub mod config;
 pub mod model;
 pub mod reconcile;
+pub mod runner;
 pub mod schedule;
 pub mod source;
 pub mod store;

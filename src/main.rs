@@ -28,7 +28,7 @@ enum LogFormat {
 #[derive(Subcommand)]
 enum Command {
     /// Run the daemon: follow a config repository and keep it applied.
-    Run(cli::run::RunArgs),
+    Run(Box<cli::run::RunArgs>),
     /// Validate a config repository; exit 0 valid, 1 invalid, 2 could not run.
     Check {
         /// The config repository folder.
@@ -70,7 +70,7 @@ fn main() -> ExitCode {
         LogFormat::Json => builder.json().init(),
     }
     let result = match cli.command {
-        Command::Run(args) => cli::run::run(args),
+        Command::Run(args) => cli::run::run(*args),
         Command::Check { dir, format } => Ok(cli::check(&dir, format)),
         Command::Jobs { dir, next, now } => cli::jobs(&dir, next, now.unwrap_or_else(Utc::now)),
         Command::Schema { out } => cli::schema(&out),

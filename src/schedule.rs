@@ -214,7 +214,10 @@ mod tests {
         let now = at("2026-03-28T12:00:00Z");
         let s = Schedule::parse("30 2 * * *", berlin(), now).unwrap();
         let times: Vec<String> = s.upcoming(now, 2).iter().map(|t| t.to_rfc3339()).collect();
-        assert_eq!(times, ["2026-03-29T03:00:00+02:00", "2026-03-30T02:30:00+02:00"]);
+        assert_eq!(
+            times,
+            ["2026-03-29T03:00:00+02:00", "2026-03-30T02:30:00+02:00"]
+        );
     }
 
     #[test]
@@ -222,7 +225,10 @@ mod tests {
         let now = at("2026-10-24T12:00:00Z");
         let s = Schedule::parse("30 2 * * *", berlin(), now).unwrap();
         let times: Vec<String> = s.upcoming(now, 2).iter().map(|t| t.to_rfc3339()).collect();
-        assert_eq!(times, ["2026-10-25T02:30:00+02:00", "2026-10-26T02:30:00+01:00"]);
+        assert_eq!(
+            times,
+            ["2026-10-25T02:30:00+02:00", "2026-10-26T02:30:00+01:00"]
+        );
     }
 
     #[test]
@@ -234,9 +240,19 @@ mod tests {
         let all = s.missed(last, now, hours * 24, 100);
         let shown: Vec<String> = all.iter().map(|t| t.format("%H:%M").to_string()).collect();
         assert_eq!(shown, ["09:00", "10:00", "11:00", "12:00"]);
-        assert_eq!(s.missed(last, now, hours * 2, 100).len(), 3, "10:00, 11:00, 12:00");
+        assert_eq!(
+            s.missed(last, now, hours * 2, 100).len(),
+            3,
+            "10:00, 11:00, 12:00"
+        );
         let capped = s.missed(last, now, hours * 24, 2);
-        assert_eq!(capped.iter().map(|t| t.format("%H").to_string()).collect::<Vec<_>>(), ["11", "12"]);
+        assert_eq!(
+            capped
+                .iter()
+                .map(|t| t.format("%H").to_string())
+                .collect::<Vec<_>>(),
+            ["11", "12"]
+        );
         assert!(s.missed(now, now, hours, 10).is_empty());
         let every_second = Schedule::parse("* * * * * *", Tz::UTC, now).unwrap();
         let year_ago = at("2025-01-10T12:00:00Z");

@@ -10,6 +10,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 use tend::model::{DesiredSummary, SourceMode, SourceStatus, Status};
 use tend::reconcile::queue::{Queue, Reason};
+use tend::reconcile::scheduler::{Manual, Scheduler, SchedulerConfig};
 use tend::reconcile::{Daemon, timers};
 use tend::source::{self, Source, auth::Auth, dir::DirSource, git::GitSource};
 use tend::store::Store;
@@ -47,6 +48,16 @@ pub struct RunArgs {
     /// File holding the webhook secret; the webhook is off without it.
     #[arg(long, env = "TEND_WEBHOOK_SECRET_FILE")]
     pub webhook_secret_file: Option<PathBuf>,
+    /// File holding the API token for manual runs (`tend trigger`); they are off without it.
+    #[arg(long, env = "TEND_API_TOKEN_FILE")]
+    pub api_token_file: Option<PathBuf>,
+    /// The ansible-playbook program for playbook jobs.
+    #[arg(
+        long,
+        env = "TEND_ANSIBLE_PLAYBOOK",
+        default_value = "ansible-playbook"
+    )]
+    pub ansible_playbook: PathBuf,
     /// How long work in flight may take to finish on shutdown.
     #[arg(long, env = "TEND_SHUTDOWN_GRACE", default_value = "10s", value_parser = duration)]
     pub shutdown_grace: Duration,
@@ -68,6 +79,10 @@ pub fn run(args: RunArgs) -> Result<std::process::ExitCode> {
         Some(path) => Some(read_secret(path)?),
         None => None,
     };
+    let api_token = match &args.api_token_file {
+        Some(path) => Some(read_secret(path)?),
+        None => None,
+    };
     let token = std::env::var("TEND_GIT_TOKEN")
         .ok()
         .filter(|t| !t.is_empty());
@@ -76,7 +91,22 @@ pub fn run(args: RunArgs) -> Result<std::process::ExitCode> {
         .enable_all()
         .build()
         .context("starting the async runtime")?;
-    runtime.block_on(daemon(args, store, secret, token))
+    runtime.block_on(daemon(
+        args,
+        store,
+        Secrets {
+            webhook: secret,
+            api: api_token,
+            git: token,
+        },
+    ))
+}
+
+/// Secrets read at start, never logged.
+struct Secrets {
+    webhook: Option<Vec<u8>>,
+    api: Option<Vec<u8>>,
+    git: Option<String>,
 }
 
 fn read_secret(path: &Path) -> Result<Vec<u8>> {
@@ -84,7 +114,7 @@ fn read_secret(path: &Path) -> Result<Vec<u8>> {
         .with_context(|| format!("reading webhook secret {}", path.display()))?;
     let secret = text.trim_end_matches(['\n', '\r']).as_bytes().to_vec();
     if secret.is_empty() {
-        bail!("webhook secret file {} is empty", path.display());
+        bail!("secret file {} is empty", path.display());
     }
     Ok(secret)
 }
@@ -128,14 +158,9 @@ fn build_source(
     Ok((Source::Git(git), source::redact_url(&url)))
 }
 
-async fn daemon(
-    args: RunArgs,
-    store: Store,
-    secret: Option<Vec<u8>>,
-    token: Option<String>,
-) -> Result<std::process::ExitCode> {
+async fn daemon(args: RunArgs, store: Store, secrets: Secrets) -> Result<std::process::ExitCode> {
     let cancel = Arc::new(AtomicBool::new(false));
-    let (source, shown) = build_source(&args, token, cancel.clone())?;
+    let (source, shown) = build_source(&args, secrets.git, cancel.clone())?;
     let mode = source.mode();
     let initial = Status {
         source: SourceStatus {
@@ -198,13 +223,32 @@ async fn daemon(
         .await
         .with_context(|| format!("listening on {}", args.listen))?;
     tracing::info!(addr = %listener.local_addr()?, "listening");
+    let applied = daemon.applied();
+    let (manual_tx, manual_rx) = tokio::sync::mpsc::channel::<Manual>(64);
+    let sched_config = SchedulerConfig {
+        work_root: args.data.join("work"),
+        ansible_playbook: args.ansible_playbook.clone(),
+        grace: args.shutdown_grace,
+    };
+    let scheduler = Scheduler::new(store.clone(), sched_config, applied.clone());
+    let scheduler_task = tokio::spawn(scheduler.run(manual_rx, stop_rx.clone()));
+    let trigger: web::TriggerFn = Arc::new(move |job| {
+        let (reply, answer) = tokio::sync::oneshot::channel();
+        if manual_tx.try_send(Manual { job, reply }).is_err() {
+            tracing::warn!("manual run refused: the scheduler is busy or stopped");
+        }
+        answer
+    });
     let q = queue.clone();
     let state = web::AppState {
         status: status_rx,
         store: store.reader(),
-        webhook_secret: secret.map(Arc::new),
+        webhook_secret: secrets.webhook.map(Arc::new),
         on_push: Arc::new(move || q.request(Reason::Webhook)),
         poll_interval: watch_dir.is_none().then_some(args.poll_interval),
+        applied,
+        api_token: secrets.api.clone().map(Arc::new),
+        trigger: secrets.api.is_some().then_some(trigger),
     };
     let mut web_stop = stop_rx.clone();
     let web_task = tokio::spawn(web::serve(listener, web::router(state), async move {
@@ -221,6 +265,13 @@ async fn daemon(
         .is_err()
     {
         tracing::warn!("work in flight did not finish within the grace period");
+    }
+    let job_grace = args.shutdown_grace + Duration::from_secs(1);
+    if tokio::time::timeout(job_grace, scheduler_task)
+        .await
+        .is_err()
+    {
+        tracing::warn!("job runs did not stop within the grace period");
     }
     let _ = tokio::time::timeout(args.shutdown_grace, web_task).await;
     drop(store);

@@ -27,6 +27,17 @@ pub struct Desired {
     pub stacks: Vec<Stack>,
 }
 
+/// The commit in force: its id, its files on disk, what it declares.
+#[derive(Debug, Clone)]
+pub struct Applied {
+    /// Commit id (or folder digest in dev mode).
+    pub commit: String,
+    /// Snapshot folder jobs run in.
+    pub dir: PathBuf,
+    /// What it declares.
+    pub desired: std::sync::Arc<Desired>,
+}
+
 /// Repository-wide settings (`[defaults]` and `[reconcile]`).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Settings {

@@ -8,11 +8,13 @@
 //! writes nothing. Blocking work (git2, redb, file reads) runs in
 //! `spawn_blocking`.
 
+pub mod jobrun;
 pub mod queue;
+pub mod scheduler;
 pub mod timers;
 
 use crate::config::{self, LoadError};
-use crate::model::{AuditKind, Desired, DesiredSummary, Diagnostic, Status};
+use crate::model::{Applied, AuditKind, Desired, DesiredSummary, Diagnostic, Status};
 use crate::source::{Fetched, Source, SourceError};
 use crate::store::Store;
 use chrono::Utc;
@@ -38,13 +40,6 @@ pub enum ReconcileError {
     Task(#[from] tokio::task::JoinError),
 }
 
-/// The commit in force.
-#[derive(Debug, Clone)]
-struct Applied {
-    commit: String,
-    desired: Arc<Desired>,
-}
-
 /// The reconciler: owns the source, writes the store, publishes the status.
 pub struct Daemon {
     source: Arc<Mutex<Source>>,
@@ -53,7 +48,8 @@ pub struct Daemon {
     queue: Arc<Queue>,
     /// Consecutive failed fetches; the poll timer backs off with it.
     pub failures: Arc<AtomicU32>,
-    applied: Option<Applied>,
+    applied: Option<Arc<Applied>>,
+    published: watch::Sender<Option<Arc<Applied>>>,
     rejected: Option<String>,
 }
 
@@ -72,6 +68,7 @@ impl Daemon {
             queue,
             failures: Arc::new(AtomicU32::new(0)),
             applied: None,
+            published: watch::Sender::new(None),
             rejected: None,
         }
     }
@@ -89,12 +86,12 @@ impl Daemon {
             let dir = lock(&source).snapshot(&commit)?;
             Ok(config::load(&dir, Utc::now())
                 .ok()
-                .map(|d| (commit, summary, d)))
+                .map(|d| (commit, summary, dir, d)))
         })
         .await??;
-        if let Some((commit, summary, desired)) = found {
+        if let Some((commit, summary, dir, desired)) = found {
             tracing::info!(%commit, "restored the commit in force from the store");
-            self.set_applied(commit, summary, desired);
+            self.set_applied(commit, summary, dir, desired);
         }
         Ok(())
     }
@@ -194,13 +191,13 @@ impl Daemon {
         let commit = fetched.commit.clone();
         let loaded = tokio::task::spawn_blocking(move || {
             let dir = lock(&source).snapshot(&commit)?;
-            Ok::<_, SourceError>(config::load(&dir, Utc::now()))
+            Ok::<_, SourceError>((config::load(&dir, Utc::now()), dir))
         })
         .await?;
         let diagnostics = match loaded {
-            Ok(Ok(desired)) => return self.apply(fetched, why, desired).await,
-            Ok(Err(LoadError::Invalid(report))) => report.diagnostics,
-            Ok(Err(e @ LoadError::Unreadable { .. })) => vec![whole_commit(e.to_string())],
+            Ok((Ok(desired), dir)) => return self.apply(fetched, why, dir, desired).await,
+            Ok((Err(LoadError::Invalid(report)), _)) => report.diagnostics,
+            Ok((Err(e @ LoadError::Unreadable { .. }), _)) => vec![whole_commit(e.to_string())],
             Err(e) if e.is_bad_commit() => vec![whole_commit(e.to_string())],
             Err(e) => return Err(e.into()),
         };
@@ -212,6 +209,7 @@ impl Daemon {
         &mut self,
         fetched: &Fetched,
         why: &str,
+        dir: std::path::PathBuf,
         desired: Desired,
     ) -> Result<(), ReconcileError> {
         let short = &fetched.commit[..fetched.commit.len().min(7)];
@@ -234,7 +232,12 @@ impl Daemon {
         .await;
         tracing::info!(commit = %fetched.commit, summary = %fetched.summary, "applied");
         self.rejected = None;
-        self.set_applied(fetched.commit.clone(), fetched.summary.clone(), desired);
+        self.set_applied(
+            fetched.commit.clone(),
+            fetched.summary.clone(),
+            dir,
+            desired,
+        );
         self.prune();
         Ok(())
     }
@@ -270,7 +273,13 @@ impl Daemon {
         self.prune();
     }
 
-    fn set_applied(&mut self, commit: String, summary: String, desired: Desired) {
+    fn set_applied(
+        &mut self,
+        commit: String,
+        summary: String,
+        dir: std::path::PathBuf,
+        desired: Desired,
+    ) {
         let desired = Arc::new(desired);
         let counts = DesiredSummary {
             jobs: desired.jobs.len(),
@@ -284,7 +293,18 @@ impl Daemon {
             s.config_errors.clear();
             s.desired = counts;
         });
-        self.applied = Some(Applied { commit, desired });
+        let applied = Arc::new(Applied {
+            commit,
+            dir,
+            desired,
+        });
+        self.published.send_replace(Some(applied.clone()));
+        self.applied = Some(applied);
+    }
+
+    /// Follows the commit in force (for the scheduler and the web layer).
+    pub fn applied(&self) -> watch::Receiver<Option<Arc<Applied>>> {
+        self.published.subscribe()
     }
 
     /// The desired state of the commit in force.

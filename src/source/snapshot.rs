@@ -140,13 +140,30 @@ fn make_writable(dir: &Path) {
     }
 }
 
-/// Removes every snapshot under `root` except those named in `keep`, and
-/// any unfinished temporary folder.
+/// Snapshots kept besides the one in force, newest first, so that jobs
+/// still running from a previous commit keep their working folder.
+pub const KEEP_PREVIOUS: usize = 3;
+
+/// Removes every snapshot under `root` except those named in `keep` and the
+/// [`KEEP_PREVIOUS`] newest others, and any unfinished temporary folder.
 pub fn prune(root: &Path, keep: &[&str]) {
-    for entry in fs::read_dir(root).into_iter().flatten().flatten() {
-        let name = entry.file_name().to_string_lossy().into_owned();
-        if !keep.contains(&name.as_str()) {
-            remove(&entry.path());
+    let mut others: Vec<(std::time::SystemTime, PathBuf, String)> = fs::read_dir(root)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|e| {
+            let name = e.file_name().to_string_lossy().into_owned();
+            let modified = e.metadata().and_then(|m| m.modified()).ok()?;
+            (!keep.contains(&name.as_str())).then_some((modified, e.path(), name))
+        })
+        .collect();
+    others.sort_by_key(|o| std::cmp::Reverse(o.0));
+    let mut kept = 0;
+    for (_, path, name) in others {
+        if !name.starts_with(".tmp-") && kept < KEEP_PREVIOUS {
+            kept += 1;
+            continue;
         }
+        remove(&path);
     }
 }

@@ -102,7 +102,11 @@ impl Store {
         tx.open_table(runs::ACTIVE).map_err(db)?;
         tx.open_table(runs::LOGS).map_err(db)?;
         tx.open_table(runs::JOB_STATE).map_err(db)?;
-        put(&mut tx.open_table(META).map_err(db)?, SCHEMA_KEY, &SCHEMA_VERSION)?;
+        put(
+            &mut tx.open_table(META).map_err(db)?,
+            SCHEMA_KEY,
+            &SCHEMA_VERSION,
+        )?;
         tx.commit().map_err(db)
     }
 

@@ -40,7 +40,11 @@ impl Store {
     /// `fire` is its instant: the run is recorded only if that instant is
     /// newer than the job's last fire, which advances in the same
     /// transaction. Returns `None` when the instant already fired.
-    pub fn start_run(&self, mut run: Run, fire: Option<DateTime<Utc>>) -> Result<Option<Run>, StoreError> {
+    pub fn start_run(
+        &self,
+        mut run: Run,
+        fire: Option<DateTime<Utc>>,
+    ) -> Result<Option<Run>, StoreError> {
         let tx = self.db.begin_write().map_err(db)?;
         {
             let mut states = tx.open_table(JOB_STATE).map_err(db)?;
@@ -53,14 +57,23 @@ impl Store {
                     return Ok(None);
                 }
                 state.last_fire = Some(instant);
-                states.insert(run.job.as_str(), encode("job state", &state)?.as_slice()).map_err(db)?;
+                states
+                    .insert(run.job.as_str(), encode("job state", &state)?.as_slice())
+                    .map_err(db)?;
             }
             let mut runs = tx.open_table(RUNS).map_err(db)?;
             run.id = runs.last().map_err(db)?.map_or(1, |(k, _)| k.value() + 1);
-            runs.insert(run.id, encode("run", &run)?.as_slice()).map_err(db)?;
-            tx.open_table(JOB_RUNS).map_err(db)?.insert((run.job.as_str(), run.id), ()).map_err(db)?;
+            runs.insert(run.id, encode("run", &run)?.as_slice())
+                .map_err(db)?;
+            tx.open_table(JOB_RUNS)
+                .map_err(db)?
+                .insert((run.job.as_str(), run.id), ())
+                .map_err(db)?;
             if run.status == RunStatus::Running {
-                tx.open_table(ACTIVE).map_err(db)?.insert(run.id, ()).map_err(db)?;
+                tx.open_table(ACTIVE)
+                    .map_err(db)?
+                    .insert(run.id, ())
+                    .map_err(db)?;
             }
         }
         tx.commit().map_err(db)?;
@@ -72,8 +85,14 @@ impl Store {
     pub fn finish_run(&self, run: &Run, keep: Retention) -> Result<(), StoreError> {
         let tx = self.db.begin_write().map_err(db)?;
         {
-            tx.open_table(RUNS).map_err(db)?.insert(run.id, encode("run", run)?.as_slice()).map_err(db)?;
-            tx.open_table(ACTIVE).map_err(db)?.remove(run.id).map_err(db)?;
+            tx.open_table(RUNS)
+                .map_err(db)?
+                .insert(run.id, encode("run", run)?.as_slice())
+                .map_err(db)?;
+            tx.open_table(ACTIVE)
+                .map_err(db)?
+                .remove(run.id)
+                .map_err(db)?;
             let mut states = tx.open_table(JOB_STATE).map_err(db)?;
             let mut state: JobState = match states.get(run.job.as_str()).map_err(db)? {
                 Some(v) => decode("job state", v.value())?,
@@ -84,7 +103,9 @@ impl Store {
                 RunStatus::Failed | RunStatus::TimedOut => state.consecutive_failures += 1,
                 _ => {}
             }
-            states.insert(run.job.as_str(), encode("job state", &state)?.as_slice()).map_err(db)?;
+            states
+                .insert(run.job.as_str(), encode("job state", &state)?.as_slice())
+                .map_err(db)?;
         }
         prune(&tx, &run.job, keep)?;
         tx.commit().map_err(db)
@@ -93,7 +114,10 @@ impl Store {
     /// Appends one chunk of a run's log.
     pub fn append_log(&self, run: u64, chunk: u32, bytes: &[u8]) -> Result<(), StoreError> {
         let tx = self.db.begin_write().map_err(db)?;
-        tx.open_table(LOGS).map_err(db)?.insert((run, chunk), bytes).map_err(db)?;
+        tx.open_table(LOGS)
+            .map_err(db)?
+            .insert((run, chunk), bytes)
+            .map_err(db)?;
         tx.commit().map_err(db)
     }
 
@@ -102,7 +126,11 @@ impl Store {
         let ids: Vec<u64> = {
             let tx = self.db.begin_read().map_err(db)?;
             let active = tx.open_table(ACTIVE).map_err(db)?;
-            active.iter().map_err(db)?.filter_map(|e| e.ok().map(|(k, _)| k.value())).collect()
+            active
+                .iter()
+                .map_err(db)?
+                .filter_map(|e| e.ok().map(|(k, _)| k.value()))
+                .collect()
         };
         let mut done = Vec::new();
         for id in ids {
@@ -132,7 +160,9 @@ fn prune(tx: &redb::WriteTransaction, job: &str, keep: Retention) -> Result<(), 
     let mut logs = tx.open_table(LOGS).map_err(db)?;
     for (i, id) in ids.iter().enumerate() {
         let old = match runs.get(*id).map_err(db)? {
-            Some(v) => decode::<Run>("run", v.value())?.finished_at.is_some_and(|t| t < cutoff),
+            Some(v) => decode::<Run>("run", v.value())?
+                .finished_at
+                .is_some_and(|t| t < cutoff),
             None => true,
         };
         if i < keep.runs_per_job && !old {
@@ -157,7 +187,10 @@ impl StoreReader {
     pub fn run(&self, id: u64) -> Result<Option<Run>, StoreError> {
         let tx = self.db.begin_read().map_err(db)?;
         let runs = tx.open_table(RUNS).map_err(db)?;
-        runs.get(id).map_err(db)?.map(|v| decode("run", v.value())).transpose()
+        runs.get(id)
+            .map_err(db)?
+            .map(|v| decode("run", v.value()))
+            .transpose()
     }
 
     /// Runs newest first, optionally of one job and/or one status, with ids
@@ -197,7 +230,9 @@ impl StoreReader {
         };
         let mut out = Vec::with_capacity(limit.min(1024));
         for id in ids {
-            let Some(v) = runs.get(id).map_err(db)? else { continue };
+            let Some(v) = runs.get(id).map_err(db)? else {
+                continue;
+            };
             let run: Run = decode("run", v.value())?;
             if status.is_none_or(|s| s == run.status) {
                 out.push(run);
@@ -261,14 +296,28 @@ mod tests {
         let t = Utc::now();
         let first = store.start_run(run("a"), Some(t)).unwrap().unwrap();
         assert_eq!(first.id, 1);
-        assert!(store.start_run(run("a"), Some(t)).unwrap().is_none(), "same instant");
-        assert!(store.start_run(run("a"), Some(t - chrono::Duration::seconds(1))).unwrap().is_none());
-        assert!(store.start_run(run("b"), Some(t)).unwrap().is_some(), "other job");
+        assert!(
+            store.start_run(run("a"), Some(t)).unwrap().is_none(),
+            "same instant"
+        );
+        assert!(
+            store
+                .start_run(run("a"), Some(t - chrono::Duration::seconds(1)))
+                .unwrap()
+                .is_none()
+        );
+        assert!(
+            store.start_run(run("b"), Some(t)).unwrap().is_some(),
+            "other job"
+        );
         drop(store);
         let store = Store::open(&dir.path().join("t.redb")).unwrap();
         let left = store.interrupt_leftovers("tend stopped").unwrap();
         assert_eq!(left.len(), 2);
-        assert_eq!(store.reader().run(1).unwrap().unwrap().status, RunStatus::Interrupted);
+        assert_eq!(
+            store.reader().run(1).unwrap().unwrap().status,
+            RunStatus::Interrupted
+        );
         assert!(store.interrupt_leftovers("again").unwrap().is_empty());
     }
 
@@ -276,26 +325,53 @@ mod tests {
     fn history_is_paged_filtered_and_pruned() {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open(&dir.path().join("t.redb")).unwrap();
-        let keep = Retention { runs_per_job: 3, ..Retention::default() };
+        let keep = Retention {
+            runs_per_job: 3,
+            ..Retention::default()
+        };
         for i in 0..5 {
-            let mut r = store.start_run(run(if i % 2 == 0 { "a" } else { "b" }), None).unwrap().unwrap();
-            r.status = if i == 4 { RunStatus::Failed } else { RunStatus::Succeeded };
+            let mut r = store
+                .start_run(run(if i % 2 == 0 { "a" } else { "b" }), None)
+                .unwrap()
+                .unwrap();
+            r.status = if i == 4 {
+                RunStatus::Failed
+            } else {
+                RunStatus::Succeeded
+            };
             r.finished_at = Some(Utc::now());
-            store.append_log(r.id, 0, format!("log of {}\n", r.id).as_bytes()).unwrap();
+            store
+                .append_log(r.id, 0, format!("log of {}\n", r.id).as_bytes())
+                .unwrap();
             store.finish_run(&r, keep).unwrap();
         }
         let reader = store.reader();
-        let a: Vec<u64> = reader.runs(Some("a"), None, 10, None).unwrap().iter().map(|r| r.id).collect();
+        let a: Vec<u64> = reader
+            .runs(Some("a"), None, 10, None)
+            .unwrap()
+            .iter()
+            .map(|r| r.id)
+            .collect();
         assert_eq!(a, vec![5, 3, 1]);
         assert_eq!(reader.runs(Some("a"), None, 2, Some(5)).unwrap().len(), 2);
-        let failed = reader.runs(None, Some(RunStatus::Failed), 10, None).unwrap();
+        let failed = reader
+            .runs(None, Some(RunStatus::Failed), 10, None)
+            .unwrap();
         assert_eq!(failed.iter().map(|r| r.id).collect::<Vec<_>>(), vec![5]);
         assert_eq!(reader.job_state("a").unwrap().consecutive_failures, 1);
-        assert_eq!(String::from_utf8(reader.log(3).unwrap()).unwrap(), "log of 3\n");
+        assert_eq!(
+            String::from_utf8(reader.log(3).unwrap()).unwrap(),
+            "log of 3\n"
+        );
         let mut extra = store.start_run(run("a"), None).unwrap().unwrap();
         extra.status = RunStatus::Succeeded;
         store.finish_run(&extra, keep).unwrap();
-        let a: Vec<u64> = reader.runs(Some("a"), None, 10, None).unwrap().iter().map(|r| r.id).collect();
+        let a: Vec<u64> = reader
+            .runs(Some("a"), None, 10, None)
+            .unwrap()
+            .iter()
+            .map(|r| r.id)
+            .collect();
         assert_eq!(a, vec![6, 5, 3], "oldest pruned beyond 3 per job");
         assert!(reader.log(1).unwrap().is_empty(), "its log went with it");
     }

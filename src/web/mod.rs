@@ -6,9 +6,10 @@
 //! call the router directly. Reads come from a status watch channel and the
 //! store's read-only handle; the webhook only requests a reconcile.
 
+mod jobs;
 pub mod webhook;
 
-use crate::model::Status;
+use crate::model::{Applied, Status};
 use crate::store::StoreReader;
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, Query, State};
@@ -40,7 +41,17 @@ pub struct AppState {
     /// Poll interval; `/readyz` fails when the last good fetch is older
     /// than three of these. `None` in dev mode.
     pub poll_interval: Option<Duration>,
+    /// The commit in force (jobs and their schedules).
+    pub applied: watch::Receiver<Option<Arc<Applied>>>,
+    /// Bearer token for manual runs; they are off without one.
+    pub api_token: Option<Arc<Vec<u8>>>,
+    /// Starts a manual run of a job; answers with the run id.
+    pub trigger: Option<TriggerFn>,
 }
+
+/// Asks the scheduler to run a job now.
+pub type TriggerFn =
+    Arc<dyn Fn(String) -> tokio::sync::oneshot::Receiver<Result<u64, String>> + Send + Sync>;
 
 /// The application's routes.
 pub fn router(state: AppState) -> Router {
@@ -49,6 +60,11 @@ pub fn router(state: AppState) -> Router {
         .route("/readyz", get(readyz))
         .route("/api/v1/status", get(status))
         .route("/api/v1/events", get(events))
+        .route("/api/v1/jobs", get(jobs::list))
+        .route("/api/v1/jobs/{name}/run", post(jobs::trigger))
+        .route("/api/v1/runs", get(jobs::runs))
+        .route("/api/v1/runs/{id}", get(jobs::run))
+        .route("/api/v1/runs/{id}/log", get(jobs::log))
         .route(
             "/hooks/git",
             post(hook).layer(DefaultBodyLimit::max(MAX_WEBHOOK_BYTES)),

@@ -51,7 +51,7 @@ fn hmac_matches(secret: &[u8], body: &[u8], hex_sig: &str) -> Result<(), Webhook
 }
 
 /// Compares two byte strings in time that depends only on their lengths.
-fn constant_eq(a: &[u8], b: &[u8]) -> bool {
+pub fn constant_eq(a: &[u8], b: &[u8]) -> bool {
     if a.len() != b.len() {
         return false;
     }

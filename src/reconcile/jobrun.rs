@@ -1,0 +1,189 @@
+//! One job run in flight: the process (through `runner`), its log chunks
+//! into the store, retries with backoff, and the final record.
+
+use super::scheduler::SchedulerConfig;
+use crate::model::{Job, JobKind, Run, RunStatus, Trigger};
+use crate::runner::{self, RunSpec};
+use crate::store::{Retention, Store};
+use chrono::{DateTime, Utc};
+use std::path::PathBuf;
+use tokio::sync::{mpsc, watch};
+
+/// A run in flight, as the scheduler tracks it.
+pub struct Active {
+    /// Identifies this task to the scheduler.
+    pub token: u64,
+    run_id: watch::Receiver<u64>,
+    stop: watch::Sender<bool>,
+    handle: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl Active {
+    /// Id of the attempt running now.
+    pub fn run_id(&self) -> u64 {
+        *self.run_id.borrow()
+    }
+
+    /// Asks the run to stop (it ends `interrupted`, with no retry).
+    pub fn stop(&self) {
+        let _ = self.stop.send(true);
+    }
+
+    /// The task, to wait for it.
+    pub fn take_handle(&mut self) -> Option<tokio::task::JoinHandle<()>> {
+        self.handle.take()
+    }
+}
+
+/// Everything a run task needs.
+pub struct Launch {
+    /// Where runs and logs go.
+    pub store: Store,
+    /// Scheduler settings.
+    pub config: SchedulerConfig,
+    /// Snapshot folder of the commit in force.
+    pub dir: PathBuf,
+    /// The job.
+    pub job: Job,
+    /// Task token.
+    pub token: u64,
+    /// Told `(job, token)` when the task ends.
+    pub done: mpsc::UnboundedSender<(String, u64)>,
+}
+
+/// A new run record (not stored yet).
+pub fn new_run(
+    job: &Job,
+    trigger: Trigger,
+    instant: Option<DateTime<Utc>>,
+    commit: &str,
+    status: RunStatus,
+    reason: Option<String>,
+) -> Run {
+    let now = Utc::now();
+    Run {
+        id: 0,
+        job: job.name.clone(),
+        trigger,
+        scheduled_for: instant,
+        started_at: (status == RunStatus::Running).then_some(now),
+        finished_at: (status != RunStatus::Running).then_some(now),
+        status,
+        exit_code: None,
+        commit: Some(commit.to_owned()).filter(|c| !c.is_empty()),
+        attempt: 1,
+        recap: Vec::new(),
+        reason,
+    }
+}
+
+/// Starts the task of a recorded run.
+pub fn spawn(launch: Launch, run: Run) -> Active {
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let (id_tx, id_rx) = watch::channel(run.id);
+    let token = launch.token;
+    let handle = tokio::spawn(async move {
+        let (job, done) = (launch.job.name.clone(), launch.done.clone());
+        attempts(launch, run, stop_rx, id_tx).await;
+        let _ = done.send((job, token));
+    });
+    Active {
+        token,
+        run_id: id_rx,
+        stop: stop_tx,
+        handle: Some(handle),
+    }
+}
+
+async fn attempts(
+    launch: Launch,
+    mut run: Run,
+    mut stop: watch::Receiver<bool>,
+    id: watch::Sender<u64>,
+) {
+    loop {
+        let status = attempt(&launch, &mut run, stop.clone()).await;
+        let again = matches!(status, RunStatus::Failed | RunStatus::TimedOut)
+            && run.attempt <= launch.job.retries.count
+            && !*stop.borrow();
+        if !again {
+            return;
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(launch.job.retries.backoff) => {}
+            _ = super::timers::stopped(&mut stop) => return,
+        }
+        let mut next = new_run(
+            &launch.job,
+            Trigger::Retry,
+            run.scheduled_for,
+            run.commit.as_deref().unwrap_or(""),
+            RunStatus::Running,
+            None,
+        );
+        next.attempt = run.attempt + 1;
+        let store = launch.store.clone();
+        match tokio::task::spawn_blocking(move || store.start_run(next, None)).await {
+            Ok(Ok(Some(r))) => {
+                run = r;
+                let _ = id.send(run.id);
+            }
+            _ => return,
+        }
+    }
+}
+
+/// Runs one attempt to its end and stores the result.
+async fn attempt(launch: &Launch, run: &mut Run, stop: watch::Receiver<bool>) -> RunStatus {
+    let (chunks_tx, mut chunks_rx) = mpsc::unbounded_channel::<Vec<u8>>();
+    let store = launch.store.clone();
+    let run_id = run.id;
+    let writer = tokio::spawn(async move {
+        let mut n = 0u32;
+        while let Some(chunk) = chunks_rx.recv().await {
+            let store = store.clone();
+            let written =
+                tokio::task::spawn_blocking(move || store.append_log(run_id, n, &chunk)).await;
+            if let Ok(Err(e)) = written {
+                tracing::error!(cause = %e, run = run_id, "cannot store log chunk");
+            }
+            n += 1;
+        }
+    });
+    let outcome = match &launch.job.kind {
+        JobKind::Stack { .. } => runner::Outcome {
+            status: RunStatus::Failed,
+            exit_code: None,
+            recap: Vec::new(),
+            reason: Some("stack actions are not supported by this tend build yet (Docker stacks land with the stacks issue)".into()),
+        },
+        _ => {
+            let work = runner::work_dir(&launch.config.work_root, run_id);
+            let spec = RunSpec {
+                job: launch.job.clone(),
+                dir: launch.dir.clone(),
+                work: work.clone(),
+                ansible_playbook: launch.config.ansible_playbook.clone(),
+            };
+            let outcome = runner::execute(spec, chunks_tx, stop).await;
+            let _ = tokio::fs::remove_dir_all(&work).await;
+            outcome
+        }
+    };
+    let _ = writer.await;
+    run.status = outcome.status;
+    run.exit_code = outcome.exit_code;
+    run.recap = outcome.recap;
+    run.reason = outcome.reason;
+    run.finished_at = Some(Utc::now());
+    tracing::info!(job = %run.job, run = run.id, status = ?run.status, "run finished");
+    let store = launch.store.clone();
+    let record = run.clone();
+    match tokio::task::spawn_blocking(move || store.finish_run(&record, Retention::default())).await
+    {
+        Ok(Ok(())) => {}
+        Ok(Err(e)) => tracing::error!(cause = %e, run = run.id, "cannot record run result"),
+        Err(e) => tracing::error!(cause = %e, run = run.id, "cannot record run result"),
+    }
+    run.status
+}

@@ -1,0 +1,331 @@
+//! The scheduler: sleeps until the next due instant of any job (no polling
+//! loop), fires it, and re-plans whenever the commit in force changes.
+//!
+//! - Catch-up: at start, each job's missed fire times since the last
+//!   instant stored in redb are handled per its `missed` policy, within
+//!   `missed_window`.
+//! - At most once per instant: a scheduled run and the job's last fire
+//!   instant are stored in one transaction before the process starts.
+//! - Concurrency holds for every trigger (cron, catch-up, retry, manual):
+//!   `forbid` records a `skipped` run, `replace` stops the running one,
+//!   `allow` runs both.
+
+use super::jobrun::{self, Active, Launch};
+use super::timers;
+use crate::model::{Applied, Concurrency, Job, Missed, Run, RunStatus, Trigger};
+use crate::store::Store;
+use chrono::{DateTime, Utc};
+use std::collections::{BTreeMap, HashMap};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::{mpsc, oneshot, watch};
+
+/// Most missed instants one job catches up at start (`run-all`).
+const MAX_CATCH_UP: usize = 100;
+
+/// A request to run a job now.
+pub struct Manual {
+    /// Job name.
+    pub job: String,
+    /// Gets the id of the recorded run (possibly `skipped`), or why not.
+    pub reply: oneshot::Sender<Result<u64, String>>,
+}
+
+/// Fixed settings of the scheduler.
+#[derive(Clone)]
+pub struct SchedulerConfig {
+    /// Private per-run folders are made under this.
+    pub work_root: PathBuf,
+    /// The `ansible-playbook` program.
+    pub ansible_playbook: PathBuf,
+    /// How long running jobs get to stop on shutdown.
+    pub grace: Duration,
+}
+
+/// The scheduler task's state.
+pub struct Scheduler {
+    store: Store,
+    config: SchedulerConfig,
+    applied: watch::Receiver<Option<Arc<Applied>>>,
+    current: Option<Arc<Applied>>,
+    next: BTreeMap<String, DateTime<Utc>>,
+    active: HashMap<String, Vec<Active>>,
+    done_tx: mpsc::UnboundedSender<(String, u64)>,
+    done_rx: mpsc::UnboundedReceiver<(String, u64)>,
+    tokens: u64,
+}
+
+impl Scheduler {
+    /// A scheduler following `applied`.
+    pub fn new(
+        store: Store,
+        config: SchedulerConfig,
+        applied: watch::Receiver<Option<Arc<Applied>>>,
+    ) -> Self {
+        let (done_tx, done_rx) = mpsc::unbounded_channel();
+        Scheduler {
+            store,
+            config,
+            applied,
+            current: None,
+            next: BTreeMap::new(),
+            active: HashMap::new(),
+            done_tx,
+            done_rx,
+            tokens: 0,
+        }
+    }
+
+    /// Runs until `shutdown`; then stops running jobs (they end `interrupted`).
+    pub async fn run(
+        mut self,
+        mut manual: mpsc::Receiver<Manual>,
+        mut shutdown: watch::Receiver<bool>,
+    ) {
+        let store = self.store.clone();
+        match tokio::task::spawn_blocking(move || {
+            store.interrupt_leftovers("tend stopped while it ran")
+        })
+        .await
+        {
+            Ok(Ok(runs)) if !runs.is_empty() => tracing::warn!(
+                count = runs.len(),
+                "runs left running by a previous tend marked interrupted"
+            ),
+            Ok(Err(e)) => tracing::error!(cause = %e, "could not mark leftover runs"),
+            _ => {}
+        }
+        let mut first_plan = true;
+        loop {
+            let latest = self.applied.borrow_and_update().clone();
+            if let Some(applied) =
+                latest.filter(|a| self.current.as_ref().is_none_or(|c| c.commit != a.commit))
+            {
+                self.replan(applied, first_plan).await;
+                first_plan = false;
+            }
+            let wake = self.next.values().min().copied();
+            let sleep = wake.map(|t| (t - Utc::now()).to_std().unwrap_or_default());
+            tokio::select! {
+                _ = tokio::time::sleep(sleep.unwrap_or(Duration::from_secs(3600))), if sleep.is_some() => self.fire_due().await,
+                changed = self.applied.changed() => if changed.is_err() { break },
+                Some(m) = manual.recv() => {
+                    let result = self.fire(&m.job, None, Trigger::Manual).await;
+                    let _ = m.reply.send(result);
+                }
+                Some((job, token)) = self.done_rx.recv() => self.finished(&job, token),
+                _ = timers::stopped(&mut shutdown) => break,
+            }
+        }
+        self.stop_all().await;
+    }
+
+    /// Recomputes each job's next instant from the new commit; on the first
+    /// plan after start, catches up missed instants per policy.
+    async fn replan(&mut self, applied: Arc<Applied>, catch_up: bool) {
+        tracing::info!(commit = %applied.commit, jobs = applied.desired.jobs.len(), "scheduler re-planned");
+        self.current = Some(applied.clone());
+        let now = Utc::now();
+        self.next.clear();
+        for job in &applied.desired.jobs {
+            let Some(schedule) = &job.schedule else {
+                continue;
+            };
+            let reader = self.store.reader();
+            let name = job.name.clone();
+            let state = tokio::task::spawn_blocking(move || reader.job_state(&name)).await;
+            let last = state.ok().and_then(Result::ok).and_then(|s| s.last_fire);
+            if let (true, Some(last)) = (catch_up, last) {
+                let missed = schedule.missed(last, now, job.missed_window, MAX_CATCH_UP);
+                self.catch_up(job, missed).await;
+            }
+            if let Some(t) = schedule.next_after(last.map_or(now, |l| l.max(now))) {
+                self.next.insert(job.name.clone(), t.with_timezone(&Utc));
+            }
+        }
+    }
+
+    async fn catch_up(&mut self, job: &Job, missed: Vec<DateTime<Utc>>) {
+        let Some(newest) = missed.last().copied() else {
+            return;
+        };
+        match job.missed {
+            Missed::Skip => {
+                let reason = format!(
+                    "{} fire time(s) missed while tend was down; missed = skip",
+                    missed.len()
+                );
+                self.record_skip(job, Some(newest), Trigger::CatchUp, reason)
+                    .await;
+            }
+            Missed::RunOnce => {
+                let _ = self.fire(&job.name, Some(newest), Trigger::CatchUp).await;
+            }
+            Missed::RunAll => {
+                for t in missed {
+                    let _ = self.fire(&job.name, Some(t), Trigger::CatchUp).await;
+                }
+            }
+        }
+    }
+
+    async fn fire_due(&mut self) {
+        let now = Utc::now();
+        let due: Vec<(String, DateTime<Utc>)> = self
+            .next
+            .iter()
+            .filter(|(_, t)| **t <= now)
+            .map(|(j, t)| (j.clone(), *t))
+            .collect();
+        for (name, instant) in due {
+            let _ = self.fire(&name, Some(instant), Trigger::Cron).await;
+            let job = self.job(&name);
+            let next = job.and_then(|j| j.schedule.as_ref()?.next_after(instant.max(now)));
+            match next {
+                Some(t) => self.next.insert(name, t.with_timezone(&Utc)),
+                None => self.next.remove(&name),
+            };
+        }
+    }
+
+    fn job(&self, name: &str) -> Option<Job> {
+        self.current
+            .as_ref()?
+            .desired
+            .jobs
+            .iter()
+            .find(|j| j.name == name)
+            .cloned()
+    }
+
+    /// Starts (or skips, per concurrency) one run of `name`.
+    async fn fire(
+        &mut self,
+        name: &str,
+        instant: Option<DateTime<Utc>>,
+        trigger: Trigger,
+    ) -> Result<u64, String> {
+        let (Some(applied), Some(job)) = (self.current.clone(), self.job(name)) else {
+            return Err(format!("no job `{name}` in the commit in force"));
+        };
+        let running: Vec<u64> = self
+            .active
+            .get(name)
+            .map(|a| a.iter().map(|r| r.run_id()).collect())
+            .unwrap_or_default();
+        if !running.is_empty() {
+            match job.concurrency {
+                Concurrency::Forbid => {
+                    let ids: Vec<String> = running.iter().map(|id| format!("#{id}")).collect();
+                    let reason =
+                        format!("run {} still running (concurrency: forbid)", ids.join(", "));
+                    return self
+                        .record_skip(&job, instant, trigger, reason)
+                        .await
+                        .ok_or_else(|| "already fired".into());
+                }
+                Concurrency::Replace => {
+                    for a in self.active.get(name).into_iter().flatten() {
+                        a.stop();
+                    }
+                }
+                Concurrency::Allow => {}
+            }
+        }
+        let run = jobrun::new_run(
+            &job,
+            trigger,
+            instant,
+            &applied.commit,
+            RunStatus::Running,
+            None,
+        );
+        let store = self.store.clone();
+        let started = tokio::task::spawn_blocking(move || store.start_run(run, instant)).await;
+        let run = match started {
+            Ok(Ok(Some(run))) => run,
+            Ok(Ok(None)) => return Err("this instant already fired".into()),
+            Ok(Err(e)) => return Err(format!("cannot record run: {e}")),
+            Err(e) => return Err(format!("cannot record run: {e}")),
+        };
+        self.tokens += 1;
+        let id = run.id;
+        let launch = Launch {
+            store: self.store.clone(),
+            config: self.config.clone(),
+            dir: applied.dir.clone(),
+            job,
+            token: self.tokens,
+            done: self.done_tx.clone(),
+        };
+        self.active
+            .entry(name.to_owned())
+            .or_default()
+            .push(jobrun::spawn(launch, run));
+        Ok(id)
+    }
+
+    async fn record_skip(
+        &self,
+        job: &Job,
+        instant: Option<DateTime<Utc>>,
+        trigger: Trigger,
+        reason: String,
+    ) -> Option<u64> {
+        let commit = self.current.as_ref().map_or("", |a| a.commit.as_str());
+        let run = jobrun::new_run(
+            job,
+            trigger,
+            instant,
+            commit,
+            RunStatus::Skipped,
+            Some(reason.clone()),
+        );
+        let store = self.store.clone();
+        tracing::info!(job = %job.name, %reason, "run skipped");
+        let recorded = tokio::task::spawn_blocking(move || {
+            let run = store.start_run(run, instant)?;
+            if let Some(run) = &run {
+                store.finish_run(run, Default::default())?;
+            }
+            Ok::<Option<Run>, crate::store::StoreError>(run)
+        })
+        .await;
+        match recorded {
+            Ok(Ok(run)) => run.map(|r| r.id),
+            Ok(Err(e)) => {
+                tracing::error!(cause = %e, "cannot record skipped run");
+                None
+            }
+            Err(_) => None,
+        }
+    }
+
+    fn finished(&mut self, job: &str, token: u64) {
+        if let Some(list) = self.active.get_mut(job) {
+            list.retain(|a| a.token != token);
+            if list.is_empty() {
+                self.active.remove(job);
+            }
+        }
+    }
+
+    async fn stop_all(&mut self) {
+        let mut waits = Vec::new();
+        for a in self.active.values_mut().flatten() {
+            a.stop();
+            waits.push(a.take_handle());
+        }
+        let all = futures_join(waits);
+        if tokio::time::timeout(self.config.grace, all).await.is_err() {
+            tracing::warn!("running jobs did not stop within the grace period");
+        }
+    }
+}
+
+async fn futures_join(handles: Vec<Option<tokio::task::JoinHandle<()>>>) {
+    for h in handles.into_iter().flatten() {
+        let _ = h.await;
+    }
+}

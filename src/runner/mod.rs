@@ -1,0 +1,340 @@
+//! Running a job as a subprocess in the applied commit's snapshot folder.
+//!
+//! The process gets a clean environment (`PATH`, `HOME`, `LANG`, `TZ` and
+//! the job's `env:`, with `${env:…}`/`${file:…}` resolved now and redacted
+//! from the log), its own process group (a timeout or a stop kills the whole
+//! group: TERM, then KILL after a grace), and its output captured line by
+//! line into a [`log::LogSink`]. A run that fails is an [`Outcome`], not an
+//! error. Log chunks go out on a channel; storing them is the caller's job.
+
+pub mod ansible;
+pub mod log;
+
+use crate::model::{HostRecap, Job, JobKind, RunStatus};
+use log::{LogSink, Stream};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+use tokio::io::AsyncReadExt;
+use tokio::sync::{mpsc, watch};
+
+/// Time between SIGTERM and SIGKILL when a run is stopped.
+pub const KILL_GRACE: Duration = Duration::from_secs(5);
+/// How often captured output is handed out as a chunk.
+const FLUSH_EVERY: Duration = Duration::from_millis(250);
+/// Longest line kept whole; longer output is split.
+const MAX_LINE: usize = 16 * 1024;
+
+/// What to run and where.
+pub struct RunSpec {
+    /// The job.
+    pub job: Job,
+    /// The snapshot folder (working directory).
+    pub dir: PathBuf,
+    /// A private folder for this run (Ansible home, temp, recap).
+    pub work: PathBuf,
+    /// The `ansible-playbook` program.
+    pub ansible_playbook: PathBuf,
+}
+
+/// How a run ended.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Outcome {
+    /// Final status.
+    pub status: RunStatus,
+    /// Exit code, when the process exited by itself.
+    pub exit_code: Option<i32>,
+    /// Per-host recap of a playbook run.
+    pub recap: Vec<HostRecap>,
+    /// What went wrong, in words.
+    pub reason: Option<String>,
+}
+
+impl Outcome {
+    fn failed(reason: String) -> Outcome {
+        Outcome {
+            status: RunStatus::Failed,
+            exit_code: None,
+            recap: Vec::new(),
+            reason: Some(reason),
+        }
+    }
+}
+
+/// A job's environment with secrets resolved, and the secret values.
+pub struct ResolvedEnv {
+    /// Variables to set.
+    pub vars: Vec<(String, String)>,
+    /// Values that came from `${env:…}`/`${file:…}`: redacted from the log.
+    pub secrets: Vec<String>,
+}
+
+/// Resolves `${env:NAME}` and `${file:/path}` in the job's environment.
+pub fn resolve_env(job: &Job) -> Result<ResolvedEnv, String> {
+    let mut vars = Vec::new();
+    let mut secrets = Vec::new();
+    for (name, value) in &job.env {
+        let mut out = String::new();
+        let mut rest = value.as_str();
+        while let Some(at) = rest.find('$') {
+            out.push_str(&rest[..at]);
+            rest = &rest[at..];
+            if let Some(after) = rest.strip_prefix("$${") {
+                out.push_str("${");
+                rest = after;
+            } else if let (Some(inner), Some(end)) = (rest.strip_prefix("${"), rest.find('}')) {
+                let secret =
+                    resolve_one(&inner[..end - 2]).map_err(|e| format!("env {name}: {e}"))?;
+                secrets.push(secret.clone());
+                out.push_str(&secret);
+                rest = &rest[end + 1..];
+            } else {
+                out.push('$');
+                rest = &rest[1..];
+            }
+        }
+        out.push_str(rest);
+        vars.push((name.clone(), out));
+    }
+    Ok(ResolvedEnv { vars, secrets })
+}
+
+fn resolve_one(reference: &str) -> Result<String, String> {
+    match reference.split_once(':') {
+        Some(("env", var)) => {
+            std::env::var(var).map_err(|_| format!("${{env:{var}}} is not set on this host"))
+        }
+        Some(("file", path)) => std::fs::read_to_string(path)
+            .map(|s| s.trim_end_matches(['\n', '\r']).to_owned())
+            .map_err(|e| format!("${{file:{path}}}: {e}")),
+        _ => Err(format!("unknown reference ${{{reference}}}")),
+    }
+}
+
+/// The program and arguments of a job (stack jobs are not run here).
+fn command_line(spec: &RunSpec) -> Option<(PathBuf, Vec<String>)> {
+    match &spec.job.kind {
+        JobKind::Playbook(p) => Some((spec.ansible_playbook.clone(), ansible::args(p))),
+        JobKind::Command { argv } => {
+            let program = argv.first()?;
+            let program = if program.contains('/') {
+                spec.dir.join(program)
+            } else {
+                PathBuf::from(program)
+            };
+            Some((program, argv[1..].to_vec()))
+        }
+        JobKind::Stack { .. } => None,
+    }
+}
+
+/// Runs the job to its end (or timeout, or `stop`), streaming log chunks to `chunks`.
+pub async fn execute(
+    spec: RunSpec,
+    chunks: mpsc::UnboundedSender<Vec<u8>>,
+    mut stop: watch::Receiver<bool>,
+) -> Outcome {
+    let ResolvedEnv { vars, secrets } = match resolve_env(&spec.job) {
+        Ok(v) => v,
+        Err(e) => {
+            let _ = chunks.send(format!("tend: {e}\n").into_bytes());
+            return Outcome::failed(e);
+        }
+    };
+    let mut sink = LogSink::new(secrets);
+    let Some((program, args)) = command_line(&spec) else {
+        return Outcome::failed("stack jobs are not run as processes".into());
+    };
+    let mut env = base_env(&spec);
+    let is_playbook = matches!(spec.job.kind, JobKind::Playbook(_));
+    if is_playbook {
+        match ansible::environment(&spec.work) {
+            Ok(extra) => env.extend(extra),
+            Err(e) => {
+                return Outcome::failed(format!("cannot prepare {}: {e}", spec.work.display()));
+            }
+        }
+    }
+    env.extend(vars);
+    sink.note(&format!(
+        "tend: running {} {}",
+        program.display(),
+        args.join(" ")
+    ));
+    let mut cmd = tokio::process::Command::new(&program);
+    cmd.args(&args)
+        .current_dir(&spec.dir)
+        .env_clear()
+        .envs(env)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .process_group(0);
+    let mut child = match cmd.spawn() {
+        Ok(c) => c,
+        Err(e) => {
+            let reason = if is_playbook && e.kind() == std::io::ErrorKind::NotFound {
+                ansible::INSTALL_HINT.to_owned()
+            } else {
+                format!("cannot start {}: {e}", program.display())
+            };
+            sink.note(&reason);
+            let _ = chunks.send(sink.finish());
+            return Outcome::failed(reason);
+        }
+    };
+    let pid = child.id().map(|p| p as i32);
+    let (tx, mut lines) = mpsc::channel::<(Stream, String)>(1024);
+    if let Some(out) = child.stdout.take() {
+        tokio::spawn(read_lines(out, Stream::Out, tx.clone()));
+    }
+    if let Some(err) = child.stderr.take() {
+        tokio::spawn(read_lines(err, Stream::Err, tx.clone()));
+    }
+    drop(tx);
+    let deadline = tokio::time::Instant::now() + spec.job.timeout;
+    let mut flush = tokio::time::interval(FLUSH_EVERY);
+    let mut ended_by: Option<(RunStatus, String)> = None;
+    let exit = loop {
+        tokio::select! {
+            Some((stream, line)) = lines.recv() => sink.line(stream, &line),
+            _ = flush.tick() => {
+                let chunk = sink.take_pending();
+                if !chunk.is_empty() {
+                    let _ = chunks.send(chunk);
+                }
+            }
+            status = child.wait() => break status.ok(),
+            _ = tokio::time::sleep_until(deadline), if ended_by.is_none() => {
+                let why = format!("timed out after {}", humantime(spec.job.timeout));
+                sink.note(&format!("tend: {why}; stopping the process group"));
+                kill_group(pid, libc::SIGTERM);
+                ended_by = Some((RunStatus::TimedOut, why));
+                spawn_killer(pid);
+            }
+            _ = stop.wait_for(|s| *s), if ended_by.is_none() => {
+                sink.note("tend: stopping the run (shutdown or replaced)");
+                kill_group(pid, libc::SIGTERM);
+                ended_by = Some((RunStatus::Interrupted, "stopped by tend (shutdown or concurrency: replace)".into()));
+                spawn_killer(pid);
+            }
+        }
+    };
+    // Output still buffered in the pipes; bounded, as a grandchild may hold them open.
+    let drain = async {
+        while let Some((stream, line)) = lines.recv().await {
+            sink.line(stream, &line);
+        }
+    };
+    let _ = tokio::time::timeout(Duration::from_secs(2), drain).await;
+    let code = exit.and_then(|s| s.code());
+    let recap = if is_playbook {
+        ansible::recap(&spec.work)
+    } else {
+        Vec::new()
+    };
+    let (status, reason) = match (ended_by, code) {
+        (Some((status, why)), _) => (status, Some(why)),
+        (None, Some(0)) => (RunStatus::Succeeded, None),
+        (None, Some(c)) if is_playbook => {
+            (RunStatus::Failed, ansible::explain(c).map(str::to_owned))
+        }
+        (None, Some(c)) => (RunStatus::Failed, Some(format!("exited with code {c}"))),
+        (None, None) => (RunStatus::Failed, Some("killed by a signal".to_owned())),
+    };
+    sink.note(&format!(
+        "tend: {}",
+        reason.as_deref().unwrap_or("succeeded")
+    ));
+    let _ = chunks.send(sink.finish());
+    Outcome {
+        status,
+        exit_code: code,
+        recap,
+        reason,
+    }
+}
+
+fn base_env(spec: &RunSpec) -> Vec<(String, String)> {
+    let host = |k: &str, default: &str| std::env::var(k).unwrap_or_else(|_| default.to_owned());
+    let tz = spec
+        .job
+        .schedule
+        .as_ref()
+        .map_or("UTC".to_owned(), |s| s.timezone().name().to_owned());
+    vec![
+        ("PATH".into(), host("PATH", "/usr/local/bin:/usr/bin:/bin")),
+        ("HOME".into(), host("HOME", "/")),
+        ("LANG".into(), "C.UTF-8".into()),
+        ("TZ".into(), tz),
+    ]
+}
+
+async fn read_lines(
+    mut pipe: impl tokio::io::AsyncRead + Unpin,
+    stream: Stream,
+    tx: mpsc::Sender<(Stream, String)>,
+) {
+    let mut buf = [0u8; 8192];
+    let mut acc: Vec<u8> = Vec::new();
+    loop {
+        let n = match pipe.read(&mut buf).await {
+            Ok(0) | Err(_) => break,
+            Ok(n) => n,
+        };
+        acc.extend_from_slice(&buf[..n]);
+        while let Some(pos) = acc.iter().position(|b| *b == b'\n') {
+            let line: Vec<u8> = acc.drain(..=pos).collect();
+            let text = String::from_utf8_lossy(&line[..line.len() - 1]).into_owned();
+            if tx.send((stream, text)).await.is_err() {
+                return;
+            }
+        }
+        if acc.len() > MAX_LINE {
+            let text = String::from_utf8_lossy(&acc).into_owned();
+            acc.clear();
+            if tx.send((stream, text)).await.is_err() {
+                return;
+            }
+        }
+    }
+    if !acc.is_empty() {
+        let _ = tx
+            .send((stream, String::from_utf8_lossy(&acc).into_owned()))
+            .await;
+    }
+}
+
+fn kill_group(pid: Option<i32>, signal: i32) {
+    if let Some(pid) = pid.filter(|p| *p > 1) {
+        // SAFETY: kill(2) with a negative pid signals the process group the
+        // child leads (it was started with process_group(0)); no memory is shared.
+        unsafe {
+            libc::kill(-pid, signal);
+        }
+    }
+}
+
+fn spawn_killer(pid: Option<i32>) {
+    tokio::spawn(async move {
+        tokio::time::sleep(KILL_GRACE).await;
+        kill_group(pid, libc::SIGKILL);
+    });
+}
+
+fn humantime(d: Duration) -> String {
+    let s = d.as_secs();
+    match (s / 3600, (s % 3600) / 60, s % 60) {
+        (0, 0, _) if d.subsec_millis() > 0 => format!("{}ms", d.as_millis()),
+        (0, 0, sec) => format!("{sec}s"),
+        (0, m, 0) => format!("{m}m"),
+        (0, m, sec) => format!("{m}m{sec}s"),
+        (h, 0, 0) => format!("{h}h"),
+        (h, m, _) => format!("{h}h{m}m"),
+    }
+}
+
+/// A private work folder for one run under `root`.
+pub fn work_dir(root: &Path, run: u64) -> PathBuf {
+    root.join(format!("run-{run}"))
+}

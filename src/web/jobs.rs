@@ -1,0 +1,148 @@
+//! Job and run endpoints: `GET /api/v1/jobs`, `GET /api/v1/runs`,
+//! `GET /api/v1/runs/{id}`, `GET /api/v1/runs/{id}/log` and the token-guarded
+//! `POST /api/v1/jobs/{name}/run`.
+
+use super::{AppState, error};
+use crate::model::{Run, RunStatus};
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Json, Response};
+use chrono::Utc;
+use serde::Deserialize;
+use serde_json::json;
+
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, crate::store::StoreError> + Send + 'static,
+) -> Result<T, Response> {
+    match tokio::task::spawn_blocking(f).await {
+        Ok(Ok(v)) => Ok(v),
+        Ok(Err(e)) => Err(error(StatusCode::INTERNAL_SERVER_ERROR, &e.to_string())),
+        Err(e) => Err(error(StatusCode::INTERNAL_SERVER_ERROR, &e.to_string())),
+    }
+}
+
+/// `GET /api/v1/jobs`: each job of the commit in force with its next and last run.
+pub async fn list(State(state): State<AppState>) -> Response {
+    let Some(applied) = state.applied.borrow().clone() else {
+        return Json(json!({"jobs": []})).into_response();
+    };
+    let reader = state.store.clone();
+    let names: Vec<String> = applied
+        .desired
+        .jobs
+        .iter()
+        .map(|j| j.name.clone())
+        .collect();
+    let last = blocking(move || {
+        names
+            .iter()
+            .map(|n| Ok(reader.runs(Some(n), None, 1, None)?.pop()))
+            .collect::<Result<Vec<Option<Run>>, _>>()
+    })
+    .await;
+    let last = match last {
+        Ok(l) => l,
+        Err(resp) => return resp,
+    };
+    let now = Utc::now();
+    let jobs: Vec<serde_json::Value> = applied
+        .desired
+        .jobs
+        .iter()
+        .zip(last)
+        .map(|(job, last_run)| {
+            json!({
+                "name": job.name,
+                "kind": job.kind.word(),
+                "schedule": job.schedule.as_ref().map(|s| s.expr()),
+                "schedule_text": job.schedule.as_ref().map(|s| s.describe()),
+                "timezone": job.schedule.as_ref().map(|s| s.timezone().name()),
+                "next_run_at": job.schedule.as_ref().and_then(|s| s.next_after(now)).map(|t| t.to_rfc3339()),
+                "concurrency": job.concurrency,
+                "missed": job.missed,
+                "timeout_seconds": job.timeout.as_secs(),
+                "last_run": last_run,
+            })
+        })
+        .collect();
+    Json(json!({"jobs": jobs})).into_response()
+}
+
+/// Query of `GET /api/v1/runs`.
+#[derive(Deserialize)]
+pub struct RunQuery {
+    job: Option<String>,
+    status: Option<RunStatus>,
+    limit: Option<usize>,
+    before: Option<u64>,
+}
+
+/// `GET /api/v1/runs?job=&status=&limit=&before=`, newest first.
+pub async fn runs(State(state): State<AppState>, Query(q): Query<RunQuery>) -> Response {
+    let limit = q.limit.unwrap_or(50).clamp(1, 1000);
+    let reader = state.store.clone();
+    match blocking(move || reader.runs(q.job.as_deref(), q.status, limit, q.before)).await {
+        Ok(runs) => {
+            let next = (runs.len() == limit)
+                .then(|| runs.last().map(|r| r.id))
+                .flatten();
+            Json(json!({"runs": runs, "next_before": next})).into_response()
+        }
+        Err(resp) => resp,
+    }
+}
+
+/// `GET /api/v1/runs/{id}`.
+pub async fn run(State(state): State<AppState>, Path(id): Path<u64>) -> Response {
+    let reader = state.store.clone();
+    match blocking(move || reader.run(id)).await {
+        Ok(Some(run)) => Json(run).into_response(),
+        Ok(None) => error(StatusCode::NOT_FOUND, &format!("no run {id}")),
+        Err(resp) => resp,
+    }
+}
+
+/// `GET /api/v1/runs/{id}/log` as text (redacted when captured).
+pub async fn log(State(state): State<AppState>, Path(id): Path<u64>) -> Response {
+    let reader = state.store.clone();
+    match blocking(move || Ok((reader.run(id)?, reader.log(id)?))).await {
+        Ok((Some(_), bytes)) => {
+            let text = String::from_utf8_lossy(&bytes).into_owned();
+            ([(header::CONTENT_TYPE, "text/plain; charset=utf-8")], text).into_response()
+        }
+        Ok((None, _)) => error(StatusCode::NOT_FOUND, &format!("no run {id}")),
+        Err(resp) => resp,
+    }
+}
+
+/// `POST /api/v1/jobs/{name}/run`: needs `Authorization: Bearer <token>`;
+/// 404 when tend runs without an API token.
+pub async fn trigger(
+    State(state): State<AppState>,
+    Path(name): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    let (Some(token), Some(trigger)) = (&state.api_token, &state.trigger) else {
+        return error(
+            StatusCode::NOT_FOUND,
+            "manual runs are off: start tend with --api-token-file",
+        );
+    };
+    let given = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .unwrap_or("");
+    if !super::webhook::constant_eq(given.trim().as_bytes(), token) {
+        return error(StatusCode::UNAUTHORIZED, "missing or wrong bearer token");
+    }
+    match trigger(name.clone()).await {
+        Ok(Ok(id)) => (StatusCode::ACCEPTED, Json(json!({"run": id}))).into_response(),
+        Ok(Err(why)) if why.starts_with("no job") => error(StatusCode::NOT_FOUND, &why),
+        Ok(Err(why)) => error(StatusCode::CONFLICT, &why),
+        Err(_) => error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "the scheduler is not running",
+        ),
+    }
+}
