@@ -63,6 +63,34 @@ impl Fixture {
                 pushes.fetch_add(1, Ordering::SeqCst);
             }),
             poll_interval: Some(Duration::from_secs(60)),
+            applied: tokio::sync::watch::channel(None).1,
+            api_token: None,
+            trigger: None,
+        })
+    }
+
+    /// The app with manual runs on (token `tok`); the trigger answers run 42
+    /// for job `known` and "no job" otherwise.
+    fn app_with_trigger(&self) -> axum::Router {
+        let (_tx, rx) = tokio::sync::watch::channel(status(None, None));
+        let trigger: tend::web::TriggerFn = Arc::new(|job: String| {
+            let (tx, rx) = tokio::sync::oneshot::channel();
+            let _ = tx.send(if job == "known" {
+                Ok(42)
+            } else {
+                Err(format!("no job `{job}`"))
+            });
+            rx
+        });
+        router(AppState {
+            status: rx,
+            store: self.store.reader(),
+            webhook_secret: None,
+            on_push: Arc::new(|| {}),
+            poll_interval: None,
+            applied: tokio::sync::watch::channel(None).1,
+            api_token: Some(Arc::new(b"tok".to_vec())),
+            trigger: Some(trigger),
         })
     }
 }
@@ -235,4 +263,49 @@ async fn events_are_paged_newest_first() {
         .unwrap();
     let (code, _) = call(fx.app(status(None, None), None), req).await;
     assert_eq!(code, StatusCode::BAD_REQUEST);
+}
+
+#[tokio::test]
+async fn manual_runs_need_the_token() {
+    let fx = Fixture::new();
+    let post = |path: &str, auth: Option<&str>| {
+        let mut r = Request::post(path);
+        if let Some(a) = auth {
+            r = r.header("Authorization", a);
+        }
+        r.body(Body::empty()).unwrap()
+    };
+    let (code, _) = call(
+        fx.app(status(None, None), None),
+        post("/api/v1/jobs/known/run", Some("Bearer tok")),
+    )
+    .await;
+    assert_eq!(
+        code,
+        StatusCode::NOT_FOUND,
+        "off without a configured token"
+    );
+    let (code, _) = call(fx.app_with_trigger(), post("/api/v1/jobs/known/run", None)).await;
+    assert_eq!(code, StatusCode::UNAUTHORIZED);
+    let (code, _) = call(
+        fx.app_with_trigger(),
+        post("/api/v1/jobs/known/run", Some("Bearer nope")),
+    )
+    .await;
+    assert_eq!(code, StatusCode::UNAUTHORIZED);
+    let (code, body) = call(
+        fx.app_with_trigger(),
+        post("/api/v1/jobs/known/run", Some("Bearer tok")),
+    )
+    .await;
+    assert_eq!(
+        (code, body["run"].as_u64()),
+        (StatusCode::ACCEPTED, Some(42))
+    );
+    let (code, _) = call(
+        fx.app_with_trigger(),
+        post("/api/v1/jobs/ghost/run", Some("Bearer tok")),
+    )
+    .await;
+    assert_eq!(code, StatusCode::NOT_FOUND);
 }
