@@ -50,6 +50,27 @@ enum Command {
         #[arg(long, hide = true)]
         now: Option<DateTime<Utc>>,
     },
+    /// Show recent job runs of a running tend (through its API).
+    History {
+        /// Only this job's runs.
+        #[arg(long)]
+        job: Option<String>,
+        /// How many runs.
+        #[arg(long, default_value_t = 20)]
+        limit: usize,
+        #[command(flatten)]
+        api: cli::client::ApiArgs,
+    },
+    /// Run a job now on a running tend (needs its API token).
+    Trigger {
+        /// Job name.
+        job: String,
+        /// File holding the API token (`tend run --api-token-file`).
+        #[arg(long, env = "TEND_API_TOKEN_FILE")]
+        token_file: PathBuf,
+        #[command(flatten)]
+        api: cli::client::ApiArgs,
+    },
     /// Write the JSON Schemas of the config files.
     Schema {
         /// Folder to write them to.
@@ -74,6 +95,12 @@ fn main() -> ExitCode {
         Command::Check { dir, format } => Ok(cli::check(&dir, format)),
         Command::Jobs { dir, next, now } => cli::jobs(&dir, next, now.unwrap_or_else(Utc::now)),
         Command::Schema { out } => cli::schema(&out),
+        Command::History { job, limit, api } => cli::client::history(&api, job.as_deref(), limit),
+        Command::Trigger {
+            job,
+            token_file,
+            api,
+        } => cli::client::trigger(&api, &job, &token_file),
     };
     result.unwrap_or_else(|e| {
         tracing::error!(cause = %format!("{e:#}"), "tend failed");

@@ -1,6 +1,7 @@
 //! Subcommands of the `tend` binary other than the daemon: `check`, `jobs`
 //! and `schema`, with their output formats.
 
+pub mod client;
 pub mod run;
 
 use anyhow::{Context, Result};
@@ -99,7 +100,7 @@ pub fn schema(out: &std::path::Path) -> Result<ExitCode> {
 }
 
 /// Writes CLI output to stdout; a closed pipe (`tend jobs | head`) is not an error.
-fn out(text: &str, code: ExitCode) -> ExitCode {
+pub fn out(text: &str, code: ExitCode) -> ExitCode {
     let mut stdout = std::io::stdout().lock();
     match stdout
         .write_all(text.as_bytes())

@@ -6,6 +6,7 @@ mod check;
 mod daemon;
 mod hostile;
 mod jobs;
+mod runs;
 mod schema;
 mod sources;
 mod support;

@@ -37,6 +37,12 @@ pub struct Proc {
 }
 
 impl Proc {
+    /// Kills the process with SIGKILL (a crash) and reaps it.
+    pub fn crash(&mut self) {
+        signal(self.child.id(), "KILL");
+        let _ = self.child.wait();
+    }
+
     /// Sends SIGTERM and waits up to `limit` for exit; returns the exit code.
     pub fn terminate(&mut self, limit: Duration) -> Option<i32> {
         signal(self.child.id(), "TERM");
@@ -171,6 +177,11 @@ impl Tend {
     /// Starts `tend run --listen <free port> <args>` logging to `log`, and
     /// waits until `/healthz` answers.
     pub fn start(cwd: &Path, args: &[&str], log: &Path) -> Tend {
+        Tend::start_with_env(cwd, args, log, &[])
+    }
+
+    /// [`Tend::start`] with extra environment variables for the daemon.
+    pub fn start_with_env(cwd: &Path, args: &[&str], log: &Path, env: &[(&str, &str)]) -> Tend {
         let port = free_port();
         let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
         let file = std::fs::File::create(log).unwrap();
@@ -182,6 +193,7 @@ impl Tend {
             .current_dir(cwd)
             .env("TEND_LOG", "info,tend=debug")
             .env("NO_COLOR", "1")
+            .envs(env.iter().copied())
             .stdout(Stdio::null())
             .stderr(file)
             .spawn()
@@ -242,6 +254,33 @@ impl Tend {
             self.event_kinds(n),
             self.log_text()
         );
+    }
+
+    /// `GET /api/v1/runs` with a query (e.g. `job=a&limit=10`): the runs.
+    pub fn runs(&self, query: &str) -> Vec<serde_json::Value> {
+        let page = super::http::get(self.addr, &format!("/api/v1/runs?{query}")).json();
+        page["runs"].as_array().cloned().unwrap_or_default()
+    }
+
+    /// Waits until `GET /api/v1/runs?{query}` satisfies `cond`.
+    pub fn wait_runs(
+        &self,
+        limit: Duration,
+        what: &str,
+        query: &str,
+        cond: impl Fn(&[serde_json::Value]) -> bool,
+    ) -> Vec<serde_json::Value> {
+        let mut last = Vec::new();
+        let ok = wait_until(limit, || {
+            last = self.runs(query);
+            cond(&last)
+        });
+        assert!(
+            ok,
+            "timed out waiting for {what}\nruns: {last:#?}\nlog:\n{}",
+            self.log_text()
+        );
+        last
     }
 
     /// The kinds of the newest `n` audit events, newest first.

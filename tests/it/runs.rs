@@ -1,0 +1,239 @@
+//! The scheduler and runner with real processes: every-second command jobs
+//! in a dev-mode folder, secrets redacted, timeouts that kill the whole
+//! process group, concurrency `forbid`, retries, a crash mid-run (SIGKILL)
+//! with catch-up on restart and no instant fired twice, and the
+//! `tend history` / `tend trigger` commands.
+
+use crate::support::procs::{Tend, wait_until};
+use crate::support::{Dir, http, tend as cli};
+use std::collections::HashSet;
+use std::time::Duration;
+
+const WAIT: Duration = Duration::from_secs(20);
+
+fn daemon(folder: &Dir, data: &Dir, extra: &[&str], env: &[(&str, &str)]) -> Tend {
+    let data_dir = data.path().join("data");
+    let mut args = vec![
+        "--source",
+        folder.path().to_str().unwrap(),
+        "--data",
+        data_dir.to_str().unwrap(),
+    ];
+    args.extend_from_slice(extra);
+    let log = data
+        .path()
+        .join(format!("tend-{}.log", crate::support::procs::free_port()));
+    Tend::start_with_env(data.path(), &args, &log, env)
+}
+
+fn statuses(runs: &[serde_json::Value]) -> Vec<&str> {
+    runs.iter()
+        .map(|r| r["status"].as_str().unwrap_or(""))
+        .collect()
+}
+
+#[test]
+fn every_second_jobs_run_on_time_with_secrets_redacted() {
+    let folder = Dir::new();
+    folder.write(
+        "jobs/j.yaml",
+        "jobs:\n  - name: tick\n    schedule: \"* * * * * *\"\n    command: [sh, -c, 'echo \"token=$TOKEN home=$HOME\"; env | sort']\n    env: { TOKEN: \"${env:TEND_TEST_SECRET}\" }\n",
+    );
+    let data = Dir::new();
+    let tend = daemon(
+        &folder,
+        &data,
+        &[],
+        &[("TEND_TEST_SECRET", "s3cr3t-value-42"), ("TEND_OWN", "x")],
+    );
+    let runs = tend.wait_runs(WAIT, "three runs", "job=tick", |r| {
+        r.iter().filter(|r| r["status"] == "succeeded").count() >= 3
+    });
+    let run = runs.iter().find(|r| r["status"] == "succeeded").unwrap();
+    assert_eq!(run["trigger"], "cron");
+    assert_eq!(run["exit_code"], 0);
+    let scheduled =
+        chrono::DateTime::parse_from_rfc3339(run["scheduled_for"].as_str().unwrap()).unwrap();
+    let started =
+        chrono::DateTime::parse_from_rfc3339(run["started_at"].as_str().unwrap()).unwrap();
+    let lag = started - scheduled;
+    assert!(
+        lag >= chrono::Duration::zero() && lag < chrono::Duration::milliseconds(500),
+        "lag {lag}"
+    );
+    let log = http::get(tend.addr, &format!("/api/v1/runs/{}/log", run["id"])).body;
+    assert!(log.contains("token=***"), "{log}");
+    assert!(!log.contains("s3cr3t-value-42"), "secret leaked: {log}");
+    assert!(
+        !log.contains("TEND_OWN") && !log.contains("TEND_TEST_SECRET"),
+        "tend's own env leaked: {log}"
+    );
+    assert!(
+        log.contains("LANG=C.UTF-8") && log.contains("TZ=UTC"),
+        "{log}"
+    );
+}
+
+#[test]
+fn timeout_kills_the_process_group_and_forbid_skips() {
+    let folder = Dir::new();
+    let pidfile = folder.path().join("grandchild.pid");
+    folder.write(
+        "jobs/j.yaml",
+        format!(
+            "jobs:\n  - name: stuck\n    schedule: \"*/2 * * * * *\"\n    timeout: 1s\n    command: [sh, -c, 'sleep 300 & echo $! > {}; sleep 300']\n  - name: long\n    schedule: \"* * * * * *\"\n    command: [sleep, \"2.5\"]\n",
+            pidfile.display()
+        ),
+    );
+    let data = Dir::new();
+    let tend = daemon(&folder, &data, &[], &[]);
+    let runs = tend.wait_runs(WAIT, "a timed-out run", "job=stuck", |r| {
+        r.iter().any(|r| r["status"] == "timed_out")
+    });
+    let timed_out = runs.iter().find(|r| r["status"] == "timed_out").unwrap();
+    assert!(
+        timed_out["reason"]
+            .as_str()
+            .unwrap()
+            .contains("timed out after 1s")
+    );
+    let pid: u32 = std::fs::read_to_string(&pidfile)
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    assert!(
+        wait_until(Duration::from_secs(8), || !std::path::Path::new(&format!(
+            "/proc/{pid}"
+        ))
+        .exists()),
+        "the background grandchild {pid} survived the timeout"
+    );
+    let runs = tend.wait_runs(WAIT, "skipped runs", "job=long&limit=20", |r| {
+        r.iter().any(|r| r["status"] == "skipped")
+    });
+    let skipped = runs.iter().find(|r| r["status"] == "skipped").unwrap();
+    assert!(
+        skipped["reason"]
+            .as_str()
+            .unwrap()
+            .contains("concurrency: forbid"),
+        "{skipped}"
+    );
+}
+
+#[test]
+fn failed_runs_are_retried_then_recorded() {
+    let folder = Dir::new();
+    folder.write(
+        "jobs/j.yaml",
+        "jobs:\n  - name: flaky\n    command: [sh, -c, 'echo failing; exit 3']\n    retries: { count: 2, backoff: 100ms }\n",
+    );
+    folder.write("token", "tok\n");
+    let data = Dir::new();
+    let token = folder.path().join("token");
+    let tend = daemon(
+        &folder,
+        &data,
+        &["--api-token-file", token.to_str().unwrap()],
+        &[],
+    );
+    tend.wait_status(WAIT, "applied", |s| {
+        !s["source"]["applied_commit"].is_null()
+    });
+    let api = format!("http://{}", tend.addr);
+    let out = cli(
+        data.path(),
+        &[
+            "trigger",
+            "flaky",
+            "--api",
+            &api,
+            "--token-file",
+            token.to_str().unwrap(),
+        ],
+    )
+    .expect_code(0);
+    assert!(
+        out.stdout.starts_with("started run 1 of flaky"),
+        "{}",
+        out.stdout
+    );
+    let runs = tend.wait_runs(WAIT, "three attempts", "job=flaky", |r| {
+        r.len() == 3 && r.iter().all(|r| r["status"] != "running")
+    });
+    let triggers: Vec<&str> = runs
+        .iter()
+        .map(|r| r["trigger"].as_str().unwrap())
+        .collect();
+    assert_eq!(triggers, ["retry", "retry", "manual"]);
+    assert_eq!(statuses(&runs), ["failed", "failed", "failed"]);
+    assert_eq!(runs[0]["attempt"], 3);
+    assert_eq!(runs[0]["reason"], "exited with code 3");
+    let history = cli(data.path(), &["history", "--job", "flaky", "--api", &api]).expect_code(0);
+    assert!(
+        history.stdout.contains("flaky") && history.stdout.contains("exited with code 3"),
+        "{}",
+        history.stdout
+    );
+    let unknown = cli(
+        data.path(),
+        &[
+            "trigger",
+            "ghost",
+            "--api",
+            &api,
+            "--token-file",
+            token.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(unknown.code, 2, "{}", unknown.stderr);
+    assert!(
+        unknown.stderr.contains("no job `ghost`"),
+        "{}",
+        unknown.stderr
+    );
+}
+
+#[test]
+fn crash_mid_run_interrupts_it_and_restart_catches_up_once() {
+    let folder = Dir::new();
+    folder.write(
+        "jobs/j.yaml",
+        "jobs:\n  - name: every2\n    schedule: \"*/2 * * * * *\"\n    command: [sleep, \"1.5\"]\n    missed: run-once\n    missed_window: 1h\n",
+    );
+    let data = Dir::new();
+    let mut first = daemon(&folder, &data, &[], &[]);
+    first.wait_runs(WAIT, "a running run", "job=every2", |r| {
+        r.iter().any(|r| r["status"] == "running")
+    });
+    first.proc.crash();
+    std::thread::sleep(Duration::from_secs(5));
+    let second = daemon(&folder, &data, &[], &[]);
+    let runs = second.wait_runs(
+        WAIT,
+        "interrupted and catch-up",
+        "job=every2&limit=100",
+        |r| {
+            r.iter().any(|r| r["status"] == "interrupted")
+                && r.iter().any(|r| r["trigger"] == "catch-up")
+        },
+    );
+    let interrupted = runs.iter().find(|r| r["status"] == "interrupted").unwrap();
+    assert_eq!(interrupted["reason"], "tend stopped while it ran");
+    let catch_ups = runs.iter().filter(|r| r["trigger"] == "catch-up").count();
+    assert_eq!(catch_ups, 1, "run-once catches up once: {runs:#?}");
+    std::thread::sleep(Duration::from_secs(3));
+    let runs = second.runs("job=every2&limit=200");
+    let mut seen = HashSet::new();
+    for r in runs
+        .iter()
+        .filter(|r| r["trigger"] != "retry" && r["trigger"] != "manual")
+    {
+        let instant = r["scheduled_for"].as_str().unwrap().to_owned();
+        assert!(
+            seen.insert(instant.clone()),
+            "instant {instant} fired twice: {runs:#?}"
+        );
+    }
+}
