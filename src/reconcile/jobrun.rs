@@ -165,6 +165,8 @@ async fn attempt(launch: &Launch, run: &mut Run, stop: watch::Receiver<bool>) ->
                 work: work.clone(),
                 ansible_playbook: launch.config.ansible_playbook.clone(),
             };
+            // The actual start: after the run is stored, as the process spawns.
+            run.started_at = Some(Utc::now());
             let outcome = runner::execute(spec, chunks_tx, stop).await;
             let _ = tokio::fs::remove_dir_all(&work).await;
             outcome

@@ -1,0 +1,146 @@
+//! Playbook jobs with the real `ansible-playbook` (ansible-core in the venv
+//! that scripts/setup installs): success with a per-host recap, a failing
+//! task (exit 2), a secret printed by the playbook (redacted), 5 MB of
+//! output (capped), a timeout, and `--limit` matching no host.
+
+use crate::support::procs::Tend;
+use crate::support::{Dir, fixture, http};
+use std::path::PathBuf;
+use std::time::Duration;
+
+const WAIT: Duration = Duration::from_secs(90);
+
+fn ansible_playbook() -> PathBuf {
+    let path = std::env::var_os("TEND_TEST_ANSIBLE")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            PathBuf::from(std::env::var("HOME").unwrap_or_default())
+                .join(".cache/tend/ansible-venv/bin/ansible-playbook")
+        });
+    assert!(
+        path.exists(),
+        "ansible-playbook not found at {}: run scripts/setup (installs ansible-core in a venv)",
+        path.display()
+    );
+    path
+}
+
+struct Ansible {
+    tend: Tend,
+    _data: Dir,
+    _repo: Dir,
+}
+
+fn start() -> Ansible {
+    let repo = Dir::copy_of(&fixture("ansible-repo"));
+    let data = Dir::new();
+    data.write("token", "tok\n");
+    let (token, data_dir, ansible) = (
+        data.path().join("token"),
+        data.path().join("data"),
+        ansible_playbook(),
+    );
+    let args = [
+        "--source",
+        repo.path().to_str().unwrap(),
+        "--data",
+        data_dir.to_str().unwrap(),
+        "--api-token-file",
+        token.to_str().unwrap(),
+        "--ansible-playbook",
+        ansible.to_str().unwrap(),
+    ];
+    let tend = Tend::start_with_env(
+        data.path(),
+        &args,
+        &data.path().join("tend.log"),
+        &[("TEND_TEST_TOKEN", "tok-9f8e7d6c5b")],
+    );
+    tend.wait_status(Duration::from_secs(20), "applied", |s| {
+        !s["source"]["applied_commit"].is_null()
+    });
+    Ansible {
+        tend,
+        _data: data,
+        _repo: repo,
+    }
+}
+
+impl Ansible {
+    /// Triggers `job` and waits for its run to end; returns the run and its log.
+    fn run(&self, job: &str) -> (serde_json::Value, String) {
+        let resp = http::request(
+            self.tend.addr,
+            "POST",
+            &format!("/api/v1/jobs/{job}/run"),
+            &[("Authorization", "Bearer tok")],
+            b"",
+        )
+        .unwrap();
+        assert_eq!(resp.status, 202, "{}", resp.body);
+        let id = resp.json()["run"].as_u64().unwrap();
+        let mut run = serde_json::Value::Null;
+        let ended = crate::support::procs::wait_until(WAIT, || {
+            run = http::get(self.tend.addr, &format!("/api/v1/runs/{id}")).json();
+            run["status"] != "running"
+        });
+        assert!(
+            ended,
+            "run {id} of {job} did not end: {run:#}\n{}",
+            self.tend.log_text()
+        );
+        let log = http::get(self.tend.addr, &format!("/api/v1/runs/{id}/log")).body;
+        (run, log)
+    }
+}
+
+#[test]
+fn playbook_runs_recaps_failures_secrets_caps_and_timeouts() {
+    let a = start();
+    let (run, log) = a.run("ok");
+    assert_eq!(run["status"], "succeeded", "{run:#}\n{log}");
+    assert_eq!(run["exit_code"], 0);
+    let recap = &run["recap"][0];
+    assert_eq!(
+        (
+            recap["host"].as_str(),
+            recap["ok"].as_u64(),
+            recap["changed"].as_u64()
+        ),
+        (Some("localhost"), Some(2), Some(1)),
+        "{run:#}"
+    );
+    assert!(log.contains("hello from tend tests"), "{log}");
+
+    let (run, log) = a.run("fail");
+    assert_eq!(
+        (run["status"].as_str(), run["exit_code"].as_i64()),
+        (Some("failed"), Some(2)),
+        "{log}"
+    );
+    assert_eq!(run["reason"], "a task failed");
+    assert_eq!(run["recap"][0]["failed"], 1);
+
+    let (run, log) = a.run("secret");
+    assert_eq!(run["status"], "succeeded", "{log}");
+    assert!(log.contains("the token is ***"), "{log}");
+    assert!(!log.contains("tok-9f8e7d6c5b"), "secret leaked");
+
+    let (run, log) = a.run("big");
+    assert_eq!(run["status"], "succeeded");
+    assert!(log.len() < 1_200_000, "log not capped: {} bytes", log.len());
+    assert!(log.contains("bytes cut by tend"), "no cut marker");
+    assert!(log.contains("ok=1"), "the tail (recap) is kept");
+
+    let (run, log) = a.run("slow");
+    assert_eq!(run["status"], "timed_out", "{log}");
+    assert!(
+        run["reason"]
+            .as_str()
+            .unwrap()
+            .contains("timed out after 3s")
+    );
+
+    let (run, log) = a.run("missing-inventory");
+    assert_eq!(run["status"], "failed", "{log}");
+}
