@@ -156,6 +156,7 @@ async fn attempt(launch: &Launch, run: &mut Run, stop: watch::Receiver<bool>) ->
             exit_code: None,
             recap: Vec::new(),
             reason: Some("stack actions are not supported by this tend build yet (Docker stacks land with the stacks issue)".into()),
+            log_tail: b"tend: stack actions are not supported by this tend build yet\n".to_vec(),
         },
         _ => {
             let work = runner::work_dir(&launch.config.work_root, run_id);
@@ -181,8 +182,9 @@ async fn attempt(launch: &Launch, run: &mut Run, stop: watch::Receiver<bool>) ->
     tracing::info!(job = %run.job, run = run.id, status = ?run.status, "run finished");
     let store = launch.store.clone();
     let record = run.clone();
-    match tokio::task::spawn_blocking(move || store.finish_run(&record, Retention::default())).await
-    {
+    let tail = outcome.log_tail;
+    let finish = move || store.finish_run(&record, Retention::default(), &tail);
+    match tokio::task::spawn_blocking(finish).await {
         Ok(Ok(())) => {}
         Ok(Err(e)) => tracing::error!(cause = %e, run = run.id, "cannot record run result"),
         Err(e) => tracing::error!(cause = %e, run = run.id, "cannot record run result"),

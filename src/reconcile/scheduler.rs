@@ -178,10 +178,15 @@ impl Scheduler {
             .filter(|(_, t)| **t <= now)
             .map(|(j, t)| (j.clone(), *t))
             .collect();
+        let batch = due
+            .iter()
+            .map(|(name, t)| (name.clone(), Some(*t), Trigger::Cron))
+            .collect();
+        self.fire_batch(batch).await;
         for (name, instant) in due {
-            let _ = self.fire(&name, Some(instant), Trigger::Cron).await;
-            let job = self.job(&name);
-            let next = job.and_then(|j| j.schedule.as_ref()?.next_after(instant.max(now)));
+            let next = self
+                .job(&name)
+                .and_then(|j| j.schedule.as_ref()?.next_after(instant.max(now)));
             match next {
                 Some(t) => self.next.insert(name, t.with_timezone(&Utc)),
                 None => self.next.remove(&name),
@@ -206,64 +211,101 @@ impl Scheduler {
         instant: Option<DateTime<Utc>>,
         trigger: Trigger,
     ) -> Result<u64, String> {
-        let (Some(applied), Some(job)) = (self.current.clone(), self.job(name)) else {
-            return Err(format!("no job `{name}` in the commit in force"));
+        let mut results = self
+            .fire_batch(vec![(name.to_owned(), instant, trigger)])
+            .await;
+        results.pop().unwrap_or_else(|| Err("nothing fired".into()))
+    }
+
+    /// Starts (or skips, per concurrency) runs of several jobs: all the runs
+    /// to start are recorded in one transaction, then their processes spawn.
+    async fn fire_batch(
+        &mut self,
+        items: Vec<(String, Option<DateTime<Utc>>, Trigger)>,
+    ) -> Vec<Result<u64, String>> {
+        let Some(applied) = self.current.clone() else {
+            return items
+                .iter()
+                .map(|(n, ..)| Err(format!("no job `{n}` in the commit in force")))
+                .collect();
         };
-        let running: Vec<u64> = self
-            .active
-            .get(name)
-            .map(|a| a.iter().map(|r| r.run_id()).collect())
-            .unwrap_or_default();
-        if !running.is_empty() {
-            match job.concurrency {
-                Concurrency::Forbid => {
-                    let ids: Vec<String> = running.iter().map(|id| format!("#{id}")).collect();
-                    let reason =
-                        format!("run {} still running (concurrency: forbid)", ids.join(", "));
-                    return self
-                        .record_skip(&job, instant, trigger, reason)
-                        .await
-                        .ok_or_else(|| "already fired".into());
-                }
-                Concurrency::Replace => {
-                    for a in self.active.get(name).into_iter().flatten() {
-                        a.stop();
+        let mut results: Vec<Result<u64, String>> = Vec::with_capacity(items.len());
+        let mut to_start: Vec<(usize, Job)> = Vec::new();
+        let mut batch = Vec::new();
+        for (name, instant, trigger) in items {
+            let Some(job) = self.job(&name) else {
+                results.push(Err(format!("no job `{name}` in the commit in force")));
+                continue;
+            };
+            let running: Vec<u64> = self
+                .active
+                .get(&name)
+                .map(|a| a.iter().map(|r| r.run_id()).collect())
+                .unwrap_or_default();
+            if !running.is_empty() {
+                match job.concurrency {
+                    Concurrency::Forbid => {
+                        let ids: Vec<String> = running.iter().map(|id| format!("#{id}")).collect();
+                        let reason =
+                            format!("run {} still running (concurrency: forbid)", ids.join(", "));
+                        let skipped = self.record_skip(&job, instant, trigger, reason).await;
+                        results.push(skipped.ok_or_else(|| "already fired".into()));
+                        continue;
                     }
+                    Concurrency::Replace => self
+                        .active
+                        .get(&name)
+                        .into_iter()
+                        .flatten()
+                        .for_each(Active::stop),
+                    Concurrency::Allow => {}
                 }
-                Concurrency::Allow => {}
             }
+            batch.push((
+                jobrun::new_run(
+                    &job,
+                    trigger,
+                    instant,
+                    &applied.commit,
+                    RunStatus::Running,
+                    None,
+                ),
+                instant,
+            ));
+            to_start.push((results.len(), job));
+            results.push(Err("not started".into()));
         }
-        let run = jobrun::new_run(
-            &job,
-            trigger,
-            instant,
-            &applied.commit,
-            RunStatus::Running,
-            None,
-        );
+        if batch.is_empty() {
+            return results;
+        }
         let store = self.store.clone();
-        let started = tokio::task::spawn_blocking(move || store.start_run(run, instant)).await;
-        let run = match started {
-            Ok(Ok(Some(run))) => run,
-            Ok(Ok(None)) => return Err("this instant already fired".into()),
-            Ok(Err(e)) => return Err(format!("cannot record run: {e}")),
-            Err(e) => return Err(format!("cannot record run: {e}")),
+        let started = match tokio::task::spawn_blocking(move || store.start_runs(batch)).await {
+            Ok(Ok(runs)) => runs,
+            Ok(Err(e)) => return fail_all(results, &to_start, format!("cannot record run: {e}")),
+            Err(e) => return fail_all(results, &to_start, format!("cannot record run: {e}")),
         };
-        self.tokens += 1;
-        let id = run.id;
-        let launch = Launch {
-            store: self.store.clone(),
-            config: self.config.clone(),
-            dir: applied.dir.clone(),
-            job,
-            token: self.tokens,
-            done: self.done_tx.clone(),
-        };
-        self.active
-            .entry(name.to_owned())
-            .or_default()
-            .push(jobrun::spawn(launch, run));
-        Ok(id)
+        for ((slot, job), run) in to_start.into_iter().zip(started) {
+            let Some(run) = run else {
+                results[slot] = Err("this instant already fired".into());
+                continue;
+            };
+            self.tokens += 1;
+            results[slot] = Ok(run.id);
+            let name = job.name.clone();
+            let launch = Launch {
+                store: self.store.clone(),
+                config: self.config.clone(),
+                dir: applied.dir.clone(),
+                job,
+                token: self.tokens,
+                done: self.done_tx.clone(),
+            };
+            self.active
+                .entry(name)
+                .or_default()
+                .push(jobrun::spawn(launch, run));
+        }
+        results
     }
 
     async fn record_skip(
@@ -287,7 +329,7 @@ impl Scheduler {
         let recorded = tokio::task::spawn_blocking(move || {
             let run = store.start_run(run, instant)?;
             if let Some(run) = &run {
-                store.finish_run(run, Default::default())?;
+                store.finish_run(run, Default::default(), b"")?;
             }
             Ok::<Option<Run>, crate::store::StoreError>(run)
         })
@@ -328,4 +370,17 @@ async fn futures_join(handles: Vec<Option<tokio::task::JoinHandle<()>>>) {
     for h in handles.into_iter().flatten() {
         let _ = h.await;
     }
+}
+
+/// Marks every run of `to_start` as failed to start with `why`.
+fn fail_all(
+    mut results: Vec<Result<u64, String>>,
+    to_start: &[(usize, Job)],
+    why: String,
+) -> Vec<Result<u64, String>> {
+    tracing::error!(cause = %why, "cannot start runs");
+    for (slot, _) in to_start {
+        results[*slot] = Err(why.clone());
+    }
+    results
 }

@@ -20,7 +20,7 @@ use tokio::sync::{mpsc, watch};
 /// Time between SIGTERM and SIGKILL when a run is stopped.
 pub const KILL_GRACE: Duration = Duration::from_secs(5);
 /// How often captured output is handed out as a chunk.
-const FLUSH_EVERY: Duration = Duration::from_millis(250);
+const FLUSH_EVERY: Duration = Duration::from_secs(1);
 /// Longest line kept whole; longer output is split.
 const MAX_LINE: usize = 16 * 1024;
 
@@ -47,6 +47,8 @@ pub struct Outcome {
     pub recap: Vec<HostRecap>,
     /// What went wrong, in words.
     pub reason: Option<String>,
+    /// The end of the log not yet sent as a chunk (stored with the result).
+    pub log_tail: Vec<u8>,
 }
 
 impl Outcome {
@@ -56,6 +58,7 @@ impl Outcome {
             exit_code: None,
             recap: Vec::new(),
             reason: Some(reason),
+            log_tail: Vec::new(),
         }
     }
 }
@@ -136,8 +139,9 @@ pub async fn execute(
     let ResolvedEnv { vars, secrets } = match resolve_env(&spec.job) {
         Ok(v) => v,
         Err(e) => {
-            let _ = chunks.send(format!("tend: {e}\n").into_bytes());
-            return Outcome::failed(e);
+            let mut outcome = Outcome::failed(e.clone());
+            outcome.log_tail = format!("tend: {e}\n").into_bytes();
+            return outcome;
         }
     };
     let mut sink = LogSink::new(secrets);
@@ -179,8 +183,9 @@ pub async fn execute(
                 format!("cannot start {}: {e}", program.display())
             };
             sink.note(&reason);
-            let _ = chunks.send(sink.finish());
-            return Outcome::failed(reason);
+            let mut outcome = Outcome::failed(reason);
+            outcome.log_tail = sink.finish();
+            return outcome;
         }
     };
     let pid = child.id().map(|p| p as i32);
@@ -246,12 +251,12 @@ pub async fn execute(
         "tend: {}",
         reason.as_deref().unwrap_or("succeeded")
     ));
-    let _ = chunks.send(sink.finish());
     Outcome {
         status,
         exit_code: code,
         recap,
         reason,
+        log_tail: sink.finish(),
     }
 }
 

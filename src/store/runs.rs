@@ -42,53 +42,81 @@ impl Store {
     /// transaction. Returns `None` when the instant already fired.
     pub fn start_run(
         &self,
-        mut run: Run,
+        run: Run,
         fire: Option<DateTime<Utc>>,
     ) -> Result<Option<Run>, StoreError> {
+        Ok(self.start_runs(vec![(run, fire)])?.pop().flatten())
+    }
+
+    /// [`Store::start_run`] for several runs in one transaction (one disk
+    /// sync for all the jobs due at the same instant).
+    pub fn start_runs(
+        &self,
+        batch: Vec<(Run, Option<DateTime<Utc>>)>,
+    ) -> Result<Vec<Option<Run>>, StoreError> {
         let tx = self.db.begin_write().map_err(db)?;
+        let mut out = Vec::with_capacity(batch.len());
         {
             let mut states = tx.open_table(JOB_STATE).map_err(db)?;
-            if let Some(instant) = fire {
-                let mut state: JobState = match states.get(run.job.as_str()).map_err(db)? {
-                    Some(v) => decode("job state", v.value())?,
-                    None => JobState::default(),
-                };
-                if state.last_fire.is_some_and(|last| last >= instant) {
-                    return Ok(None);
-                }
-                state.last_fire = Some(instant);
-                states
-                    .insert(run.job.as_str(), encode("job state", &state)?.as_slice())
-                    .map_err(db)?;
-            }
             let mut runs = tx.open_table(RUNS).map_err(db)?;
-            run.id = runs.last().map_err(db)?.map_or(1, |(k, _)| k.value() + 1);
-            runs.insert(run.id, encode("run", &run)?.as_slice())
-                .map_err(db)?;
-            tx.open_table(JOB_RUNS)
-                .map_err(db)?
-                .insert((run.job.as_str(), run.id), ())
-                .map_err(db)?;
-            if run.status == RunStatus::Running {
-                tx.open_table(ACTIVE)
-                    .map_err(db)?
-                    .insert(run.id, ())
+            let mut index = tx.open_table(JOB_RUNS).map_err(db)?;
+            let mut active = tx.open_table(ACTIVE).map_err(db)?;
+            let mut next_id = runs.last().map_err(db)?.map_or(1, |(k, _)| k.value() + 1);
+            for (mut run, fire) in batch {
+                if let Some(instant) = fire {
+                    let mut state: JobState = match states.get(run.job.as_str()).map_err(db)? {
+                        Some(v) => decode("job state", v.value())?,
+                        None => JobState::default(),
+                    };
+                    if state.last_fire.is_some_and(|last| last >= instant) {
+                        out.push(None);
+                        continue;
+                    }
+                    state.last_fire = Some(instant);
+                    states
+                        .insert(run.job.as_str(), encode("job state", &state)?.as_slice())
+                        .map_err(db)?;
+                }
+                run.id = next_id;
+                next_id += 1;
+                runs.insert(run.id, encode("run", &run)?.as_slice())
                     .map_err(db)?;
+                index.insert((run.job.as_str(), run.id), ()).map_err(db)?;
+                if run.status == RunStatus::Running {
+                    active.insert(run.id, ()).map_err(db)?;
+                }
+                out.push(Some(run));
             }
         }
         tx.commit().map_err(db)?;
-        Ok(Some(run))
+        Ok(out)
     }
 
-    /// Stores a run's final state, updates the job's failure count, and
-    /// applies retention to the job's history.
-    pub fn finish_run(&self, run: &Run, keep: Retention) -> Result<(), StoreError> {
+    /// Stores a run's final state and the end of its log, updates the job's
+    /// failure count, and applies retention to the job's history.
+    pub fn finish_run(
+        &self,
+        run: &Run,
+        keep: Retention,
+        log_tail: &[u8],
+    ) -> Result<(), StoreError> {
         let tx = self.db.begin_write().map_err(db)?;
         {
             tx.open_table(RUNS)
                 .map_err(db)?
                 .insert(run.id, encode("run", run)?.as_slice())
                 .map_err(db)?;
+            if !log_tail.is_empty() {
+                let mut logs = tx.open_table(LOGS).map_err(db)?;
+                let next = logs
+                    .range((run.id, 0)..=(run.id, u32::MAX))
+                    .map_err(db)?
+                    .next_back()
+                    .transpose()
+                    .map_err(db)?
+                    .map_or(0, |(k, _)| k.value().1 + 1);
+                logs.insert((run.id, next), log_tail).map_err(db)?;
+            }
             tx.open_table(ACTIVE)
                 .map_err(db)?
                 .remove(run.id)
@@ -138,7 +166,7 @@ impl Store {
                 run.status = RunStatus::Interrupted;
                 run.finished_at = Some(Utc::now());
                 run.reason = Some(reason.to_owned());
-                self.finish_run(&run, Retention::default())?;
+                self.finish_run(&run, Retention::default(), b"")?;
                 done.push(run);
             }
         }
@@ -205,39 +233,33 @@ impl StoreReader {
         let tx = self.db.begin_read().map_err(db)?;
         let runs = tx.open_table(RUNS).map_err(db)?;
         let end = before.unwrap_or(u64::MAX);
-        let ids: Box<dyn Iterator<Item = u64>> = match job {
-            Some(job) => {
-                let index = tx.open_table(JOB_RUNS).map_err(db)?;
-                let keys: Vec<u64> = index
-                    .range((job, 0)..(job, end))
-                    .map_err(db)?
-                    .rev()
-                    .filter_map(|e| e.ok().map(|(k, _)| k.value().1))
-                    .take(if status.is_some() { usize::MAX } else { limit })
-                    .collect();
-                Box::new(keys.into_iter())
-            }
-            None => {
-                let keys: Vec<u64> = runs
-                    .range(..end)
-                    .map_err(db)?
-                    .rev()
-                    .filter_map(|e| e.ok().map(|(k, _)| k.value()))
-                    .take(if status.is_some() { usize::MAX } else { limit })
-                    .collect();
-                Box::new(keys.into_iter())
-            }
-        };
         let mut out = Vec::with_capacity(limit.min(1024));
-        for id in ids {
-            let Some(v) = runs.get(id).map_err(db)? else {
-                continue;
-            };
-            let run: Run = decode("run", v.value())?;
+        let mut keep = |run: Run| {
             if status.is_none_or(|s| s == run.status) {
                 out.push(run);
-                if out.len() == limit {
-                    break;
+            }
+            out.len() < limit
+        };
+        // Walk newest first and stop at `limit` matches.
+        match job {
+            Some(job) => {
+                let index = tx.open_table(JOB_RUNS).map_err(db)?;
+                for entry in index.range((job, 0)..(job, end)).map_err(db)?.rev() {
+                    let id = entry.map_err(db)?.0.value().1;
+                    let Some(v) = runs.get(id).map_err(db)? else {
+                        continue;
+                    };
+                    if !keep(decode("run", v.value())?) {
+                        break;
+                    }
+                }
+            }
+            None => {
+                for entry in runs.range(..end).map_err(db)?.rev() {
+                    let (_, v) = entry.map_err(db)?;
+                    if !keep(decode("run", v.value())?) {
+                        break;
+                    }
                 }
             }
         }
@@ -343,7 +365,7 @@ mod tests {
             store
                 .append_log(r.id, 0, format!("log of {}\n", r.id).as_bytes())
                 .unwrap();
-            store.finish_run(&r, keep).unwrap();
+            store.finish_run(&r, keep, b"").unwrap();
         }
         let reader = store.reader();
         let a: Vec<u64> = reader
@@ -365,7 +387,7 @@ mod tests {
         );
         let mut extra = store.start_run(run("a"), None).unwrap().unwrap();
         extra.status = RunStatus::Succeeded;
-        store.finish_run(&extra, keep).unwrap();
+        store.finish_run(&extra, keep, b"tail\n").unwrap();
         let a: Vec<u64> = reader
             .runs(Some("a"), None, 10, None)
             .unwrap()

@@ -1,0 +1,93 @@
+//! Run history at scale: 100,000 runs over 100 jobs in a redb store, then
+//! the newest 50 runs of one job (the page a user opens), timed.
+//! `cargo bench --bench history`; figures go to docs/BENCHMARKS.md.
+
+use chrono::Utc;
+use std::time::Instant;
+use tend::model::{Run, RunStatus, Trigger};
+use tend::store::{Retention, Store};
+
+fn main() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let store = Store::open(&dir.path().join("bench.redb")).expect("open store");
+    let keep = Retention {
+        runs_per_job: 10_000,
+        ..Retention::default()
+    };
+    let total: usize = std::env::var("BENCH_RUNS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(100_000);
+    let started = Instant::now();
+    // Fill through the store's own API, batched per job to keep it quick.
+    for i in 0..total {
+        let job = format!("job-{:03}", i % 100);
+        let run = Run {
+            id: 0,
+            job: job.clone(),
+            trigger: Trigger::Cron,
+            scheduled_for: Some(Utc::now()),
+            started_at: Some(Utc::now()),
+            finished_at: None,
+            status: RunStatus::Running,
+            exit_code: None,
+            commit: Some("0123456789abcdef0123456789abcdef01234567".into()),
+            attempt: 1,
+            recap: Vec::new(),
+            reason: None,
+        };
+        let mut run = store
+            .start_run(run, None)
+            .expect("start")
+            .expect("recorded");
+        run.status = if i % 7 == 0 {
+            RunStatus::Failed
+        } else {
+            RunStatus::Succeeded
+        };
+        run.finished_at = Some(Utc::now());
+        run.exit_code = Some(0);
+        if i % 10_000 == 0 {
+            store.finish_run(&run, keep, b"").expect("finish");
+        } else {
+            store
+                .finish_run(
+                    &run,
+                    Retention {
+                        runs_per_job: usize::MAX,
+                        ..keep
+                    },
+                    b"",
+                )
+                .expect("finish");
+        }
+    }
+    eprintln!("filled {total} runs in {:?}", started.elapsed());
+    let reader = store.reader();
+    let mut times = Vec::new();
+    for round in 0..200 {
+        let job = format!("job-{:03}", round % 100);
+        let t = Instant::now();
+        let page = reader.runs(Some(&job), None, 50, None).expect("list");
+        times.push(t.elapsed().as_secs_f64() * 1000.0);
+        assert_eq!(page.len(), 50);
+    }
+    times.sort_by(f64::total_cmp);
+    let pick = |q: f64| times[((times.len() - 1) as f64 * q) as usize];
+    println!(
+        "newest 50 runs of one job among {total}: p50 {:.3} ms, p99 {:.3} ms, max {:.3} ms ({} lookups)",
+        pick(0.5),
+        pick(0.99),
+        times[times.len() - 1],
+        times.len()
+    );
+    let t = Instant::now();
+    let failed = reader
+        .runs(None, Some(RunStatus::Failed), 50, None)
+        .expect("list");
+    println!(
+        "newest 50 failed runs across all jobs: {:.3} ms",
+        t.elapsed().as_secs_f64() * 1000.0
+    );
+    assert_eq!(failed.len(), 50);
+}

@@ -1,0 +1,141 @@
+#!/usr/bin/env python3
+"""Scheduler and runner benchmarks (issue 4), run by scripts/bench.
+
+usage: bench_jobs.py TEND_BINARY ANSIBLE_PLAYBOOK [SECONDS]
+
+  1. firing lag (process start minus scheduled instant) of cron runs with
+     1,000 jobs loaded (each fires once a minute, ~17 per second), over
+     SECONDS (default 75)
+  2. RSS of `tend run` with 10,000 jobs loaded
+  3. tend's overhead over running the same ansible-playbook bare: median
+     wall time of 10 bare runs vs 10 runs triggered through tend's API
+Prints Markdown table rows.
+"""
+import json, os, shutil, signal, socket, statistics, subprocess, sys, tempfile, time
+import urllib.request
+from datetime import datetime
+
+TEND, ANSIBLE = sys.argv[1], sys.argv[2]
+SECONDS = int(sys.argv[3]) if len(sys.argv) > 3 else 75
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def call(port, path, method="GET", token=None):
+    req = urllib.request.Request(f"http://127.0.0.1:{port}{path}", method=method,
+                                 headers={"Authorization": f"Bearer {token}"} if token else {})
+    with urllib.request.urlopen(req, timeout=10) as r:
+        return json.loads(r.read())
+
+
+def wait(cond, limit=60.0, step=0.005):
+    end = time.monotonic() + limit
+    while time.monotonic() < end:
+        try:
+            if cond():
+                return True
+        except OSError:
+            pass
+        time.sleep(step)
+    return False
+
+
+class Tend:
+    def __init__(self, tmp, source, extra=()):
+        self.port = free_port()
+        args = [TEND, "run", "--source", source, "--data", os.path.join(tmp, f"data-{self.port}"),
+                "--listen", f"127.0.0.1:{self.port}", *extra]
+        self.proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                     env=dict(os.environ, TEND_LOG="warn"))
+        assert wait(lambda: call(self.port, "/readyz")["ready"]), "tend did not get ready"
+
+    def rss_mb(self):
+        for line in open(f"/proc/{self.proc.pid}/status"):
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+        return 0.0
+
+    def stop(self):
+        self.proc.send_signal(signal.SIGTERM)
+        self.proc.wait(timeout=30)
+
+
+def write_jobs(folder, count, schedule):
+    os.makedirs(os.path.join(folder, "jobs"), exist_ok=True)
+    per = 500
+    for f in range(0, count, per):
+        with open(os.path.join(folder, "jobs", f"j{f:05}.yaml"), "w") as out:
+            out.write("jobs:\n")
+            for i in range(f, min(count, f + per)):
+                out.write(f"  - name: job-{i:05}\n    schedule: \"{schedule(i)}\"\n    command: [\"true\"]\n    concurrency: allow\n")
+
+
+def ts(s):
+    return datetime.fromisoformat(s.replace("Z", "+00:00"))
+
+
+def pct(xs, q):
+    xs = sorted(xs)
+    return xs[min(len(xs) - 1, int(round((len(xs) - 1) * q)))]
+
+
+def main():
+    tmp = tempfile.mkdtemp(prefix="tend-bench-jobs-")
+    try:
+        lag_dir = os.path.join(tmp, "lag")
+        write_jobs(lag_dir, 1000, lambda i: f"{i % 60} * * * * *")
+        tend = Tend(tmp, lag_dir)
+        time.sleep(SECONDS)
+        lags, before = [], ""
+        while True:
+            page = call(tend.port, f"/api/v1/runs?limit=1000{before}")
+            for r in page["runs"]:
+                if r["trigger"] == "cron" and r["started_at"] and r["scheduled_for"]:
+                    lags.append((ts(r["started_at"]) - ts(r["scheduled_for"])).total_seconds() * 1000)
+            if not page["next_before"]:
+                break
+            before = f"&before={page['next_before']}"
+        tend.stop()
+        print(f"| firing lag, 1,000 jobs loaded ({len(lags)} cron runs over {SECONDS} s) | p50 {pct(lags, .5):.1f} ms | p99 {pct(lags, .99):.1f} ms | max {max(lags):.1f} ms |")
+
+        big_dir = os.path.join(tmp, "big")
+        write_jobs(big_dir, 10000, lambda i: f"{i % 60} {i % 24} 1 1 *")
+        tend = Tend(tmp, big_dir)
+        time.sleep(3)
+        print(f"| RSS with 10,000 jobs loaded | {tend.rss_mb():.1f} MB | | |")
+        tend.stop()
+
+        repo = os.path.join(tmp, "ansible")
+        shutil.copytree(os.path.join(ROOT, "tests", "fixtures", "ansible-repo"), repo)
+        token = os.path.join(tmp, "token")
+        open(token, "w").write("tok")
+        bare = []
+        env = dict(PATH=os.environ["PATH"], HOME=os.environ.get("HOME", "/"), LANG="C.UTF-8",
+                   ANSIBLE_NOCOLOR="1", ANSIBLE_HOME=os.path.join(tmp, "ah"), ANSIBLE_LOCAL_TEMP=os.path.join(tmp, "at"))
+        for _ in range(10):
+            t0 = time.monotonic()
+            subprocess.run([ANSIBLE, "playbooks/ok.yml", "-i", "inventory/local.yml", "-e", '{"greeting":"bench"}'],
+                           cwd=repo, env=env, check=True, stdout=subprocess.DEVNULL)
+            bare.append((time.monotonic() - t0) * 1000)
+        tend = Tend(tmp, repo, ["--api-token-file", token, "--ansible-playbook", ANSIBLE])
+        via = []
+        for _ in range(10):
+            t0 = time.monotonic()
+            run = call(tend.port, "/api/v1/jobs/ok/run", "POST", "tok")["run"]
+            assert wait(lambda: call(tend.port, f"/api/v1/runs/{run}")["status"] == "succeeded", 60, 0.002)
+            via.append((time.monotonic() - t0) * 1000)
+        tend.stop()
+        b, v = statistics.median(bare), statistics.median(via)
+        print(f"| ansible-playbook bare (10 runs) | median {b:.0f} ms | min {min(bare):.0f} | max {max(bare):.0f} |")
+        print(f"| same playbook through tend: API trigger → recorded result (10 runs) | median {v:.0f} ms | min {min(via):.0f} | max {max(via):.0f} |")
+        print(f"| tend's overhead (difference of medians) | {v - b:.0f} ms | | |")
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+main()
