@@ -5,62 +5,42 @@
 use chrono::Utc;
 use std::time::Instant;
 use tend::model::{Run, RunStatus, Trigger};
-use tend::store::{Retention, Store};
+use tend::store::Store;
 
 fn main() {
     let dir = tempfile::tempdir().expect("temp dir");
     let store = Store::open(&dir.path().join("bench.redb")).expect("open store");
-    let keep = Retention {
-        runs_per_job: 10_000,
-        ..Retention::default()
-    };
     let total: usize = std::env::var("BENCH_RUNS")
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(100_000);
     let started = Instant::now();
-    // Fill through the store's own API, batched per job to keep it quick.
-    for i in 0..total {
-        let job = format!("job-{:03}", i % 100);
-        let run = Run {
-            id: 0,
-            job: job.clone(),
-            trigger: Trigger::Cron,
-            scheduled_for: Some(Utc::now()),
-            started_at: Some(Utc::now()),
-            finished_at: None,
-            status: RunStatus::Running,
-            exit_code: None,
-            commit: Some("0123456789abcdef0123456789abcdef01234567".into()),
-            attempt: 1,
-            recap: Vec::new(),
-            reason: None,
-        };
-        let mut run = store
-            .start_run(run, None)
-            .expect("start")
-            .expect("recorded");
-        run.status = if i % 7 == 0 {
-            RunStatus::Failed
-        } else {
-            RunStatus::Succeeded
-        };
-        run.finished_at = Some(Utc::now());
-        run.exit_code = Some(0);
-        if i % 10_000 == 0 {
-            store.finish_run(&run, keep, b"").expect("finish");
-        } else {
-            store
-                .finish_run(
-                    &run,
-                    Retention {
-                        runs_per_job: usize::MAX,
-                        ..keep
+    // Fill through the store's own API, 1,000 finished runs per transaction.
+    for chunk in 0..total.div_ceil(1000) {
+        let batch = (chunk * 1000..((chunk + 1) * 1000).min(total))
+            .map(|i| {
+                let run = Run {
+                    id: 0,
+                    job: format!("job-{:03}", i % 100),
+                    trigger: Trigger::Cron,
+                    scheduled_for: Some(Utc::now()),
+                    started_at: Some(Utc::now()),
+                    finished_at: Some(Utc::now()),
+                    status: if i % 7 == 0 {
+                        RunStatus::Failed
+                    } else {
+                        RunStatus::Succeeded
                     },
-                    b"",
-                )
-                .expect("finish");
-        }
+                    exit_code: Some(0),
+                    commit: Some("0123456789abcdef0123456789abcdef01234567".into()),
+                    attempt: 1,
+                    recap: Vec::new(),
+                    reason: None,
+                };
+                (run, None)
+            })
+            .collect();
+        store.start_runs(batch).expect("record runs");
     }
     eprintln!("filled {total} runs in {:?}", started.elapsed());
     let reader = store.reader();

@@ -101,6 +101,13 @@ async fn attempts(
     mut stop: watch::Receiver<bool>,
     id: watch::Sender<u64>,
 ) {
+    // Scheduled runs are recorded a little ahead; start exactly on the instant.
+    if let Some(wait) = run
+        .scheduled_for
+        .and_then(|t| (t - Utc::now()).to_std().ok())
+    {
+        tokio::time::sleep(wait).await;
+    }
     loop {
         let status = attempt(&launch, &mut run, stop.clone()).await;
         let again = matches!(status, RunStatus::Failed | RunStatus::TimedOut)
@@ -157,6 +164,7 @@ async fn attempt(launch: &Launch, run: &mut Run, stop: watch::Receiver<bool>) ->
             recap: Vec::new(),
             reason: Some("stack actions are not supported by this tend build yet (Docker stacks land with the stacks issue)".into()),
             log_tail: b"tend: stack actions are not supported by this tend build yet\n".to_vec(),
+            started_at: None,
         },
         _ => {
             let work = runner::work_dir(&launch.config.work_root, run_id);
@@ -166,14 +174,14 @@ async fn attempt(launch: &Launch, run: &mut Run, stop: watch::Receiver<bool>) ->
                 work: work.clone(),
                 ansible_playbook: launch.config.ansible_playbook.clone(),
             };
-            // The actual start: after the run is stored, as the process spawns.
-            run.started_at = Some(Utc::now());
             let outcome = runner::execute(spec, chunks_tx, stop).await;
             let _ = tokio::fs::remove_dir_all(&work).await;
             outcome
         }
     };
     let _ = writer.await;
+    // The actual start: when the process was spawned.
+    run.started_at = outcome.started_at.or(run.started_at);
     run.status = outcome.status;
     run.exit_code = outcome.exit_code;
     run.recap = outcome.recap;

@@ -23,6 +23,9 @@ use tokio::sync::{mpsc, oneshot, watch};
 
 /// Most missed instants one job catches up at start (`run-all`).
 const MAX_CATCH_UP: usize = 100;
+/// Runs are recorded this long before their instant (the disk sync is off
+/// the critical path); their processes still start at the instant.
+const LEAD: chrono::Duration = chrono::Duration::milliseconds(150);
 
 /// A request to run a job now.
 pub struct Manual {
@@ -106,7 +109,7 @@ impl Scheduler {
                 first_plan = false;
             }
             let wake = self.next.values().min().copied();
-            let sleep = wake.map(|t| (t - Utc::now()).to_std().unwrap_or_default());
+            let sleep = wake.map(|t| (t - LEAD - Utc::now()).to_std().unwrap_or_default());
             tokio::select! {
                 _ = tokio::time::sleep(sleep.unwrap_or(Duration::from_secs(3600))), if sleep.is_some() => self.fire_due().await,
                 changed = self.applied.changed() => if changed.is_err() { break },
@@ -171,7 +174,7 @@ impl Scheduler {
     }
 
     async fn fire_due(&mut self) {
-        let now = Utc::now();
+        let now = Utc::now() + LEAD;
         let due: Vec<(String, DateTime<Utc>)> = self
             .next
             .iter()

@@ -30,17 +30,18 @@ pub fn args(job: &PlaybookJob) -> Vec<String> {
     args
 }
 
-/// Writes the plugin into `work` and returns the environment that makes
-/// Ansible use `work` for everything it keeps, load the plugin, and fail on
-/// an unparsable inventory.
-pub fn environment(work: &Path) -> std::io::Result<Vec<(String, String)>> {
+/// Writes the plugin into `work` (the run's private folder) and returns the
+/// environment that makes Ansible keep its home and temp files under
+/// `shared` (tend's own folder, reused across runs so caches stay warm),
+/// load the plugin, and fail on an unparsable inventory.
+pub fn environment(work: &Path, shared: &Path) -> std::io::Result<Vec<(String, String)>> {
     let plugins = work.join("callback_plugins");
     std::fs::create_dir_all(&plugins)?;
     std::fs::write(plugins.join("tend_recap.py"), RECAP_PLUGIN)?;
-    let dir = |p: &str| work.join(p).display().to_string();
+    let shared_dir = |p: &str| shared.join(p).display().to_string();
     Ok([
-        ("ANSIBLE_HOME", dir("ansible-home")),
-        ("ANSIBLE_LOCAL_TEMP", dir("ansible-tmp")),
+        ("ANSIBLE_HOME", shared_dir("home")),
+        ("ANSIBLE_LOCAL_TEMP", shared_dir("tmp")),
         ("ANSIBLE_REMOTE_TEMP", "/tmp/.ansible-tend".to_owned()),
         ("ANSIBLE_CALLBACK_PLUGINS", plugins.display().to_string()),
         ("ANSIBLE_CALLBACKS_ENABLED", "tend_recap".to_owned()),
@@ -49,7 +50,10 @@ pub fn environment(work: &Path) -> std::io::Result<Vec<(String, String)>> {
         ("ANSIBLE_NOCOLOR", "1".to_owned()),
         ("ANSIBLE_SSH_ARGS", "-o ControlMaster=no".to_owned()),
         ("PYTHONUNBUFFERED", "1".to_owned()),
-        ("TEND_RECAP_FILE", dir("recap.json")),
+        (
+            "TEND_RECAP_FILE",
+            work.join("recap.json").display().to_string(),
+        ),
     ]
     .into_iter()
     .map(|(k, v)| (k.to_owned(), v))

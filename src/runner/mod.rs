@@ -49,6 +49,8 @@ pub struct Outcome {
     pub reason: Option<String>,
     /// The end of the log not yet sent as a chunk (stored with the result).
     pub log_tail: Vec<u8>,
+    /// When the process was spawned (`None` if it never started).
+    pub started_at: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 impl Outcome {
@@ -59,6 +61,7 @@ impl Outcome {
             recap: Vec::new(),
             reason: Some(reason),
             log_tail: Vec::new(),
+            started_at: None,
         }
     }
 }
@@ -151,7 +154,8 @@ pub async fn execute(
     let mut env = base_env(&spec);
     let is_playbook = matches!(spec.job.kind, JobKind::Playbook(_));
     if is_playbook {
-        match ansible::environment(&spec.work) {
+        let shared = spec.work.parent().unwrap_or(&spec.work).join("ansible");
+        match ansible::environment(&spec.work, &shared) {
             Ok(extra) => env.extend(extra),
             Err(e) => {
                 return Outcome::failed(format!("cannot prepare {}: {e}", spec.work.display()));
@@ -174,7 +178,13 @@ pub async fn execute(
         .stderr(std::process::Stdio::piped())
         .kill_on_drop(true)
         .process_group(0);
-    let mut child = match cmd.spawn() {
+    // fork/exec on the blocking pool: many jobs due at one instant start in
+    // parallel instead of queueing behind each other on the async workers.
+    let spawned = tokio::task::spawn_blocking(move || cmd.spawn())
+        .await
+        .unwrap_or_else(|e| Err(std::io::Error::other(e)));
+    let started_at = chrono::Utc::now();
+    let mut child = match spawned {
         Ok(c) => c,
         Err(e) => {
             let reason = if is_playbook && e.kind() == std::io::ErrorKind::NotFound {
@@ -257,6 +267,7 @@ pub async fn execute(
         recap,
         reason,
         log_tail: sink.finish(),
+        started_at: Some(started_at),
     }
 }
 
