@@ -16,6 +16,9 @@ import urllib.request
 TEND = sys.argv[1]
 PUSHES = int(sys.argv[2]) if len(sys.argv) > 2 else 20
 SECRET = b"bench-secret"
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from benchlib import call, free_port, rss_mb, wait  # noqa: E402
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
@@ -25,27 +28,13 @@ def sh(*args, cwd=None):
     return subprocess.run(args, cwd=cwd, env=env, check=True, capture_output=True, text=True).stdout.strip()
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
-def get(port, path):
-    with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=5) as r:
-        return json.loads(r.read())
 
 
-def wait(cond, limit=30.0, step=0.002):
-    end = time.monotonic() + limit
-    while time.monotonic() < end:
-        try:
-            if cond():
-                return True
-        except OSError:
-            pass
-        time.sleep(step)
-    return False
+
+
+
 
 
 def cpu_seconds(pid):
@@ -53,11 +42,7 @@ def cpu_seconds(pid):
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def rss_mb(pid):
-    for line in open(f"/proc/{pid}/status"):
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return 0.0
+
 
 
 def stats(xs):
@@ -72,10 +57,10 @@ class Tend:
                 "--listen", f"127.0.0.1:{self.port}"] + extra
         env = dict(os.environ, TEND_LOG="warn,tend::reconcile=debug", NO_COLOR="1")
         self.proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=self.log, env=env)
-        assert wait(lambda: get(self.port, "/readyz")["ready"], 30), "tend did not get ready"
+        assert wait(lambda: call(self.port, "/readyz")["ready"], 30), "tend did not get ready"
 
     def applied(self):
-        return get(self.port, "/api/v1/status")["source"]["applied_commit"]
+        return call(self.port, "/api/v1/status")["source"]["applied_commit"]
 
     def stop(self):
         self.proc.send_signal(signal.SIGTERM)
@@ -94,9 +79,7 @@ def push(work, i):
 def webhook(port):
     body = b'{"ref":"refs/heads/main"}'
     sig = "sha256=" + hmac.new(SECRET, body, hashlib.sha256).hexdigest()
-    req = urllib.request.Request(f"http://127.0.0.1:{port}/hooks/git", data=body, method="POST",
-                                 headers={"X-Hub-Signature-256": sig, "Content-Type": "application/json"})
-    urllib.request.urlopen(req, timeout=5).read()
+    call(port, "/hooks/git", "POST", body=body, headers={"X-Hub-Signature-256": sig, "Content-Type": "application/json"})
 
 
 def main():

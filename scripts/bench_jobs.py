@@ -19,32 +19,19 @@ from datetime import datetime
 TEND, ANSIBLE = sys.argv[1], sys.argv[2]
 SECONDS = int(sys.argv[3]) if len(sys.argv) > 3 else 75
 RUNS = 30
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from benchlib import call, free_port, rss_mb, wait  # noqa: E402
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
-def call(port, path, method="GET", token=None):
-    req = urllib.request.Request(f"http://127.0.0.1:{port}{path}", method=method,
-                                 headers={"Authorization": f"Bearer {token}"} if token else {})
-    with urllib.request.urlopen(req, timeout=10) as r:
-        return json.loads(r.read())
 
 
-def wait(cond, limit=60.0, step=0.005):
-    end = time.monotonic() + limit
-    while time.monotonic() < end:
-        try:
-            if cond():
-                return True
-        except OSError:
-            pass
-        time.sleep(step)
-    return False
+
+
+
 
 
 class Tend:
@@ -54,13 +41,7 @@ class Tend:
                 "--listen", f"127.0.0.1:{self.port}", *extra]
         self.proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                                      env=dict(os.environ, TEND_LOG="warn"))
-        assert wait(lambda: call(self.port, "/readyz")["ready"]), "tend did not get ready"
-
-    def rss_mb(self):
-        for line in open(f"/proc/{self.proc.pid}/status"):
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-        return 0.0
+        assert wait(lambda: call(self.port, "/readyz")["ready"], 60), "tend did not get ready"
 
     def stop(self):
         self.proc.send_signal(signal.SIGTERM)
@@ -117,7 +98,7 @@ def main():
         write_jobs(big_dir, 10000, lambda i: f"{i % 60} {i % 24} 1 1 *")
         tend = Tend(tmp, big_dir)
         time.sleep(3)
-        print(f"| RSS with 10,000 jobs loaded | {tend.rss_mb():.1f} MB | | |")
+        print(f"| RSS with 10,000 jobs loaded | {rss_mb(tend.proc.pid):.1f} MB | | |")
         tend.stop()
 
         repo = os.path.join(tmp, "ansible")

@@ -1,12 +1,8 @@
 //! `tend history` and `tend trigger`: talk to a running tend over its HTTP
-//! API (a minimal HTTP/1.1 client; the API is plain HTTP on loopback or
-//! behind the user's own proxy).
+//! API (plain HTTP on loopback or behind the user's own proxy).
 
 use anyhow::{Context, Result, bail};
-use std::io::{Read, Write};
-use std::net::TcpStream;
 use std::process::ExitCode;
-use std::time::Duration;
 
 /// Where the API is and how to authenticate.
 #[derive(clap::Args)]
@@ -17,55 +13,14 @@ pub struct ApiArgs {
 }
 
 fn request(base: &str, method: &str, path: &str, token: Option<&str>) -> Result<(u16, String)> {
-    let rest = base
+    let host = base
         .strip_prefix("http://")
-        .context("--api must be an http:// URL (put tend behind a proxy for TLS)")?;
-    let host = rest.trim_end_matches('/');
-    let mut stream =
-        TcpStream::connect(host).with_context(|| format!("connecting to tend at {base}"))?;
-    stream.set_read_timeout(Some(Duration::from_secs(30)))?;
-    let auth = token
-        .map(|t| format!("Authorization: Bearer {t}\r\n"))
-        .unwrap_or_default();
-    let head = format!(
-        "{method} {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\nContent-Length: 0\r\n{auth}\r\n"
-    );
-    stream.write_all(head.as_bytes())?;
-    let mut raw = Vec::new();
-    stream.read_to_end(&mut raw)?;
-    let text = String::from_utf8_lossy(&raw).into_owned();
-    let (head, body) = text
-        .split_once("\r\n\r\n")
-        .context("malformed HTTP response")?;
-    let status = head
-        .split_whitespace()
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .context("malformed HTTP status")?;
-    let body = if head
-        .to_ascii_lowercase()
-        .contains("transfer-encoding: chunked")
-    {
-        dechunk(body)
-    } else {
-        body.to_owned()
-    };
-    Ok((status, body))
-}
-
-fn dechunk(mut body: &str) -> String {
-    let mut out = String::new();
-    while let Some((size, rest)) = body.split_once("\r\n") {
-        let Ok(n) = usize::from_str_radix(size.trim(), 16) else {
-            break;
-        };
-        if n == 0 || rest.len() < n {
-            break;
-        }
-        out.push_str(&rest[..n]);
-        body = rest[n..].trim_start_matches("\r\n");
-    }
-    out
+        .context("--api must be an http:// URL (put tend behind a proxy for TLS)")?
+        .trim_end_matches('/');
+    let auth = token.map(|t| format!("Bearer {t}"));
+    let headers: Vec<(&str, &str)> = auth.iter().map(|a| ("Authorization", a.as_str())).collect();
+    let resp = tend::web::client::request(host, method, path, &headers, b"")?;
+    Ok((resp.status, resp.body))
 }
 
 /// `tend history [--job J] [--limit N]`.

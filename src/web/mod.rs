@@ -6,6 +6,7 @@
 //! call the router directly. Reads come from a status watch channel and the
 //! store's read-only handle; the webhook only requests a reconcile.
 
+pub mod client;
 mod jobs;
 pub mod webhook;
 
