@@ -1,7 +1,8 @@
 //! Playbook jobs with the real `ansible-playbook` (ansible-core in the venv
 //! that scripts/setup installs): success with a per-host recap, a failing
 //! task (exit 2), a secret printed by the playbook (redacted), 5 MB of
-//! output (capped), a timeout, and `--limit` matching no host.
+//! output (capped), a timeout, `--limit` matching no host, and a playbook
+//! over ssh to a loopback sshd.
 
 use crate::support::procs::Tend;
 use crate::support::{Dir, fixture, http};
@@ -143,4 +144,55 @@ fn playbook_runs_recaps_failures_secrets_caps_and_timeouts() {
 
     let (run, log) = a.run("missing-inventory");
     assert_eq!(run["status"], "failed", "{log}");
+}
+
+#[test]
+fn playbook_over_ssh_to_a_loopback_host() {
+    use crate::support::procs::{free_port, keygen, sshd};
+    let keys = Dir::new();
+    let key = keys.path().join("id_ed25519");
+    keygen(&key);
+    let port = free_port();
+    let _sshd = sshd(keys.path(), port, &key.with_extension("pub"));
+    let repo = Dir::new();
+    repo.write(
+        "inventory/hosts.yml",
+        format!(
+            "all:\n  hosts:\n    loopback:\n      ansible_host: 127.0.0.1\n      ansible_port: {port}\n      ansible_user: root\n      ansible_ssh_private_key_file: {}\n      ansible_python_interpreter: /usr/bin/python3\n      ansible_ssh_common_args: -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null\n",
+            key.display()
+        ),
+    );
+    repo.write("playbooks/ping.yml", "- hosts: all\n  gather_facts: false\n  tasks:\n    - ansible.builtin.ping:\n    - ansible.builtin.command: uname -n\n");
+    repo.write("jobs/j.yaml", "jobs:\n  - name: ssh\n    playbook: playbooks/ping.yml\n    inventory: inventory/hosts.yml\n");
+    let data = Dir::new();
+    data.write("token", "tok\n");
+    let (token, data_dir, ansible) = (
+        data.path().join("token"),
+        data.path().join("data"),
+        ansible_playbook(),
+    );
+    let args = [
+        "--source",
+        repo.path().to_str().unwrap(),
+        "--data",
+        data_dir.to_str().unwrap(),
+        "--api-token-file",
+        token.to_str().unwrap(),
+        "--ansible-playbook",
+        ansible.to_str().unwrap(),
+    ];
+    let tend = Tend::start(data.path(), &args, &data.path().join("tend.log"));
+    tend.wait_status(Duration::from_secs(20), "applied", |s| {
+        !s["source"]["applied_commit"].is_null()
+    });
+    let a = Ansible {
+        tend,
+        _data: data,
+        _repo: repo,
+    };
+    let (run, log) = a.run("ssh");
+    assert_eq!(run["status"], "succeeded", "{run:#}\n{log}");
+    assert_eq!(run["recap"][0]["host"], "loopback");
+    assert_eq!(run["recap"][0]["unreachable"], 0);
+    assert_eq!(run["recap"][0]["changed"], 1, "{log}");
 }
