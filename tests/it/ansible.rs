@@ -33,7 +33,15 @@ struct Ansible {
 }
 
 fn start() -> Ansible {
-    let repo = Dir::copy_of(&fixture("ansible-repo"));
+    start_on(
+        Dir::copy_of(&fixture("ansible-repo")),
+        &[("TEND_TEST_TOKEN", "tok-9f8e7d6c5b")],
+    )
+}
+
+/// tend following the folder `repo`, with manual runs on (token `tok`)
+/// and the venv's ansible-playbook.
+fn start_on(repo: Dir, env: &[(&str, &str)]) -> Ansible {
     let data = Dir::new();
     data.write("token", "tok\n");
     let (token, data_dir, ansible) = (
@@ -51,12 +59,7 @@ fn start() -> Ansible {
         "--ansible-playbook",
         ansible.to_str().unwrap(),
     ];
-    let tend = Tend::start_with_env(
-        data.path(),
-        &args,
-        &data.path().join("tend.log"),
-        &[("TEND_TEST_TOKEN", "tok-9f8e7d6c5b")],
-    );
+    let tend = Tend::start_with_env(data.path(), &args, &data.path().join("tend.log"), env);
     tend.wait_status(Duration::from_secs(20), "applied", |s| {
         !s["source"]["applied_commit"].is_null()
     });
@@ -164,32 +167,7 @@ fn playbook_over_ssh_to_a_loopback_host() {
     );
     repo.write("playbooks/ping.yml", "- hosts: all\n  gather_facts: false\n  tasks:\n    - ansible.builtin.ping:\n    - ansible.builtin.command: uname -n\n");
     repo.write("jobs/j.yaml", "jobs:\n  - name: ssh\n    playbook: playbooks/ping.yml\n    inventory: inventory/hosts.yml\n");
-    let data = Dir::new();
-    data.write("token", "tok\n");
-    let (token, data_dir, ansible) = (
-        data.path().join("token"),
-        data.path().join("data"),
-        ansible_playbook(),
-    );
-    let args = [
-        "--source",
-        repo.path().to_str().unwrap(),
-        "--data",
-        data_dir.to_str().unwrap(),
-        "--api-token-file",
-        token.to_str().unwrap(),
-        "--ansible-playbook",
-        ansible.to_str().unwrap(),
-    ];
-    let tend = Tend::start(data.path(), &args, &data.path().join("tend.log"));
-    tend.wait_status(Duration::from_secs(20), "applied", |s| {
-        !s["source"]["applied_commit"].is_null()
-    });
-    let a = Ansible {
-        tend,
-        _data: data,
-        _repo: repo,
-    };
+    let a = start_on(repo, &[]);
     let (run, log) = a.run("ssh");
     assert_eq!(run["status"], "succeeded", "{run:#}\n{log}");
     assert_eq!(run["recap"][0]["host"], "loopback");

@@ -8,6 +8,20 @@ use std::time::{Duration, Instant};
 
 const WAIT: Duration = Duration::from_secs(20);
 
+/// tend following the git remote `url` with its data in `data`.
+fn follow(url: &str, data: &Dir, poll: &str) -> Tend {
+    let data_dir = data.path().join("data");
+    let args = [
+        "--source",
+        url,
+        "--data",
+        data_dir.to_str().unwrap(),
+        "--poll-interval",
+        poll,
+    ];
+    Tend::start(data.path(), &args, &data.path().join("tend.log"))
+}
+
 fn applied(s: &serde_json::Value) -> String {
     s["source"]["applied_commit"]
         .as_str()
@@ -139,19 +153,7 @@ fn ssh_remote_with_known_hosts() {
 fn symlink_out_of_the_repo_is_rejected_not_followed() {
     let remote = Remote::with(&project().join("example-repo"), "good");
     let data = Dir::new();
-    let data_dir = data.path().join("data");
-    let tend = Tend::start(
-        data.path(),
-        &[
-            "--source",
-            &remote.url(),
-            "--data",
-            data_dir.to_str().unwrap(),
-            "--poll-interval",
-            "1s",
-        ],
-        &data.path().join("tend.log"),
-    );
+    let tend = follow(&remote.url(), &data, "1s");
     let good = applied(&tend.wait_status(WAIT, "applied", |s| !applied(s).is_empty()));
     std::fs::remove_file(remote.work().join("playbooks/backup.yml")).unwrap();
     std::os::unix::fs::symlink("/etc/passwd", remote.work().join("playbooks/backup.yml")).unwrap();
@@ -179,20 +181,9 @@ fn ten_thousand_files_are_handled() {
     }
     let commit = remote.commit_push("10,000 files");
     let data = Dir::new();
-    let data_dir = data.path().join("data");
     let started = Instant::now();
-    let tend = Tend::start(
-        data.path(),
-        &[
-            "--source",
-            &remote.url(),
-            "--data",
-            data_dir.to_str().unwrap(),
-            "--poll-interval",
-            "1h",
-        ],
-        &data.path().join("tend.log"),
-    );
+    let tend = follow(&remote.url(), &data, "1h");
+    let data_dir = data.path().join("data");
     tend.wait_status(Duration::from_secs(60), "large tree applied", |s| {
         applied(s) == commit
     });
