@@ -209,13 +209,9 @@ async fn daemon(args: RunArgs, store: Store, secrets: Secrets) -> Result<std::pr
             None
         }
     };
-    let interval = daemon
-        .desired()
-        .map_or(Duration::from_secs(300), |d| d.settings.reconcile_interval);
-    tokio::spawn(timers::every(
+    tokio::spawn(timers::interval(
         queue.clone(),
-        interval,
-        Reason::Interval,
+        daemon.applied(),
         stop_rx.clone(),
     ));
 

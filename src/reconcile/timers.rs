@@ -1,7 +1,9 @@
 //! Timer triggers: the poll (with jitter, backing off while the remote
-//! fails) and the periodic full reconcile. They only request reconciles.
+//! fails) and the periodic full reconcile (`[reconcile].interval`, followed
+//! as commits change it). They only request reconciles.
 
 use super::queue::{Queue, Reason};
+use crate::model::Applied;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
@@ -48,18 +50,25 @@ pub async fn poll(
     }
 }
 
-/// Requests a full reconcile every `interval` (until `shutdown`).
-pub async fn every(
+/// Used until a commit sets `[reconcile].interval`.
+pub const DEFAULT_INTERVAL: Duration = Duration::from_secs(300);
+
+/// Requests a full reconcile every `[reconcile].interval` of the commit in
+/// force (until `shutdown`); a commit that changes it takes effect at once.
+pub async fn interval(
     queue: Arc<Queue>,
-    interval: Duration,
-    reason: Reason,
+    mut applied: watch::Receiver<Option<Arc<Applied>>>,
     mut shutdown: watch::Receiver<bool>,
 ) {
-    let mut ticker = tokio::time::interval_at(tokio::time::Instant::now() + interval, interval);
-    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
+        let period = applied
+            .borrow_and_update()
+            .as_ref()
+            .map_or(DEFAULT_INTERVAL, |a| a.desired.settings.reconcile_interval)
+            .max(Duration::from_secs(1));
         tokio::select! {
-            _ = ticker.tick() => queue.request(reason),
+            _ = tokio::time::sleep(period) => queue.request(Reason::Interval),
+            changed = applied.changed() => if changed.is_err() { return },
             _ = stopped(&mut shutdown) => return,
         }
     }
@@ -95,6 +104,45 @@ mod tests {
             .await
             .unwrap();
         assert!(got.contains(&Reason::Poll));
+        task.abort();
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn interval_follows_the_commit_in_force() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("example-repo");
+        let desired = crate::config::load(&root, chrono::Utc::now()).unwrap();
+        assert_eq!(
+            desired.settings.reconcile_interval,
+            Duration::from_secs(300)
+        );
+        let applied = |d: crate::model::Desired| {
+            Some(Arc::new(Applied {
+                commit: "c".into(),
+                dir: root.clone(),
+                desired: Arc::new(d),
+            }))
+        };
+        let (tx, rx) = watch::channel(applied(desired.clone()));
+        let (_stop, stop_rx) = watch::channel(false);
+        let queue = Arc::new(Queue::default());
+        let task = tokio::spawn(interval(queue.clone(), rx, stop_rx));
+        tokio::time::sleep(Duration::from_secs(299)).await;
+        assert!(
+            tokio::time::timeout(Duration::ZERO, queue.next())
+                .await
+                .is_err(),
+            "not before 5 min"
+        );
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        assert!(queue.next().await.contains(&Reason::Interval));
+        let mut faster = desired;
+        faster.settings.reconcile_interval = Duration::from_secs(30);
+        tx.send(applied(faster)).unwrap();
+        tokio::time::sleep(Duration::from_secs(31)).await;
+        assert!(
+            queue.next().await.contains(&Reason::Interval),
+            "new interval took effect"
+        );
         task.abort();
     }
 }
