@@ -36,13 +36,6 @@ pub enum RunStatus {
     Skipped,
 }
 
-impl RunStatus {
-    /// True once the run has ended.
-    pub fn is_final(self) -> bool {
-        self != RunStatus::Running
-    }
-}
-
 /// Ansible's per-host recap of a playbook run.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct HostRecap {

@@ -307,11 +307,6 @@ impl Daemon {
         self.published.subscribe()
     }
 
-    /// The desired state of the commit in force.
-    pub fn desired(&self) -> Option<Arc<Desired>> {
-        self.applied.as_ref().map(|a| a.desired.clone())
-    }
-
     fn prune(&self) {
         let keep: Vec<String> = self.applied.iter().map(|a| a.commit.clone()).collect();
         let source = self.source.clone();
