@@ -48,7 +48,7 @@ pub struct Daemon {
     queue: Arc<Queue>,
     /// Consecutive failed fetches; the poll timer backs off with it.
     pub failures: Arc<AtomicU32>,
-    applied: Option<Arc<Applied>>,
+    /// The commit in force, as the scheduler and web layer see it.
     published: watch::Sender<Option<Arc<Applied>>>,
     rejected: Option<String>,
 }
@@ -67,7 +67,6 @@ impl Daemon {
             status,
             queue,
             failures: Arc::new(AtomicU32::new(0)),
-            applied: None,
             published: watch::Sender::new(None),
             rejected: None,
         }
@@ -145,8 +144,8 @@ impl Daemon {
         };
         span.record("commit", fetched.commit.as_str());
         self.fetch_succeeded(&fetched).await;
-        let current = self.applied.as_ref().map(|a| a.commit.as_str());
-        if current == Some(fetched.commit.as_str())
+        let current = self.in_force().map(|a| a.commit.clone());
+        if current.as_deref() == Some(fetched.commit.as_str())
             || self.rejected.as_deref() == Some(&fetched.commit)
         {
             tracing::debug!("nothing new");
@@ -214,7 +213,7 @@ impl Daemon {
     ) -> Result<(), ReconcileError> {
         let short = &fetched.commit[..fetched.commit.len().min(7)];
         let reason = format!("new commit {short}: {} (found by {why})", fetched.summary);
-        let previous = self.applied.as_ref().map(|a| a.commit.clone());
+        let previous = self.in_force().as_ref().map(|a| a.commit.clone());
         let details =
             json!({"summary": fetched.summary, "tree": fetched.tree, "previous": previous});
         let meta = vec![
@@ -245,8 +244,7 @@ impl Daemon {
     async fn reject(&mut self, fetched: &Fetched, diagnostics: Vec<Diagnostic>) {
         let short = &fetched.commit[..fetched.commit.len().min(7)];
         let kept = self
-            .applied
-            .as_ref()
+            .in_force()
             .map_or("nothing is applied yet".to_owned(), |a| {
                 format!("{} stays in force", &a.commit[..a.commit.len().min(7)])
             });
@@ -298,8 +296,12 @@ impl Daemon {
             dir,
             desired,
         });
-        self.published.send_replace(Some(applied.clone()));
-        self.applied = Some(applied);
+        self.published.send_replace(Some(applied));
+    }
+
+    /// The commit in force now.
+    fn in_force(&self) -> Option<Arc<Applied>> {
+        self.published.borrow().clone()
     }
 
     /// Follows the commit in force (for the scheduler and the web layer).
@@ -308,7 +310,7 @@ impl Daemon {
     }
 
     fn prune(&self) {
-        let keep: Vec<String> = self.applied.iter().map(|a| a.commit.clone()).collect();
+        let keep: Vec<String> = self.in_force().iter().map(|a| a.commit.clone()).collect();
         let source = self.source.clone();
         tokio::task::spawn_blocking(move || {
             let keep: Vec<&str> = keep.iter().map(String::as_str).collect();
@@ -321,7 +323,7 @@ impl Daemon {
         let now = Utc::now();
         // A new commit shows as fetched together with its verdict (applied
         // or rejected), so readers never see it half-considered.
-        let known = self.applied.as_ref().map(|a| &a.commit) == Some(&fetched.commit)
+        let known = self.in_force().as_ref().map(|a| &a.commit) == Some(&fetched.commit)
             || self.rejected.as_ref() == Some(&fetched.commit);
         self.status.send_modify(|s| {
             if known {

@@ -131,14 +131,26 @@ impl Scheduler {
         self.current = Some(applied.clone());
         let now = Utc::now();
         self.next.clear();
-        for job in &applied.desired.jobs {
+        let reader = self.store.reader();
+        let names: Vec<String> = applied
+            .desired
+            .jobs
+            .iter()
+            .map(|j| j.name.clone())
+            .collect();
+        let states = match tokio::task::spawn_blocking(move || reader.job_states(&names)).await {
+            Ok(Ok(states)) => states,
+            Ok(Err(e)) => {
+                tracing::error!(cause = %e, "cannot read job states; planning from now");
+                vec![Default::default(); applied.desired.jobs.len()]
+            }
+            Err(_) => vec![Default::default(); applied.desired.jobs.len()],
+        };
+        for (job, state) in applied.desired.jobs.iter().zip(states) {
             let Some(schedule) = &job.schedule else {
                 continue;
             };
-            let reader = self.store.reader();
-            let name = job.name.clone();
-            let state = tokio::task::spawn_blocking(move || reader.job_state(&name)).await;
-            let last = state.ok().and_then(Result::ok).and_then(|s| s.last_fire);
+            let last = state.last_fire;
             if let (true, Some(last)) = (catch_up, last) {
                 let missed = schedule.missed(last, now, job.missed_window, MAX_CATCH_UP);
                 self.catch_up(job, missed).await;

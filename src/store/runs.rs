@@ -280,12 +280,43 @@ impl StoreReader {
 
     /// What the scheduler remembers of a job.
     pub fn job_state(&self, job: &str) -> Result<JobState, StoreError> {
+        Ok(self.job_states(&[job])?.pop().unwrap_or_default())
+    }
+
+    /// What the scheduler remembers of each of `jobs`, read in one transaction.
+    pub fn job_states<S: AsRef<str>>(&self, jobs: &[S]) -> Result<Vec<JobState>, StoreError> {
         let tx = self.db.begin_read().map_err(db)?;
         let states = tx.open_table(JOB_STATE).map_err(db)?;
-        Ok(match states.get(job).map_err(db)? {
-            Some(v) => decode("job state", v.value())?,
-            None => JobState::default(),
-        })
+        jobs.iter()
+            .map(|job| match states.get(job.as_ref()).map_err(db)? {
+                Some(v) => decode("job state", v.value()),
+                None => Ok(JobState::default()),
+            })
+            .collect()
+    }
+
+    /// The newest run of each of `jobs`, read in one transaction.
+    pub fn last_runs<S: AsRef<str>>(&self, jobs: &[S]) -> Result<Vec<Option<Run>>, StoreError> {
+        let tx = self.db.begin_read().map_err(db)?;
+        let index = tx.open_table(JOB_RUNS).map_err(db)?;
+        let runs = tx.open_table(RUNS).map_err(db)?;
+        let mut out = Vec::with_capacity(jobs.len());
+        for job in jobs {
+            let job = job.as_ref();
+            let newest = index
+                .range((job, 0)..=(job, u64::MAX))
+                .map_err(db)?
+                .next_back();
+            let run = match newest.transpose().map_err(db)? {
+                Some((k, _)) => match runs.get(k.value().1).map_err(db)? {
+                    Some(v) => Some(decode("run", v.value())?),
+                    None => None,
+                },
+                None => None,
+            };
+            out.push(run);
+        }
+        Ok(out)
     }
 }
 
@@ -343,6 +374,10 @@ mod tests {
         assert!(store.interrupt_leftovers("again").unwrap().is_empty());
     }
 
+    fn ids(runs: &[Run]) -> Vec<u64> {
+        runs.iter().map(|r| r.id).collect()
+    }
+
     #[test]
     fn history_is_paged_filtered_and_pruned() {
         let dir = tempfile::tempdir().unwrap();
@@ -368,19 +403,21 @@ mod tests {
             store.finish_run(&r, keep, b"").unwrap();
         }
         let reader = store.reader();
-        let a: Vec<u64> = reader
-            .runs(Some("a"), None, 10, None)
-            .unwrap()
-            .iter()
-            .map(|r| r.id)
-            .collect();
+        let a = ids(&reader.runs(Some("a"), None, 10, None).unwrap());
         assert_eq!(a, vec![5, 3, 1]);
         assert_eq!(reader.runs(Some("a"), None, 2, Some(5)).unwrap().len(), 2);
         let failed = reader
             .runs(None, Some(RunStatus::Failed), 10, None)
             .unwrap();
-        assert_eq!(failed.iter().map(|r| r.id).collect::<Vec<_>>(), vec![5]);
+        assert_eq!(ids(&failed), vec![5]);
         assert_eq!(reader.job_state("a").unwrap().consecutive_failures, 1);
+        let last = reader.last_runs(&["a", "b", "none"]).unwrap();
+        assert_eq!(
+            last.iter()
+                .map(|r| r.as_ref().map(|r| r.id))
+                .collect::<Vec<_>>(),
+            vec![Some(5), Some(4), None]
+        );
         assert_eq!(
             String::from_utf8(reader.log(3).unwrap()).unwrap(),
             "log of 3\n"
@@ -388,12 +425,7 @@ mod tests {
         let mut extra = store.start_run(run("a"), None).unwrap().unwrap();
         extra.status = RunStatus::Succeeded;
         store.finish_run(&extra, keep, b"tail\n").unwrap();
-        let a: Vec<u64> = reader
-            .runs(Some("a"), None, 10, None)
-            .unwrap()
-            .iter()
-            .map(|r| r.id)
-            .collect();
+        let a = ids(&reader.runs(Some("a"), None, 10, None).unwrap());
         assert_eq!(a, vec![6, 5, 3], "oldest pruned beyond 3 per job");
         assert!(reader.log(1).unwrap().is_empty(), "its log went with it");
     }

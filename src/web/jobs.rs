@@ -2,24 +2,14 @@
 //! `GET /api/v1/runs/{id}`, `GET /api/v1/runs/{id}/log` and the token-guarded
 //! `POST /api/v1/jobs/{name}/run`.
 
-use super::{AppState, error};
-use crate::model::{Run, RunStatus};
+use super::{AppState, blocking, error};
+use crate::model::RunStatus;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Json, Response};
 use chrono::Utc;
 use serde::Deserialize;
 use serde_json::json;
-
-async fn blocking<T: Send + 'static>(
-    f: impl FnOnce() -> Result<T, crate::store::StoreError> + Send + 'static,
-) -> Result<T, Response> {
-    match tokio::task::spawn_blocking(f).await {
-        Ok(Ok(v)) => Ok(v),
-        Ok(Err(e)) => Err(error(StatusCode::INTERNAL_SERVER_ERROR, &e.to_string())),
-        Err(e) => Err(error(StatusCode::INTERNAL_SERVER_ERROR, &e.to_string())),
-    }
-}
 
 /// `GET /api/v1/jobs`: each job of the commit in force with its next and last run.
 pub async fn list(State(state): State<AppState>) -> Response {
@@ -33,13 +23,7 @@ pub async fn list(State(state): State<AppState>) -> Response {
         .iter()
         .map(|j| j.name.clone())
         .collect();
-    let last = blocking(move || {
-        names
-            .iter()
-            .map(|n| Ok(reader.runs(Some(n), None, 1, None)?.pop()))
-            .collect::<Result<Vec<Option<Run>>, _>>()
-    })
-    .await;
+    let last = blocking(move || reader.last_runs(&names)).await;
     let last = match last {
         Ok(l) => l,
         Err(resp) => return resp,

@@ -97,16 +97,14 @@ struct Page {
 async fn events(State(state): State<AppState>, Query(page): Query<Page>) -> Response {
     let limit = page.limit.unwrap_or(50).clamp(1, 1000);
     let store = state.store.clone();
-    let result = tokio::task::spawn_blocking(move || store.events(limit, page.before)).await;
-    match result {
-        Ok(Ok(events)) => {
+    match blocking(move || store.events(limit, page.before)).await {
+        Ok(events) => {
             let next = (events.len() == limit)
                 .then(|| events.last().map(|e| e.seq))
                 .flatten();
             Json(json!({"events": events, "next_before": next})).into_response()
         }
-        Ok(Err(e)) => error(StatusCode::INTERNAL_SERVER_ERROR, &e.to_string()),
-        Err(e) => error(StatusCode::INTERNAL_SERVER_ERROR, &e.to_string()),
+        Err(resp) => resp,
     }
 }
 
@@ -167,6 +165,17 @@ async fn hook(
             (state.on_push)();
             (StatusCode::ACCEPTED, Json(json!({"queued": true}))).into_response()
         }
+    }
+}
+
+/// Runs a store read on the blocking pool; a failure becomes a 500 answer.
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, crate::store::StoreError> + Send + 'static,
+) -> Result<T, Response> {
+    match tokio::task::spawn_blocking(f).await {
+        Ok(Ok(v)) => Ok(v),
+        Ok(Err(e)) => Err(error(StatusCode::INTERNAL_SERVER_ERROR, &e.to_string())),
+        Err(e) => Err(error(StatusCode::INTERNAL_SERVER_ERROR, &e.to_string())),
     }
 }
 

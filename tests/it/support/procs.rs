@@ -89,28 +89,34 @@ fn port_open(port: u16) -> bool {
 
 /// `git daemon` serving every repository under `base` on `port`.
 pub fn git_daemon(base: &Path, port: u16) -> Proc {
-    let child = Command::new("git")
-        .args([
-            "daemon",
-            "--export-all",
-            "--reuseaddr",
-            "--listen=127.0.0.1",
-            "--informative-errors",
-        ])
-        .arg(format!("--port={port}"))
-        .arg(format!("--base-path={}", base.display()))
-        .arg(base)
+    let mut cmd = Command::new("git");
+    cmd.args([
+        "daemon",
+        "--export-all",
+        "--reuseaddr",
+        "--listen=127.0.0.1",
+        "--informative-errors",
+    ])
+    .arg(format!("--port={port}"))
+    .arg(format!("--base-path={}", base.display()))
+    .arg(base);
+    serve(cmd, "git daemon", port, "run scripts/setup (installs git)")
+}
+
+/// Starts a server quietly and waits until it listens on `port`.
+fn serve(mut cmd: Command, name: &str, port: u16, setup: &str) -> Proc {
+    let child = cmd
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
-        .expect("git daemon could not start: run scripts/setup (installs git)");
+        .unwrap_or_else(|e| panic!("{name} could not start ({e}): {setup}"));
     let proc = Proc {
         child,
-        name: "git daemon".into(),
+        name: name.into(),
     };
     assert!(
         wait_until(Duration::from_secs(10), || port_open(port)),
-        "git daemon did not listen on {port}"
+        "{name} did not listen on {port}"
     );
     proc
 }
@@ -134,22 +140,14 @@ pub fn sshd(dir: &Path, port: u16, authorized_keys: &Path) -> Proc {
         ),
     )
     .unwrap();
-    let child = Command::new("/usr/sbin/sshd")
-        .args(["-D", "-e", "-f"])
-        .arg(&config)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("sshd is missing: run scripts/setup (installs openssh-server)");
-    let proc = Proc {
-        child,
-        name: "sshd".into(),
-    };
-    assert!(
-        wait_until(Duration::from_secs(10), || port_open(port)),
-        "sshd did not listen on {port}"
-    );
-    proc
+    let mut cmd = Command::new("/usr/sbin/sshd");
+    cmd.args(["-D", "-e", "-f"]).arg(&config);
+    serve(
+        cmd,
+        "sshd",
+        port,
+        "run scripts/setup (installs openssh-server)",
+    )
 }
 
 /// Generates an ed25519 key pair at `path` (and `path.pub`).
