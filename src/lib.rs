@@ -9,6 +9,8 @@
 //!   problem at `file:line:col`; also the JSON Schemas. Pure but for reading
 //!   the repository's files.
 //! - [`schedule`]: cron expressions in a time zone; `now` is an argument. Pure.
+//! - [`plan`]: desired stacks (rendered, hashed) + observed hosts → the
+//!   changes to make, each with its reason. Pure.
 //! - [`source`]: the config source — a git remote (git2, bare clone,
 //!   read-only snapshots per commit) or a plain folder in dev mode. Edge.
 //! - [`store`]: redb — audit events and meta values; a read-only handle for
@@ -19,13 +21,13 @@
 //! - [`reconcile`]: the loop — triggers → queue → fetch → validate → record
 //!   → status; the only module that sees several edges.
 //!
-//! Dependency rule: the pure core (`model`, `config`, `schedule`, and `plan`
-//! when it lands) imports no tokio, git2, bollard, redb or axum. Edge modules
+//! Dependency rule: the pure core (`model`, `config`, `schedule`, `plan`) imports no tokio, git2, bollard, redb or axum. Edge modules
 //! (source, docker, runner, store, alert, web) depend on the core and not on
 //! each other; only `reconcile` and `main` see several edges.
 
 pub mod config;
 pub mod model;
+pub mod plan;
 pub mod reconcile;
 pub mod runner;
 pub mod schedule;

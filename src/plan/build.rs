@@ -1,0 +1,409 @@
+//! The planner proper: per stack, compare each service's target with the
+//! container found for it and say what to do and why.
+
+use super::observed::{ContainerSeen, HostState, RunState};
+use super::render::{ServiceTarget, Target};
+use super::{Action, Change, Context, Plan, StackPlan, asleep};
+use crate::model::StackState;
+use std::collections::{BTreeMap, BTreeSet};
+
+/// Plans every target against what its host shows, plus the leftovers of
+/// stacks no longer in the repository.
+pub fn plan(
+    targets: &[Target],
+    hosts: &BTreeMap<String, Result<HostState, String>>,
+    cx: &Context,
+) -> Plan {
+    let mut stacks: Vec<StackPlan> = targets
+        .iter()
+        .map(|t| match hosts.get(&t.host) {
+            Some(Ok(host)) => plan_stack(t, host, cx),
+            Some(Err(e)) => unplanned(t, format!("host {}: {e}", t.host)),
+            None => unplanned(t, format!("host {} was not observed", t.host)),
+        })
+        .collect();
+    for (host_name, host) in hosts {
+        let Ok(host) = host else { continue };
+        let wanted: BTreeSet<&str> = targets
+            .iter()
+            .filter(|t| &t.host == host_name)
+            .map(|t| t.name.as_str())
+            .collect();
+        let mut projects: BTreeSet<&str> =
+            host.containers.iter().map(|c| c.project.as_str()).collect();
+        projects.extend(
+            host.networks
+                .iter()
+                .filter(|n| n.managed)
+                .map(|n| n.project.as_str()),
+        );
+        for project in projects.into_iter().filter(|p| !wanted.contains(p)) {
+            stacks.push(leftover(project, host_name, host, cx.prune));
+        }
+    }
+    stacks.sort_by(|a, b| (&a.stack, &a.host).cmp(&(&b.stack, &b.host)));
+    Plan { stacks }
+}
+
+fn unplanned(t: &Target, error: String) -> StackPlan {
+    StackPlan {
+        stack: t.name.clone(),
+        host: t.host.clone(),
+        desired_state: word(t.state).into(),
+        changes: Vec::new(),
+        error: Some(error),
+        failing: Vec::new(),
+        leftover: false,
+    }
+}
+
+fn word(state: StackState) -> &'static str {
+    match state {
+        StackState::Running => "running",
+        StackState::Stopped => "stopped",
+        StackState::Absent => "absent",
+    }
+}
+
+fn change(action: Action, target: &str, reason: String, drift: bool) -> Change {
+    Change {
+        action,
+        target: target.to_owned(),
+        reason,
+        drift,
+        id: None,
+        level: 0,
+    }
+}
+
+/// What a service should be doing now, and why when it is not running.
+enum Want {
+    Running,
+    Stopped(String),
+    Paused(String),
+    Absent,
+}
+
+fn plan_stack(t: &Target, host: &HostState, cx: &Context) -> StackPlan {
+    let short = &cx.commit[..cx.commit.len().min(7)];
+    let mine: Vec<&ContainerSeen> = host
+        .containers
+        .iter()
+        .filter(|c| c.project == t.name)
+        .collect();
+    let sleeping = t.sleep.as_ref().is_some_and(|w| asleep(w, cx.now));
+    let desired_state = if t.state == StackState::Running && sleeping {
+        "sleeping"
+    } else {
+        word(t.state)
+    };
+    let mut out = StackPlan {
+        stack: t.name.clone(),
+        host: t.host.clone(),
+        desired_state: desired_state.into(),
+        changes: Vec::new(),
+        error: t.error.clone(),
+        failing: Vec::new(),
+        leftover: false,
+    };
+    if t.error.is_some() {
+        return out;
+    }
+    let holds = cx.holds.get(&t.name);
+    let want = |service: &str| -> Want {
+        match t.state {
+            StackState::Absent => Want::Absent,
+            StackState::Stopped => Want::Stopped("x-tend.state is stopped".into()),
+            StackState::Running if sleeping => {
+                let w = t.sleep.as_ref().map(|w| (w.from.expr(), w.to.expr()));
+                let (from, to) = w.unwrap_or_default();
+                Want::Stopped(format!("sleep window (from `{from}` to `{to}`)"))
+            }
+            StackState::Running => match holds.and_then(|h| h.get(service)) {
+                Some(h) if h.paused => Want::Paused(format!("paused by job {}", h.by)),
+                Some(h) => Want::Stopped(format!("stopped by job {}", h.by)),
+                None => Want::Running,
+            },
+        }
+    };
+    let absent = t.state == StackState::Absent;
+    if !absent {
+        resources(t, host, &mut out.changes);
+    }
+    for c in mine.iter().filter(|c| !t.services.contains_key(&c.service)) {
+        let reason = format!(
+            "service {} is no longer in the compose file (commit {short})",
+            c.service
+        );
+        out.changes.push(with_id(
+            change(Action::Remove, &c.service, reason, false),
+            &c.id,
+        ));
+    }
+    let fresh_stack = mine.is_empty();
+    for (name, target) in &t.services {
+        let mut found: Vec<&&ContainerSeen> = mine.iter().filter(|c| &c.service == name).collect();
+        found.sort_by_key(|c| (c.number, c.id.clone()));
+        for extra in found.iter().skip(1) {
+            let reason = format!("duplicate container {} of service {name}", extra.name);
+            out.changes.push(with_id(
+                change(Action::Remove, name, reason, true),
+                &extra.id,
+            ));
+        }
+        let mut c = service_change(
+            t,
+            name,
+            target,
+            found.first().copied().copied(),
+            host,
+            cx,
+            &want(name),
+            fresh_stack,
+        );
+        for ch in &mut c {
+            ch.level = target.level;
+        }
+        out.changes.extend(c);
+        if let Some(seen) = found.first()
+            && failing(seen, &want(name))
+        {
+            out.failing.push(name.clone());
+        }
+    }
+    if absent {
+        remove_networks(&t.name, host, "x-tend.state is absent", &mut out.changes);
+    }
+    out
+}
+
+fn with_id(mut c: Change, id: &str) -> Change {
+    c.id = Some(id.to_owned());
+    c
+}
+
+/// A container that should run but exited with an error or is unhealthy.
+fn failing(c: &ContainerSeen, want: &Want) -> bool {
+    matches!(want, Want::Running)
+        && (c.health == super::Health::Unhealthy
+            || (c.state == RunState::Exited && c.exit_code.unwrap_or(0) != 0)
+            || c.state == RunState::Restarting)
+}
+
+/// The expected container name: `<project>-<service>-<n>`.
+pub fn container_name(stack: &str, service: &str) -> String {
+    format!("{stack}-{service}-1")
+}
+
+#[allow(clippy::too_many_arguments)]
+fn service_change(
+    t: &Target,
+    name: &str,
+    target: &ServiceTarget,
+    seen: Option<&ContainerSeen>,
+    host: &HostState,
+    cx: &Context,
+    want: &Want,
+    fresh_stack: bool,
+) -> Vec<Change> {
+    let short = &cx.commit[..cx.commit.len().min(7)];
+    let run = matches!(want, Want::Running);
+    let Some(c) = seen else {
+        if matches!(want, Want::Absent) {
+            return vec![];
+        }
+        let known = cx.deployed.contains(&(t.name.clone(), name.to_owned()));
+        let (reason, drift) = if known {
+            ("drift: container removed outside tend".to_owned(), true)
+        } else if fresh_stack {
+            (format!("new stack (commit {short})"), false)
+        } else {
+            (format!("new service (commit {short})"), false)
+        };
+        let action = if run {
+            Action::Create
+        } else {
+            Action::CreateStopped
+        };
+        return vec![change(action, name, reason, drift)];
+    };
+    let id = &c.id;
+    if let Want::Absent = want {
+        return vec![with_id(
+            change(Action::Remove, name, "x-tend.state is absent".into(), false),
+            id,
+        )];
+    }
+    if let Some(reason) = recreate_reason(c, target, host, short) {
+        let action = if run {
+            Action::Recreate
+        } else {
+            Action::RecreateStopped
+        };
+        return vec![with_id(change(action, name, reason, false), id)];
+    }
+    let mut out = Vec::new();
+    let expected = container_name(&t.name, name);
+    if c.name != expected {
+        let reason = format!("drift: renamed to {} outside tend", c.name);
+        out.push(with_id(change(Action::Rename, name, reason, true), id));
+    }
+    match want {
+        Want::Running => match c.state {
+            RunState::Running | RunState::Restarting | RunState::Removing => {}
+            RunState::Paused => out.push(with_id(
+                change(
+                    Action::Unpause,
+                    name,
+                    "drift: container paused outside tend".into(),
+                    true,
+                ),
+                id,
+            )),
+            RunState::Exited if completed(c) => {}
+            RunState::Created | RunState::Exited | RunState::Dead => {
+                let how = match c.exit_code {
+                    Some(0 | 137 | 143) | None => "stopped outside tend".to_owned(),
+                    Some(code) => format!("exited with code {code}"),
+                };
+                out.push(with_id(
+                    change(Action::Start, name, format!("drift: container {how}"), true),
+                    id,
+                ));
+            }
+        },
+        Want::Stopped(reason) if c.state.is_up() => {
+            out.push(with_id(
+                change(Action::Stop, name, reason.clone(), false),
+                id,
+            ));
+        }
+        Want::Paused(reason) if c.state == RunState::Running => {
+            out.push(with_id(
+                change(Action::Pause, name, reason.clone(), false),
+                id,
+            ));
+        }
+        _ => {}
+    }
+    out
+}
+
+/// A one-shot service that finished well and is not meant to restart.
+fn completed(c: &ContainerSeen) -> bool {
+    c.exit_code == Some(0) && (c.restart == "no" || c.restart.starts_with("on-failure"))
+}
+
+fn recreate_reason(
+    c: &ContainerSeen,
+    t: &ServiceTarget,
+    host: &HostState,
+    short: &str,
+) -> Option<String> {
+    if c.hash != t.hash {
+        if c.image != t.spec.image {
+            return Some(format!(
+                "new commit {short}: image {} → {}",
+                c.image, t.spec.image
+            ));
+        }
+        let changed: Vec<&str> = t
+            .parts
+            .iter()
+            .filter(|(k, v)| c.parts.get(*k) != Some(*v))
+            .map(|(k, _)| k.as_str())
+            .collect();
+        let what = if changed.is_empty() {
+            "container spec".to_owned()
+        } else {
+            changed.join(", ")
+        };
+        return Some(format!("new commit {short}: {what} changed"));
+    }
+    match host.images.get(&t.spec.image) {
+        Some(id) if *id != c.image_id => Some(format!(
+            "image {} now points to {} (container runs {})",
+            t.spec.image,
+            short_id(id),
+            short_id(&c.image_id)
+        )),
+        _ => None,
+    }
+}
+
+fn short_id(id: &str) -> &str {
+    let id = id.strip_prefix("sha256:").unwrap_or(id);
+    &id[..id.len().min(12)]
+}
+
+/// Networks and volumes the stack's services need and the host lacks.
+fn resources(t: &Target, host: &HostState, out: &mut Vec<Change>) {
+    let mut nets: BTreeSet<&str> = BTreeSet::new();
+    for s in t.services.values() {
+        if s.spec.networks.is_empty() {
+            nets.insert("default");
+        }
+        nets.extend(s.spec.networks.keys().map(String::as_str));
+    }
+    for net in nets {
+        if t.networks.get(net).is_some_and(|r| r.external) {
+            continue;
+        }
+        let full = format!("{}_{net}", t.name);
+        if !host.networks.iter().any(|n| n.name == full) {
+            out.push(change(
+                Action::CreateNetwork,
+                net,
+                format!("network {full} is missing"),
+                false,
+            ));
+        }
+    }
+    for (vol, r) in &t.volumes {
+        let full = format!("{}_{vol}", t.name);
+        if !r.external && !host.volumes.contains(&full) {
+            out.push(change(
+                Action::CreateVolume,
+                vol,
+                format!("volume {full} is missing"),
+                false,
+            ));
+        }
+    }
+}
+
+fn remove_networks(project: &str, host: &HostState, why: &str, out: &mut Vec<Change>) {
+    for n in host
+        .networks
+        .iter()
+        .filter(|n| n.project == project && n.managed)
+    {
+        out.push(with_id(
+            change(Action::RemoveNetwork, &n.name, why.to_owned(), false),
+            &n.id,
+        ));
+    }
+}
+
+fn leftover(project: &str, host_name: &str, host: &HostState, prune: bool) -> StackPlan {
+    let mut changes = Vec::new();
+    let why = "stack is no longer in the repository (prune is on)";
+    if prune {
+        for c in host.containers.iter().filter(|c| c.project == project) {
+            changes.push(with_id(
+                change(Action::Remove, &c.service, why.into(), false),
+                &c.id,
+            ));
+        }
+        remove_networks(project, host, why, &mut changes);
+    }
+    StackPlan {
+        stack: project.to_owned(),
+        host: host_name.to_owned(),
+        desired_state: if prune { "absent" } else { "unmanaged" }.into(),
+        changes,
+        error: None,
+        failing: Vec::new(),
+        leftover: true,
+    }
+}

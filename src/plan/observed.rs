@@ -1,0 +1,168 @@
+//! What a Docker host looks like, as far as tend cares: the containers,
+//! networks and volumes carrying tend's labels, and the ids of the images
+//! the desired stacks name. Filled by `docker::observe`, read by `plan`.
+
+use serde::Serialize;
+use std::collections::{BTreeMap, BTreeSet};
+
+/// The observed state of one host.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct HostState {
+    /// Containers labelled `tend.managed=true`.
+    pub containers: Vec<ContainerSeen>,
+    /// Networks labelled with a compose project.
+    pub networks: Vec<NetworkSeen>,
+    /// Names of the volumes that exist.
+    pub volumes: BTreeSet<String>,
+    /// Image reference → image id, for the references present locally.
+    pub images: BTreeMap<String, String>,
+    /// Names of containers tend did not create (never touched).
+    pub foreign: BTreeSet<String>,
+}
+
+/// One managed container.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ContainerSeen {
+    /// Container id.
+    pub id: String,
+    /// Name without the leading `/`.
+    pub name: String,
+    /// `com.docker.compose.project`.
+    pub project: String,
+    /// `com.docker.compose.service`.
+    pub service: String,
+    /// `com.docker.compose.container-number`.
+    pub number: u32,
+    /// `tend.config-hash`.
+    pub hash: String,
+    /// `tend.config-parts`: field → short hash.
+    pub parts: BTreeMap<String, String>,
+    /// The image reference it was created from.
+    pub image: String,
+    /// The image id it runs.
+    pub image_id: String,
+    /// Run state.
+    pub state: RunState,
+    /// Exit code, when exited.
+    pub exit_code: Option<i64>,
+    /// Health, when the container has a health check.
+    pub health: Health,
+    /// The restart policy it was created with (from the labels).
+    pub restart: String,
+}
+
+/// A container's run state, as the engine reports it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RunState {
+    /// Created, never started.
+    Created,
+    /// Running.
+    Running,
+    /// Paused.
+    Paused,
+    /// Being restarted by its restart policy.
+    Restarting,
+    /// Exited.
+    Exited,
+    /// Being removed.
+    Removing,
+    /// Dead (failed removal).
+    Dead,
+}
+
+impl RunState {
+    /// Parses the engine's word; unknown words count as `Dead`.
+    pub fn parse(word: &str) -> RunState {
+        match word {
+            "created" => RunState::Created,
+            "running" => RunState::Running,
+            "paused" => RunState::Paused,
+            "restarting" => RunState::Restarting,
+            "exited" => RunState::Exited,
+            "removing" => RunState::Removing,
+            _ => RunState::Dead,
+        }
+    }
+
+    /// Whether the main process is up (running, paused or restarting).
+    pub fn is_up(self) -> bool {
+        matches!(
+            self,
+            RunState::Running | RunState::Paused | RunState::Restarting
+        )
+    }
+}
+
+/// A container's health.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum Health {
+    /// No health check.
+    #[default]
+    None,
+    /// Within the start period or before the first check.
+    Starting,
+    /// The check passes.
+    Healthy,
+    /// The check fails.
+    Unhealthy,
+}
+
+impl Health {
+    /// Reads the health from the engine's status text (`Up 3s (healthy)`).
+    pub fn from_status(status: &str) -> Health {
+        if status.contains("(healthy)") {
+            Health::Healthy
+        } else if status.contains("(unhealthy)") {
+            Health::Unhealthy
+        } else if status.contains("(health: starting)") {
+            Health::Starting
+        } else {
+            Health::None
+        }
+    }
+}
+
+/// A network created for a compose project.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct NetworkSeen {
+    /// Network id.
+    pub id: String,
+    /// Full name (`<project>_<network>`).
+    pub name: String,
+    /// `com.docker.compose.project`.
+    pub project: String,
+    /// Whether tend created it (`tend.managed=true`).
+    pub managed: bool,
+}
+
+/// Reads the exit code from the engine's status text (`Exited (137) 2s ago`).
+pub fn exit_code_from_status(status: &str) -> Option<i64> {
+    let rest = status.strip_prefix("Exited (")?;
+    rest.split(')').next()?.parse().ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn status_words() {
+        assert_eq!(
+            Health::from_status("Up 3 seconds (healthy)"),
+            Health::Healthy
+        );
+        assert_eq!(
+            Health::from_status("Up 1s (health: starting)"),
+            Health::Starting
+        );
+        assert_eq!(Health::from_status("Up 2 hours"), Health::None);
+        assert_eq!(
+            exit_code_from_status("Exited (137) 5 seconds ago"),
+            Some(137)
+        );
+        assert_eq!(exit_code_from_status("Up 5 seconds"), None);
+        assert_eq!(RunState::parse("weird"), RunState::Dead);
+    }
+}

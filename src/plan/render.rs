@@ -1,0 +1,355 @@
+//! Desired stacks made concrete: each service's environment resolved (env
+//! files, values taken from tend's host) and its container spec hashed.
+//!
+//! The hash covers everything that goes into the container (not
+//! `depends_on`, which only orders the apply), per field, so a plan can say
+//! *which* fields changed. File and environment access come in as closures:
+//! the module stays pure and unit-testable.
+
+use crate::model::{DependCondition, Resource, Service, SleepWindow, Stack, StackState};
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+/// One stack as tend would deploy it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Target {
+    /// Stack (compose project) name.
+    pub name: String,
+    /// Host name.
+    pub host: String,
+    /// `x-tend.state`.
+    pub state: StackState,
+    /// `x-tend.sleep`.
+    pub sleep: Option<SleepWindow>,
+    /// Services by name.
+    pub services: BTreeMap<String, ServiceTarget>,
+    /// Declared networks.
+    pub networks: BTreeMap<String, Resource>,
+    /// Declared named volumes.
+    pub volumes: BTreeMap<String, Resource>,
+    /// Why the stack could not be rendered (an env file is unreadable…).
+    pub error: Option<String>,
+}
+
+/// One service as tend would create it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ServiceTarget {
+    /// The normalised spec (bind sources made absolute).
+    pub spec: Service,
+    /// Resolved environment, `KEY=VALUE`, sorted.
+    pub env: Vec<String>,
+    /// Hash of the whole container spec (`tend.config-hash`).
+    pub hash: String,
+    /// Field → short hash (`tend.config-parts`).
+    pub parts: BTreeMap<String, String>,
+    /// Position along `depends_on`: 0 needs nothing, 1 needs level 0, …
+    pub level: u32,
+}
+
+/// Renders every stack; a stack whose files cannot be read gets an `error`.
+pub fn render_all(
+    stacks: &[Stack],
+    root: &Path,
+    read: &dyn Fn(&Path) -> Result<String, String>,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Vec<Target> {
+    stacks.iter().map(|s| render(s, root, read, env)).collect()
+}
+
+/// Renders one stack; `root` is the snapshot folder of the commit.
+pub fn render(
+    stack: &Stack,
+    root: &Path,
+    read: &dyn Fn(&Path) -> Result<String, String>,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Target {
+    let mut error = None;
+    let stack_dir = root.join(stack.file.parent().unwrap_or(Path::new("")));
+    let levels = levels(&stack.services);
+    let mut services = BTreeMap::new();
+    for (name, spec) in &stack.services {
+        let mut vars: BTreeMap<String, String> = BTreeMap::new();
+        for file in &spec.env_file {
+            match read(&root.join(file)) {
+                Ok(text) => vars.extend(parse_env_file(&text)),
+                Err(e) => {
+                    error
+                        .get_or_insert(format!("service {name}: env_file {}: {e}", file.display()));
+                }
+            }
+        }
+        for (key, value) in &spec.environment {
+            match value.clone().or_else(|| env(key)) {
+                Some(v) => vars.insert(key.clone(), v),
+                None => vars.remove(key),
+            };
+        }
+        let mut spec = spec.clone();
+        for m in &mut spec.volumes {
+            m.source = absolute_source(&m.source, &stack_dir, env);
+        }
+        let env: Vec<String> = vars.into_iter().map(|(k, v)| format!("{k}={v}")).collect();
+        let parts = parts(&spec, &env);
+        let hash = short(&parts.iter().fold(String::new(), |mut acc, (k, v)| {
+            acc.push_str(k);
+            acc.push('=');
+            acc.push_str(v);
+            acc.push('\n');
+            acc
+        }));
+        let level = levels.get(name.as_str()).copied().unwrap_or(0);
+        services.insert(
+            name.clone(),
+            ServiceTarget {
+                spec,
+                env,
+                hash,
+                parts,
+                level,
+            },
+        );
+    }
+    Target {
+        name: stack.name.clone(),
+        host: stack.host.clone(),
+        state: stack.state,
+        sleep: stack.sleep.clone(),
+        services,
+        networks: stack.networks.clone(),
+        volumes: stack.volumes.clone(),
+        error,
+    }
+}
+
+/// `./x` is relative to the stack's folder, `~/x` to tend's home.
+fn absolute_source(source: &str, stack_dir: &Path, env: &dyn Fn(&str) -> Option<String>) -> String {
+    if let Some(rest) = source.strip_prefix("~/") {
+        let home = env("HOME").unwrap_or_else(|| "/root".into());
+        return PathBuf::from(home).join(rest).display().to_string();
+    }
+    if source.starts_with('.') {
+        return normalise(&stack_dir.join(source)).display().to_string();
+    }
+    source.to_owned()
+}
+
+fn normalise(path: &Path) -> PathBuf {
+    let mut out = PathBuf::new();
+    for c in path.components() {
+        match c {
+            std::path::Component::CurDir => {}
+            std::path::Component::ParentDir => {
+                out.pop();
+            }
+            other => out.push(other),
+        }
+    }
+    out
+}
+
+/// Per-field short hashes of what goes into the container.
+fn parts(spec: &Service, env: &[String]) -> BTreeMap<String, String> {
+    fn h<T: Serialize>(value: &T) -> String {
+        short(&serde_json::to_string(value).unwrap_or_default())
+    }
+    let mut p = BTreeMap::new();
+    let mut add = |k: &str, v: String| {
+        p.insert(k.to_owned(), v);
+    };
+    add("image", h(&spec.image));
+    add("command", h(&spec.command));
+    add("entrypoint", h(&spec.entrypoint));
+    add("environment", h(&env));
+    add("ports", h(&spec.ports));
+    add("volumes", h(&spec.volumes));
+    add("restart", h(&spec.restart));
+    add("labels", h(&spec.labels));
+    add("healthcheck", h(&spec.healthcheck));
+    add("networks", h(&spec.networks));
+    add("user", h(&spec.user));
+    add("working_dir", h(&spec.working_dir));
+    add("init", h(&spec.init));
+    add("stop_grace_period", h(&spec.stop_grace_period));
+    p
+}
+
+/// The first 12 hex digits of a SHA-256.
+fn short(text: &str) -> String {
+    let digest = Sha256::digest(text.as_bytes());
+    hex::encode(&digest[..6])
+}
+
+/// `KEY=VALUE` lines; `#` comments, blank lines and `export ` are allowed,
+/// matching quotes around the value are removed.
+pub fn parse_env_file(text: &str) -> Vec<(String, String)> {
+    text.lines()
+        .filter_map(|line| {
+            let line = line.trim();
+            if line.is_empty() || line.starts_with('#') {
+                return None;
+            }
+            let line = line.strip_prefix("export ").unwrap_or(line);
+            let (k, v) = line.split_once('=').unwrap_or((line, ""));
+            let v = v.trim();
+            let v = ['"', '\'']
+                .iter()
+                .find_map(|q| v.strip_prefix(*q).and_then(|r| r.strip_suffix(*q)))
+                .unwrap_or(v);
+            Some((k.trim().to_owned(), v.to_owned()))
+        })
+        .collect()
+}
+
+/// Depth of each service along `depends_on` (cycles were rejected by config).
+fn levels(services: &BTreeMap<String, Service>) -> BTreeMap<&str, u32> {
+    let mut level: BTreeMap<&str, u32> = services.keys().map(|k| (k.as_str(), 0)).collect();
+    for _ in 0..services.len() {
+        let mut changed = false;
+        for (name, s) in services {
+            let need = s
+                .depends_on
+                .keys()
+                .filter_map(|d| level.get(d.as_str()).map(|l| l + 1))
+                .max()
+                .unwrap_or(0);
+            if need > level[name.as_str()] {
+                level.insert(name, need);
+                changed = true;
+            }
+        }
+        if !changed {
+            break;
+        }
+    }
+    level
+}
+
+/// Whether `condition` on a dependency is met by its observed container.
+pub fn condition_met(
+    condition: DependCondition,
+    state: super::RunState,
+    health: super::Health,
+    exit: Option<i64>,
+) -> bool {
+    use super::{Health, RunState};
+    match condition {
+        DependCondition::ServiceStarted => state == RunState::Running,
+        DependCondition::ServiceHealthy => {
+            state == RunState::Running && health != Health::Unhealthy && health != Health::Starting
+        }
+        DependCondition::ServiceCompletedSuccessfully => {
+            state == RunState::Exited && exit == Some(0)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn service(image: &str) -> Service {
+        Service {
+            image: image.into(),
+            restart: "no".into(),
+            ..Service::default()
+        }
+    }
+
+    fn stack(services: Vec<(&str, Service)>) -> Stack {
+        Stack {
+            name: "web".into(),
+            host: "local".into(),
+            state: StackState::Running,
+            sleep: None,
+            services: services.into_iter().map(|(k, v)| (k.into(), v)).collect(),
+            networks: BTreeMap::new(),
+            volumes: BTreeMap::new(),
+            file: "stacks/web/compose.yaml".into(),
+        }
+    }
+
+    fn files(path: &Path) -> Result<String, String> {
+        match path.to_str() {
+            Some("/r/stacks/web/app.env") => Ok("# c\nA=1\nexport B=\"two\"\n\nC='3'\n".into()),
+            _ => Err("no such file".into()),
+        }
+    }
+
+    #[test]
+    fn env_files_then_environment_then_host() {
+        let mut s = service("x:1");
+        s.env_file = vec!["stacks/web/app.env".into()];
+        s.environment.insert("C".into(), Some("override".into()));
+        s.environment.insert("D".into(), None);
+        s.environment.insert("E".into(), None);
+        let host = |k: &str| (k == "D").then(|| "from-host".to_owned());
+        let t = render(&stack(vec![("app", s)]), Path::new("/r"), &files, &host);
+        assert_eq!(t.error, None);
+        assert_eq!(
+            t.services["app"].env,
+            ["A=1", "B=two", "C=override", "D=from-host"]
+        );
+    }
+
+    #[test]
+    fn hash_changes_with_content_not_with_order_or_depends_on() {
+        let none = |_: &str| None;
+        let a = render(
+            &stack(vec![("app", service("x:1"))]),
+            Path::new("/r"),
+            &files,
+            &none,
+        );
+        let mut dep = service("x:1");
+        dep.depends_on
+            .insert("db".into(), DependCondition::ServiceStarted);
+        let b = render(
+            &stack(vec![("app", dep), ("db", service("y:1"))]),
+            Path::new("/r"),
+            &files,
+            &none,
+        );
+        assert_eq!(a.services["app"].hash, b.services["app"].hash);
+        assert_eq!(b.services["app"].level, 1);
+        let c = render(
+            &stack(vec![("app", service("x:2"))]),
+            Path::new("/r"),
+            &files,
+            &none,
+        );
+        assert_ne!(a.services["app"].hash, c.services["app"].hash);
+        let changed: Vec<_> = a.services["app"]
+            .parts
+            .iter()
+            .filter(|(k, v)| c.services["app"].parts[*k] != **v)
+            .map(|(k, _)| k.as_str())
+            .collect();
+        assert_eq!(changed, ["image"]);
+    }
+
+    #[test]
+    fn missing_env_file_is_an_error_of_the_stack() {
+        let mut s = service("x:1");
+        s.env_file = vec!["stacks/web/missing.env".into()];
+        let t = render(&stack(vec![("app", s)]), Path::new("/r"), &files, &|_| None);
+        assert!(t.error.unwrap().contains("missing.env"));
+    }
+
+    #[test]
+    fn relative_binds_are_made_absolute() {
+        let mut s = service("x:1");
+        s.volumes.push(crate::model::Mount {
+            kind: crate::model::MountKind::Bind,
+            source: "./conf/../site".into(),
+            target: "/site".into(),
+            read_only: true,
+        });
+        let t = render(&stack(vec![("app", s)]), Path::new("/r"), &files, &|_| None);
+        assert_eq!(
+            t.services["app"].spec.volumes[0].source,
+            "/r/stacks/web/site"
+        );
+    }
+}
