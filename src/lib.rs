@@ -15,6 +15,8 @@
 //!   read-only snapshots per commit) or a plain folder in dev mode. Edge.
 //! - [`store`]: redb — audit events and meta values; a read-only handle for
 //!   the web layer. Edge.
+//! - [`docker`]: the Docker Engine API (bollard) — observe managed
+//!   containers, apply a stack's plan, container actions, events. Edge.
 //! - [`runner`]: job processes — clean env, secrets resolved and redacted,
 //!   process groups, timeouts, captured and capped logs, Ansible recaps. Edge.
 //! - [`web`]: axum — JSON API, health checks, the signed git webhook. Edge.
@@ -26,6 +28,7 @@
 //! each other; only `reconcile` and `main` see several edges.
 
 pub mod config;
+pub mod docker;
 pub mod model;
 pub mod plan;
 pub mod reconcile;

@@ -50,6 +50,30 @@ enum Command {
         #[arg(long, hide = true)]
         now: Option<DateTime<Utc>>,
     },
+    /// Show what would change on the Docker hosts; exit 0 in sync, 2 changes pending, 1 error.
+    Plan {
+        /// The config repository folder.
+        #[arg(default_value = ".")]
+        dir: PathBuf,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = cli::Format::Human)]
+        format: cli::Format,
+        /// Plan as if it were this instant (RFC 3339), e.g. to preview sleep windows.
+        #[arg(long)]
+        at: Option<DateTime<Utc>>,
+    },
+    /// Reconcile the stacks once, then exit; exit 0 when everything ends in sync.
+    Apply {
+        /// The config repository folder.
+        #[arg(default_value = ".")]
+        dir: PathBuf,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = cli::Format::Human)]
+        format: cli::Format,
+        /// Apply as if it were this instant (RFC 3339).
+        #[arg(long)]
+        at: Option<DateTime<Utc>>,
+    },
     /// Show recent job runs of a running tend (through its API).
     History {
         /// Only this job's runs.
@@ -94,6 +118,12 @@ fn main() -> ExitCode {
         Command::Run(args) => cli::run::run(*args),
         Command::Check { dir, format } => Ok(cli::check(&dir, format)),
         Command::Jobs { dir, next, now } => cli::jobs(&dir, next, now.unwrap_or_else(Utc::now)),
+        Command::Plan { dir, format, at } => {
+            cli::stacks::plan(&dir, format, at.unwrap_or_else(Utc::now))
+        }
+        Command::Apply { dir, format, at } => {
+            cli::stacks::apply(&dir, format, at.unwrap_or_else(Utc::now))
+        }
         Command::Schema { out } => cli::schema(&out),
         Command::History { job, limit, api } => cli::client::history(&api, job.as_deref(), limit),
         Command::Trigger {

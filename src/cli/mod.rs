@@ -3,6 +3,7 @@
 
 pub mod client;
 pub mod run;
+pub mod stacks;
 
 use anyhow::{Context, Result};
 use chrono::{DateTime, Utc};

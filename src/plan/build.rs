@@ -85,7 +85,7 @@ enum Want {
 }
 
 fn plan_stack(t: &Target, host: &HostState, cx: &Context) -> StackPlan {
-    let short = &cx.commit[..cx.commit.len().min(7)];
+    let short = short_commit(cx.commit);
     let mine: Vec<&ContainerSeen> = host
         .containers
         .iter()
@@ -174,7 +174,27 @@ fn plan_stack(t: &Target, host: &HostState, cx: &Context) -> StackPlan {
     if absent {
         remove_networks(&t.name, host, "x-tend.state is absent", &mut out.changes);
     }
+    out.changes.sort_by_key(|c| (phase(c.action), c.level));
     out
+}
+
+/// Apply order: resources, removals, services, network removals.
+fn phase(a: Action) -> u8 {
+    match a {
+        Action::CreateNetwork | Action::CreateVolume => 0,
+        Action::Remove => 1,
+        Action::RemoveNetwork => 3,
+        _ => 2,
+    }
+}
+
+/// A commit id shortened for reasons; other words stay whole.
+fn short_commit(commit: &str) -> &str {
+    if commit.len() > 7 && commit.bytes().all(|b| b.is_ascii_hexdigit()) {
+        &commit[..7]
+    } else {
+        commit
+    }
 }
 
 fn with_id(mut c: Change, id: &str) -> Change {
@@ -186,7 +206,7 @@ fn with_id(mut c: Change, id: &str) -> Change {
 fn failing(c: &ContainerSeen, want: &Want) -> bool {
     matches!(want, Want::Running)
         && (c.health == super::Health::Unhealthy
-            || (c.state == RunState::Exited && c.exit_code.unwrap_or(0) != 0)
+            || (c.state == RunState::Exited && !matches!(c.exit_code, None | Some(0 | 137 | 143)))
             || c.state == RunState::Restarting)
 }
 
@@ -206,7 +226,7 @@ fn service_change(
     want: &Want,
     fresh_stack: bool,
 ) -> Vec<Change> {
-    let short = &cx.commit[..cx.commit.len().min(7)];
+    let short = short_commit(cx.commit);
     let run = matches!(want, Want::Running);
     let Some(c) = seen else {
         if matches!(want, Want::Absent) {

@@ -9,7 +9,7 @@ pub mod observed;
 pub mod render;
 mod show;
 
-pub use build::plan;
+pub use build::{container_name, plan};
 pub use observed::{ContainerSeen, Health, HostState, NetworkSeen, RunState};
 pub use render::{ServiceTarget, Target};
 

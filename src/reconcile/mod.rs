@@ -9,6 +9,7 @@
 //! `spawn_blocking`.
 
 pub mod jobrun;
+pub mod pass;
 pub mod queue;
 pub mod scheduler;
 pub mod timers;

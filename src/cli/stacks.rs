@@ -1,0 +1,158 @@
+//! `tend plan` and `tend apply`: one stacks pass against the live Docker
+//! hosts of a config folder, without a daemon or a store.
+
+use super::{Format, out};
+use anyhow::Result;
+use chrono::{DateTime, Utc};
+use serde_json::json;
+use std::collections::BTreeSet;
+use std::path::Path;
+use std::process::ExitCode;
+use tend::config::{self, LoadError};
+use tend::plan::{self, Context, Holds, Plan, Sync};
+use tend::reconcile::pass::{self, Engines, Observation};
+
+/// Loads, observes and plans; `Err(code)` when the folder is invalid.
+async fn prepare(
+    dir: &Path,
+    at: DateTime<Utc>,
+    engines: &mut Engines,
+) -> Result<Result<(Observation, Plan), ExitCode>> {
+    let desired = match config::load(dir, at) {
+        Ok(d) => d,
+        Err(LoadError::Invalid(report)) => {
+            return Ok(Err(out(&report.render(), ExitCode::from(1))));
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let obs = pass::observe_all(&desired, dir, engines, &BTreeSet::new()).await;
+    let plan = plan_of(&obs, dir, desired.settings.prune, at);
+    Ok(Ok((obs, plan)))
+}
+
+fn plan_of(obs: &Observation, dir: &Path, prune: bool, at: DateTime<Utc>) -> Plan {
+    let commit = commit_of(dir);
+    let (holds, deployed) = (Holds::new(), BTreeSet::new());
+    let cx = Context {
+        commit: &commit,
+        prune,
+        now: at,
+        holds: &holds,
+        deployed: &deployed,
+    };
+    plan::plan(&obs.targets, &obs.hosts, &cx)
+}
+
+/// The HEAD commit when `dir` is in a git repository, else `working-tree`.
+fn commit_of(dir: &Path) -> String {
+    git2::Repository::discover(dir)
+        .ok()
+        .and_then(|r| r.head().ok()?.target())
+        .map_or_else(|| "working-tree".to_owned(), |id| id.to_string())
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime> {
+    Ok(tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?)
+}
+
+/// `tend plan`: exit 0 in sync, 2 changes pending, 1 error.
+pub fn plan(dir: &Path, format: Format, at: DateTime<Utc>) -> Result<ExitCode> {
+    runtime()?.block_on(async {
+        let mut engines = Engines::new(std::env::temp_dir().join("tend-tls"));
+        let (_, plan) = match prepare(dir, at, &mut engines).await? {
+            Ok(p) => p,
+            Err(code) => return Ok(code),
+        };
+        let code = if plan.has_errors() {
+            1
+        } else if plan.is_empty() {
+            0
+        } else {
+            2
+        };
+        let text = match format {
+            Format::Human => plan.to_string(),
+            Format::Json => format!("{}\n", serde_json::to_string_pretty(&plan)?),
+        };
+        Ok(out(&text, ExitCode::from(code)))
+    })
+}
+
+/// `tend apply`: one reconcile; exit 0 when everything ends in sync.
+pub fn apply(dir: &Path, format: Format, at: DateTime<Utc>) -> Result<ExitCode> {
+    runtime()?.block_on(async {
+        let mut engines = Engines::new(std::env::temp_dir().join("tend-tls"));
+        let (obs, plan) = match prepare(dir, at, &mut engines).await? {
+            Ok(p) => p,
+            Err(code) => return Ok(code),
+        };
+        if matches!(format, Format::Human) {
+            print!("{plan}");
+        }
+        let started = std::time::Instant::now();
+        let applied = pass::apply(&plan, &obs, &commit_of(dir), &|_, _| true).await;
+        if matches!(format, Format::Human) {
+            for a in &applied {
+                for s in &a.steps {
+                    let (sign, verb) = s.change.action.describe();
+                    match &s.error {
+                        None => println!("{}: {sign} {verb} {}: done", a.stack, s.change.target),
+                        Some(e) => println!(
+                            "{}: {sign} {verb} {}: FAILED: {e}",
+                            a.stack, s.change.target
+                        ),
+                    }
+                }
+            }
+        }
+        let elapsed = started.elapsed();
+        let mutations = engines.mutations();
+        let desired = config::load(dir, at).ok();
+        let after = match &desired {
+            Some(d) => {
+                let obs = pass::observe_all(d, dir, &mut engines, &BTreeSet::new()).await;
+                plan_of(&obs, dir, d.settings.prune, at)
+            }
+            None => Plan::default(),
+        };
+        let failed = applied.iter().any(|a| !a.ok());
+        let settled = after.stacks.iter().all(|s| s.sync() == Sync::Synced);
+        let text = match format {
+            Format::Human => {
+                let mut t = String::new();
+                for s in after.stacks.iter().filter(|s| s.sync() != Sync::Synced) {
+                    let why = s.error.clone().unwrap_or_else(|| {
+                        format!(
+                            "{} change(s) left, failing: {}",
+                            s.changes.len(),
+                            s.failing.join(", ")
+                        )
+                    });
+                    t += &format!("stack {} is not in sync: {why}\n", s.stack);
+                }
+                t + &format!(
+                    "applied {} change(s) in {:.2}s with {mutations} mutating API call(s)\n",
+                    plan.len(),
+                    elapsed.as_secs_f64()
+                )
+            }
+            Format::Json => format!(
+                "{}\n",
+                serde_json::to_string_pretty(&json!({
+                    "plan": plan,
+                    "applied": applied,
+                    "mutating_calls": mutations,
+                    "seconds": elapsed.as_secs_f64(),
+                    "after": after,
+                }))?
+            ),
+        };
+        Ok(out(
+            &text,
+            ExitCode::from(if failed || !settled { 1 } else { 0 }),
+        ))
+    })
+}

@@ -1,0 +1,76 @@
+//! Container actions of stack jobs (`start`, `stop`, `restart`, `pause`,
+//! `unpause`, and the pull half of `update`), on the observed containers of
+//! one stack. Each returns the lines it logs.
+
+use super::{DockerError, Engine, ops};
+use crate::model::StackAction;
+use crate::plan::{ContainerSeen, HostState, RunState};
+
+/// Runs `action` on the containers of `stack` (only `services` if not
+/// empty). `update` only pulls here; recreating is the planner's job.
+pub async fn run(
+    e: &Engine,
+    host: &HostState,
+    stack: &str,
+    services: &[String],
+    action: StackAction,
+    images: &[String],
+) -> Result<Vec<String>, DockerError> {
+    let mut log = Vec::new();
+    let chosen: Vec<&ContainerSeen> = host
+        .containers
+        .iter()
+        .filter(|c| c.project == stack && (services.is_empty() || services.contains(&c.service)))
+        .collect();
+    if chosen.is_empty() && action != StackAction::Update {
+        log.push(format!("stack {stack} has no containers on {}", e.name));
+    }
+    for c in chosen {
+        let did = match action {
+            StackAction::Start if c.state == RunState::Paused => {
+                e.mutating().unpause_container(&c.id).await?;
+                "unpaused"
+            }
+            StackAction::Start if !c.state.is_up() => {
+                ops::start(e, &c.id).await?;
+                "started"
+            }
+            StackAction::Stop if c.state.is_up() => {
+                ops::stop(e, &c.id).await?;
+                "stopped"
+            }
+            StackAction::Restart => {
+                if c.state == RunState::Paused {
+                    e.mutating().unpause_container(&c.id).await?;
+                }
+                e.mutating().restart_container(&c.id, None).await?;
+                "restarted"
+            }
+            StackAction::Pause if c.state == RunState::Running => {
+                e.mutating().pause_container(&c.id).await?;
+                "paused"
+            }
+            StackAction::Unpause if c.state == RunState::Paused => {
+                e.mutating().unpause_container(&c.id).await?;
+                "unpaused"
+            }
+            StackAction::Update => continue,
+            _ => "already so",
+        };
+        log.push(format!("{}: {did}", c.name));
+    }
+    if action == StackAction::Update {
+        for image in images {
+            let before = host.images.get(image).cloned();
+            ops::pull(e, image).await?;
+            let after = e.api().inspect_image(image).await?.id.unwrap_or_default();
+            let what = if before.as_deref() == Some(after.as_str()) {
+                "unchanged"
+            } else {
+                "new image"
+            };
+            log.push(format!("pulled {image}: {what} ({after})"));
+        }
+    }
+    Ok(log)
+}

@@ -1,0 +1,211 @@
+//! Executing one stack's plan: networks and volumes first, removals next,
+//! then services level by level along `depends_on` (a level's services in
+//! parallel), waiting for `service_healthy` / `service_completed_successfully`
+//! dependencies before starting what needs them.
+
+use super::ops::{self, NewContainer};
+use super::{DockerError, Engine};
+use crate::model::DependCondition;
+use crate::plan::{Action, Change, HostState, StackPlan, Target};
+use serde::Serialize;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Longest wait for a dependency to become healthy.
+const MAX_DEPENDENCY_WAIT: Duration = Duration::from_secs(300);
+
+/// What happened to one change.
+#[derive(Debug, Clone, Serialize)]
+pub struct Step {
+    /// The change.
+    pub change: Change,
+    /// The error, if it failed or was skipped.
+    pub error: Option<String>,
+}
+
+/// Applies `plan` for one stack; `target` is `None` for a leftover stack.
+pub async fn apply_stack(
+    e: &Engine,
+    plan: &StackPlan,
+    target: Option<&Target>,
+    host: &HostState,
+    commit: &str,
+) -> Vec<Step> {
+    let mut steps = Vec::new();
+    let mut networks: HashMap<String, String> = host
+        .networks
+        .iter()
+        .filter(|n| n.project == plan.stack)
+        .filter_map(|n| {
+            let key = n.name.strip_prefix(&format!("{}_", plan.stack))?;
+            Some((key.to_owned(), n.id.clone()))
+        })
+        .collect();
+    if let Some(t) = target {
+        for key in t
+            .networks
+            .iter()
+            .filter(|(_, r)| r.external)
+            .map(|(k, _)| k)
+        {
+            networks.insert(key.clone(), key.clone());
+        }
+    }
+    let (early, services): (Vec<&Change>, Vec<&Change>) = plan.changes.iter().partition(|c| {
+        matches!(
+            c.action,
+            Action::CreateNetwork | Action::CreateVolume | Action::Remove
+        )
+    });
+    for c in early {
+        let r = match c.action {
+            Action::CreateNetwork => {
+                let driver = target
+                    .and_then(|t| t.networks.get(&c.target))
+                    .and_then(|r| r.driver.as_deref());
+                ops::create_network(e, &plan.stack, &c.target, driver)
+                    .await
+                    .map(|id| {
+                        networks.insert(c.target.clone(), id);
+                    })
+            }
+            Action::CreateVolume => {
+                let driver = target
+                    .and_then(|t| t.volumes.get(&c.target))
+                    .and_then(|r| r.driver.as_deref());
+                ops::create_volume(e, &plan.stack, &c.target, driver).await
+            }
+            _ => ops::remove(e, c.id.as_deref().unwrap_or_default()).await,
+        };
+        steps.push(step(c, r));
+    }
+    let networks = Arc::new(networks);
+    let max_level = services.iter().map(|c| c.level).max().unwrap_or(0);
+    for level in 0..=max_level {
+        let mut set = tokio::task::JoinSet::new();
+        for c in services
+            .iter()
+            .filter(|c| c.level == level && c.action != Action::RemoveNetwork)
+        {
+            let (e, c, nets) = (e.clone(), (*c).clone(), networks.clone());
+            let (t, host, commit) = (target.cloned(), host.clone(), commit.to_owned());
+            let stack = plan.stack.clone();
+            set.spawn(async move {
+                let r = service(&e, &stack, &c, t.as_ref(), &host, &nets, &commit).await;
+                step(&c, r)
+            });
+        }
+        while let Some(done) = set.join_next().await {
+            match done {
+                Ok(s) => steps.push(s),
+                Err(err) => tracing::error!(cause = %err, "an apply task failed"),
+            }
+        }
+    }
+    for c in plan
+        .changes
+        .iter()
+        .filter(|c| c.action == Action::RemoveNetwork)
+    {
+        let r = ops::remove_network(e, c.id.as_deref().unwrap_or_default()).await;
+        steps.push(step(c, r));
+    }
+    steps
+}
+
+fn step(c: &Change, r: Result<(), DockerError>) -> Step {
+    Step {
+        change: c.clone(),
+        error: r.err().map(|e| e.to_string()),
+    }
+}
+
+async fn service(
+    e: &Engine,
+    stack: &str,
+    c: &Change,
+    target: Option<&Target>,
+    host: &HostState,
+    networks: &HashMap<String, String>,
+    commit: &str,
+) -> Result<(), DockerError> {
+    let id = c.id.as_deref().unwrap_or_default();
+    let spec = target.and_then(|t| t.services.get(&c.target));
+    if c.action.starts()
+        && let (Some(t), Some(s)) = (target, spec)
+    {
+        wait_dependencies(e, t, &s.spec.depends_on, host).await?;
+    }
+    match c.action {
+        Action::Start => ops::start(e, id).await,
+        Action::Stop => ops::stop(e, id).await,
+        Action::Pause => Ok(e.mutating().pause_container(id).await?),
+        Action::Unpause => Ok(e.mutating().unpause_container(id).await?),
+        Action::Rename => ops::rename(e, id, &crate::plan::container_name(stack, &c.target)).await,
+        Action::Create | Action::CreateStopped | Action::Recreate | Action::RecreateStopped => {
+            let s =
+                spec.ok_or_else(|| DockerError::Api(format!("service {} has no spec", c.target)))?;
+            if !host.images.contains_key(&s.spec.image) {
+                ops::pull(e, &s.spec.image).await?;
+            }
+            if matches!(c.action, Action::Recreate | Action::RecreateStopped) {
+                ops::remove(e, id).await?;
+            }
+            let new = NewContainer {
+                project: stack,
+                service: &c.target,
+                target: s,
+                networks,
+                commit,
+            };
+            let new_id = ops::create_container(e, &new).await?;
+            if c.action.starts() {
+                ops::start(e, &new_id).await?;
+            }
+            Ok(())
+        }
+        _ => Ok(()),
+    }
+}
+
+/// Waits for each dependency's condition, by the container now running it.
+async fn wait_dependencies(
+    e: &Engine,
+    t: &Target,
+    deps: &BTreeMap<String, DependCondition>,
+    _host: &HostState,
+) -> Result<(), DockerError> {
+    for (dep, condition) in deps {
+        if *condition == DependCondition::ServiceStarted {
+            continue;
+        }
+        let name = crate::plan::container_name(&t.name, dep);
+        let limit = t
+            .services
+            .get(dep)
+            .and_then(|s| s.spec.healthcheck.as_ref())
+            .map_or(Duration::from_secs(60), |h| {
+                let interval = h.interval.unwrap_or(Duration::from_secs(30));
+                let timeout = h.timeout.unwrap_or(Duration::from_secs(30));
+                let tries = h.retries.unwrap_or(3) + 1;
+                h.start_period.unwrap_or_default()
+                    + (interval + timeout) * tries
+                    + Duration::from_secs(5)
+            })
+            .min(MAX_DEPENDENCY_WAIT);
+        ops::wait_for(e, &name, *condition, limit)
+            .await
+            .map_err(|seen| {
+                let want = match condition {
+                    DependCondition::ServiceHealthy => "healthy",
+                    _ => "completed successfully",
+                };
+                DockerError::Api(format!(
+                    "dependency {dep} did not become {want} within {}s ({seen})",
+                    limit.as_secs()
+                ))
+            })?;
+    }
+    Ok(())
+}

@@ -1,0 +1,192 @@
+//! The Docker Engine API edge (bollard): connect to a host, observe the
+//! containers, networks and volumes tend manages, make the changes a plan
+//! asks for, run container actions, and follow the events stream.
+//!
+//! Every mutating call goes through [`Engine::mutating`], which counts it:
+//! an in-sync reconcile must make zero of them, and tests check that.
+
+pub mod actions;
+pub mod apply;
+pub mod events;
+pub mod observe;
+pub mod ops;
+
+use crate::model::Host;
+use bollard::{API_DEFAULT_VERSION, Docker};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+/// Time limit of one ordinary API call.
+const CALL_TIMEOUT_SECS: u64 = 60;
+/// Time limit of streaming calls (events, pulls).
+const STREAM_TIMEOUT_SECS: u64 = 24 * 3600;
+/// Time limit of connecting and negotiating the API version.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Why talking to an engine failed.
+#[derive(Debug, thiserror::Error)]
+pub enum DockerError {
+    /// The host's address or TLS settings are unusable.
+    #[error("{0}")]
+    Config(String),
+    /// The engine could not be reached or answered with an error.
+    #[error("{0}")]
+    Api(String),
+    /// The engine took too long.
+    #[error("{0} timed out")]
+    Timeout(&'static str),
+    /// A container tend did not create is in the way.
+    #[error("{0}")]
+    Conflict(String),
+}
+
+impl From<bollard::errors::Error> for DockerError {
+    fn from(e: bollard::errors::Error) -> Self {
+        use bollard::errors::Error as E;
+        match e {
+            E::DockerResponseServerError {
+                status_code,
+                message,
+            } => DockerError::Api(format!("engine answered {status_code}: {message}")),
+            E::SocketNotFoundError(path) => {
+                DockerError::Api(format!("socket {path} does not exist"))
+            }
+            other => DockerError::Api(other.to_string()),
+        }
+    }
+}
+
+/// Whether an error is the engine saying "no such object".
+pub fn not_found(e: &bollard::errors::Error) -> bool {
+    matches!(
+        e,
+        bollard::errors::Error::DockerResponseServerError {
+            status_code: 404,
+            ..
+        }
+    )
+}
+
+/// A connected engine of one `[hosts.*]` entry.
+#[derive(Clone)]
+pub struct Engine {
+    /// Host name from `tend.toml`.
+    pub name: String,
+    api: Docker,
+    long: Docker,
+    mutations: Arc<AtomicU64>,
+}
+
+impl Engine {
+    /// Connects to `host` and negotiates the API version. TLS material given
+    /// as `${env:…}` is written under `tls_dir` (mode 0600) for the client.
+    pub async fn connect(name: &str, host: &Host, tls_dir: &Path) -> Result<Engine, DockerError> {
+        let make = |timeout| client(host, tls_dir, name, timeout);
+        let (api, long) = (make(CALL_TIMEOUT_SECS)?, make(STREAM_TIMEOUT_SECS)?);
+        let negotiate = async {
+            let api = api.negotiate_version().await?;
+            let long = long.negotiate_version().await?;
+            Ok::<_, DockerError>((api, long))
+        };
+        let (api, long) = tokio::time::timeout(CONNECT_TIMEOUT, negotiate)
+            .await
+            .map_err(|_| DockerError::Timeout("connecting to the engine"))??;
+        Ok(Engine {
+            name: name.to_owned(),
+            api,
+            long,
+            mutations: Arc::new(AtomicU64::new(0)),
+        })
+    }
+
+    /// The client for ordinary calls.
+    pub fn api(&self) -> &Docker {
+        &self.api
+    }
+
+    /// The client for long streams (events, pulls).
+    pub fn long(&self) -> &Docker {
+        &self.long
+    }
+
+    /// Counts a mutating call and hands out the client to make it.
+    pub fn mutating(&self) -> &Docker {
+        self.mutations.fetch_add(1, Ordering::Relaxed);
+        &self.api
+    }
+
+    /// Mutating calls made through this engine so far.
+    pub fn mutations(&self) -> u64 {
+        self.mutations.load(Ordering::Relaxed)
+    }
+}
+
+fn client(host: &Host, tls_dir: &Path, name: &str, timeout: u64) -> Result<Docker, DockerError> {
+    let addr = host.docker.as_str();
+    let v = API_DEFAULT_VERSION;
+    if addr.starts_with("unix://") || addr.starts_with('/') {
+        return Ok(Docker::connect_with_socket(addr, timeout, v)?);
+    }
+    if let Some(rest) = addr.strip_prefix("tcp://") {
+        return match &host.tls {
+            None => Ok(Docker::connect_with_http(rest, timeout, v)?),
+            Some(tls) => {
+                let file = |what: &str, value: &Option<String>| {
+                    tls_file(what, value.as_deref(), &tls_dir.join(name))
+                };
+                let (ca, cert, key) = (
+                    file("ca", &tls.ca)?,
+                    file("cert", &tls.cert)?,
+                    file("key", &tls.key)?,
+                );
+                Ok(Docker::connect_with_ssl(
+                    addr, &key, &cert, &ca, timeout, v,
+                )?)
+            }
+        };
+    }
+    Err(DockerError::Config(format!(
+        "docker address `{addr}` is not supported (use unix:///path or tcp://host:port)"
+    )))
+}
+
+/// A TLS setting as a file path: `${file:/p}` and plain paths are used as
+/// they are; `${env:NAME}` contents are written to `dir/what.pem`.
+fn tls_file(what: &str, value: Option<&str>, dir: &Path) -> Result<PathBuf, DockerError> {
+    let value = value.ok_or_else(|| DockerError::Config(format!("tls.{what} is missing")))?;
+    if let Some(path) = value
+        .strip_prefix("${file:")
+        .and_then(|r| r.strip_suffix('}'))
+    {
+        return Ok(PathBuf::from(path));
+    }
+    let Some(var) = value
+        .strip_prefix("${env:")
+        .and_then(|r| r.strip_suffix('}'))
+    else {
+        return Ok(PathBuf::from(value));
+    };
+    let pem = std::env::var(var)
+        .map_err(|_| DockerError::Config(format!("tls.{what}: ${{env:{var}}} is not set")))?;
+    let path = dir.join(format!("{what}.pem"));
+    write_private(&path, pem.as_bytes())
+        .map_err(|e| DockerError::Config(format!("tls.{what}: writing {}: {e}", path.display())))?;
+    Ok(path)
+}
+
+fn write_private(path: &Path, data: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(path)?;
+    f.write_all(data)
+}

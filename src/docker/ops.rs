@@ -1,0 +1,382 @@
+//! Single engine operations with tend's labels and conventions: names
+//! `<project>-<service>-1`, `<project>_<network>`, `<project>_<volume>`.
+
+use super::observe::format_parts;
+use super::{DockerError, Engine, not_found};
+use crate::model::{DependCondition, MountKind, Service};
+use crate::plan::labels;
+use crate::plan::render::{ServiceTarget, condition_met};
+use crate::plan::{Health, RunState};
+use bollard::models::{
+    ContainerCreateBody, EndpointSettings, HealthConfig, HostConfig, Mount, MountType,
+    NetworkConnectRequest, NetworkCreateRequest, NetworkingConfig, PortBinding, RestartPolicy,
+    RestartPolicyNameEnum, VolumeCreateRequest,
+};
+use bollard::query_parameters::{
+    CreateContainerOptions, CreateImageOptions, RemoveContainerOptions, RenameContainerOptions,
+    StopContainerOptions,
+};
+use futures_util::StreamExt;
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+fn base_labels(project: &str) -> HashMap<String, String> {
+    HashMap::from([
+        (labels::PROJECT.to_owned(), project.to_owned()),
+        (labels::MANAGED.to_owned(), "true".to_owned()),
+    ])
+}
+
+/// Creates `<project>_<key>`; returns its id.
+pub async fn create_network(
+    e: &Engine,
+    project: &str,
+    key: &str,
+    driver: Option<&str>,
+) -> Result<String, DockerError> {
+    let mut labels = base_labels(project);
+    labels.insert(labels::NETWORK.into(), key.into());
+    let r = e
+        .mutating()
+        .create_network(NetworkCreateRequest {
+            name: format!("{project}_{key}"),
+            driver: driver.map(str::to_owned),
+            labels: Some(labels),
+            ..Default::default()
+        })
+        .await?;
+    Ok(r.id)
+}
+
+/// Creates the named volume `<project>_<key>`.
+pub async fn create_volume(
+    e: &Engine,
+    project: &str,
+    key: &str,
+    driver: Option<&str>,
+) -> Result<(), DockerError> {
+    let mut labels = base_labels(project);
+    labels.insert(labels::VOLUME.into(), key.into());
+    e.mutating()
+        .create_volume(VolumeCreateRequest {
+            name: Some(format!("{project}_{key}")),
+            driver: driver.map(str::to_owned),
+            labels: Some(labels),
+            ..Default::default()
+        })
+        .await?;
+    Ok(())
+}
+
+/// Removes a network, retrying while the engine still counts endpoints.
+pub async fn remove_network(e: &Engine, id: &str) -> Result<(), DockerError> {
+    let mut last = None;
+    for attempt in 0..20u64 {
+        match e.mutating().remove_network(id).await {
+            Ok(()) => return Ok(()),
+            Err(err) if not_found(&err) => return Ok(()),
+            Err(err) => last = Some(err),
+        }
+        tokio::time::sleep(Duration::from_millis(100 * (attempt + 1).min(5))).await;
+    }
+    Err(last.map_or(DockerError::Timeout("removing a network"), Into::into))
+}
+
+/// Pulls `image` (the engine's registry access; no credentials).
+pub async fn pull(e: &Engine, image: &str) -> Result<(), DockerError> {
+    let (name, tag) = split_tag(image);
+    let mut stream = e.long().create_image(
+        Some(CreateImageOptions {
+            from_image: Some(name.to_owned()),
+            tag: Some(tag.to_owned()),
+            ..Default::default()
+        }),
+        None,
+        None,
+    );
+    e.mutations
+        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    while let Some(item) = stream.next().await {
+        let info = item?;
+        if let Some(err) = info.error_detail.and_then(|d| d.message) {
+            return Err(DockerError::Api(format!("pulling {image}: {err}")));
+        }
+    }
+    Ok(())
+}
+
+fn split_tag(image: &str) -> (&str, &str) {
+    if image.contains('@') {
+        return (image, "");
+    }
+    match image.rsplit_once(':') {
+        Some((name, tag)) if !tag.contains('/') => (name, tag),
+        _ => (image, "latest"),
+    }
+}
+
+/// What a new container needs beyond its spec.
+pub struct NewContainer<'a> {
+    /// Stack (project) name.
+    pub project: &'a str,
+    /// Service name.
+    pub service: &'a str,
+    /// The rendered service.
+    pub target: &'a ServiceTarget,
+    /// Network key → id.
+    pub networks: &'a HashMap<String, String>,
+    /// The commit in force.
+    pub commit: &'a str,
+}
+
+/// Creates the container; returns its id.
+pub async fn create_container(e: &Engine, n: &NewContainer<'_>) -> Result<String, DockerError> {
+    let spec = &n.target.spec;
+    let name = crate::plan::container_name(n.project, n.service);
+    let mut labels: HashMap<String, String> = spec.labels.clone().into_iter().collect();
+    labels.extend(base_labels(n.project));
+    for (k, v) in [
+        (labels::SERVICE, n.service.to_owned()),
+        (labels::NUMBER, "1".to_owned()),
+        (labels::HASH, n.target.hash.clone()),
+        (labels::PARTS, format_parts(&n.target.parts)),
+        (labels::IMAGE, spec.image.clone()),
+        (labels::RESTART, spec.restart.clone()),
+        (labels::COMMIT, n.commit.to_owned()),
+    ] {
+        labels.insert(k.to_owned(), v);
+    }
+    let mut nets: Vec<(&String, &Vec<String>)> = spec.networks.iter().collect();
+    let default = (String::from("default"), Vec::new());
+    if nets.is_empty() {
+        nets.push((&default.0, &default.1));
+    }
+    let endpoint =
+        |key: &str, aliases: &Vec<String>| -> Result<(String, EndpointSettings), DockerError> {
+            let id = n.networks.get(key).ok_or_else(|| {
+                DockerError::Api(format!("network {}_{key} does not exist", n.project))
+            })?;
+            let mut all = vec![n.service.to_owned()];
+            all.extend(aliases.iter().cloned());
+            Ok((
+                id.clone(),
+                EndpointSettings {
+                    aliases: Some(all),
+                    ..Default::default()
+                },
+            ))
+        };
+    let (first_id, first) = endpoint(nets[0].0, nets[0].1)?;
+    let body = ContainerCreateBody {
+        image: Some(spec.image.clone()),
+        cmd: spec.command.clone(),
+        entrypoint: spec.entrypoint.clone(),
+        env: Some(n.target.env.clone()),
+        user: spec.user.clone(),
+        working_dir: spec.working_dir.clone(),
+        labels: Some(labels),
+        exposed_ports: Some(
+            spec.ports
+                .iter()
+                .map(|p| format!("{}/{}", p.target, p.protocol))
+                .collect(),
+        ),
+        healthcheck: spec.healthcheck.as_ref().map(|h| HealthConfig {
+            test: Some(h.test.clone()),
+            interval: h.interval.map(nanos),
+            timeout: h.timeout.map(nanos),
+            retries: h.retries.map(i64::from),
+            start_period: h.start_period.map(nanos),
+            start_interval: None,
+        }),
+        stop_timeout: spec.stop_grace_period.map(|d| d.as_secs() as i64),
+        host_config: Some(host_config(spec, n.project, &first_id)),
+        networking_config: Some(NetworkingConfig {
+            endpoints_config: Some(HashMap::from([(first_id.clone(), first)])),
+        }),
+        ..Default::default()
+    };
+    let created = e
+        .mutating()
+        .create_container(
+            Some(CreateContainerOptions {
+                name: Some(name.clone()),
+                ..Default::default()
+            }),
+            body,
+        )
+        .await
+        .map_err(|err| match err {
+            bollard::errors::Error::DockerResponseServerError { status_code: 409, .. } => {
+                DockerError::Conflict(format!(
+                    "container name {name} is taken by a container tend did not create; rename or remove it"
+                ))
+            }
+            other => other.into(),
+        })?;
+    for (key, aliases) in nets.iter().skip(1) {
+        let (id, settings) = endpoint(key, aliases)?;
+        e.mutating()
+            .connect_network(
+                &id,
+                NetworkConnectRequest {
+                    container: created.id.clone(),
+                    endpoint_config: Some(settings),
+                },
+            )
+            .await?;
+    }
+    Ok(created.id)
+}
+
+fn nanos(d: Duration) -> i64 {
+    d.as_nanos().min(i64::MAX as u128) as i64
+}
+
+fn host_config(spec: &Service, project: &str, network: &str) -> HostConfig {
+    let mut ports: HashMap<String, Option<Vec<PortBinding>>> = HashMap::new();
+    for p in &spec.ports {
+        ports
+            .entry(format!("{}/{}", p.target, p.protocol))
+            .or_default()
+            .get_or_insert_with(Vec::new)
+            .push(PortBinding {
+                host_ip: p.host_ip.clone(),
+                host_port: p.published.clone(),
+            });
+    }
+    let mounts = spec
+        .volumes
+        .iter()
+        .map(|m| Mount {
+            target: Some(m.target.clone()),
+            source: Some(match m.kind {
+                MountKind::Bind => m.source.clone(),
+                MountKind::Volume if m.source.is_empty() => String::new(),
+                MountKind::Volume => format!("{project}_{}", m.source),
+            }),
+            typ: Some(match m.kind {
+                MountKind::Bind => MountType::BIND,
+                MountKind::Volume => MountType::VOLUME,
+            }),
+            read_only: Some(m.read_only),
+            ..Default::default()
+        })
+        .collect();
+    let (policy, count) = spec.restart.split_once(':').unwrap_or((&spec.restart, ""));
+    let name = match policy {
+        "always" => RestartPolicyNameEnum::ALWAYS,
+        "unless-stopped" => RestartPolicyNameEnum::UNLESS_STOPPED,
+        "on-failure" => RestartPolicyNameEnum::ON_FAILURE,
+        _ => RestartPolicyNameEnum::NO,
+    };
+    HostConfig {
+        port_bindings: Some(ports),
+        mounts: Some(mounts),
+        restart_policy: Some(RestartPolicy {
+            name: Some(name),
+            maximum_retry_count: count.parse().ok(),
+        }),
+        init: spec.init.then_some(true),
+        network_mode: Some(network.to_owned()),
+        ..Default::default()
+    }
+}
+
+/// Starts a container (already running is fine).
+pub async fn start(e: &Engine, id: &str) -> Result<(), DockerError> {
+    match e.mutating().start_container(id, None).await {
+        Err(bollard::errors::Error::DockerResponseServerError {
+            status_code: 304, ..
+        })
+        | Ok(()) => Ok(()),
+        Err(err) => Err(err.into()),
+    }
+}
+
+/// Stops a container with its own grace period (already stopped is fine).
+pub async fn stop(e: &Engine, id: &str) -> Result<(), DockerError> {
+    match e
+        .mutating()
+        .stop_container(id, None::<StopContainerOptions>)
+        .await
+    {
+        Err(bollard::errors::Error::DockerResponseServerError {
+            status_code: 304, ..
+        })
+        | Ok(()) => Ok(()),
+        Err(err) if not_found(&err) => Ok(()),
+        Err(err) => Err(err.into()),
+    }
+}
+
+/// Stops and removes a container (gone already is fine).
+pub async fn remove(e: &Engine, id: &str) -> Result<(), DockerError> {
+    stop(e, id).await?;
+    let opts = RemoveContainerOptions {
+        force: true,
+        ..Default::default()
+    };
+    match e.mutating().remove_container(id, Some(opts)).await {
+        Err(err) if not_found(&err) => Ok(()),
+        other => Ok(other?),
+    }
+}
+
+/// Renames a container.
+pub async fn rename(e: &Engine, id: &str, name: &str) -> Result<(), DockerError> {
+    let opts = RenameContainerOptions {
+        name: name.to_owned(),
+    };
+    Ok(e.mutating().rename_container(id, opts).await?)
+}
+
+/// Run state, health and exit code of a container.
+pub async fn status(e: &Engine, id: &str) -> Result<(RunState, Health, Option<i64>), DockerError> {
+    let c = e.api().inspect_container(id, None).await?;
+    let s = c.state.unwrap_or_default();
+    let run = RunState::parse(&s.status.map(|x| x.to_string()).unwrap_or_default());
+    let health = match s
+        .health
+        .and_then(|h| h.status)
+        .map(|h| h.to_string())
+        .as_deref()
+    {
+        Some("healthy") => Health::Healthy,
+        Some("unhealthy") => Health::Unhealthy,
+        Some("starting") => Health::Starting,
+        _ => Health::None,
+    };
+    Ok((run, health, s.exit_code))
+}
+
+/// Waits until `id` meets `condition`, or fails with what it saw.
+pub async fn wait_for(
+    e: &Engine,
+    id: &str,
+    condition: DependCondition,
+    limit: Duration,
+) -> Result<(), String> {
+    let started = Instant::now();
+    let mut last = (RunState::Created, Health::None, None);
+    while started.elapsed() < limit {
+        last = status(e, id).await.map_err(|err| err.to_string())?;
+        if condition_met(condition, last.0, last.1, last.2) {
+            return Ok(());
+        }
+        let hopeless = match condition {
+            DependCondition::ServiceHealthy => last.1 == Health::Unhealthy || !last.0.is_up(),
+            DependCondition::ServiceStarted => !last.0.is_up(),
+            DependCondition::ServiceCompletedSuccessfully => last.0 == RunState::Exited,
+        };
+        if hopeless && started.elapsed() > Duration::from_secs(1) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    Err(format!(
+        "state {:?}, health {:?}, exit code {:?}",
+        last.0, last.1, last.2
+    )
+    .to_lowercase())
+}

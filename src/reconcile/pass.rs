@@ -1,0 +1,197 @@
+//! One stacks pass: render the commit's stacks, observe their hosts (each
+//! with its own time limit, so an unreachable engine only makes its own
+//! stacks `unknown`), plan, and apply what the caller lets through. Shared
+//! by `tend plan`, `tend apply` and the daemon.
+
+use crate::docker::apply::{Step, apply_stack};
+use crate::docker::{Engine, observe::observe};
+use crate::model::{Desired, Host};
+use crate::plan::render::render_all;
+use crate::plan::{Change, HostState, Plan, StackPlan, Target};
+use serde::Serialize;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// Time limit of observing one host.
+const OBSERVE_TIMEOUT: Duration = Duration::from_secs(20);
+
+/// Connected engines, kept between passes and dropped when they fail.
+pub struct Engines {
+    tls_dir: PathBuf,
+    cache: HashMap<String, (Host, Engine)>,
+}
+
+impl Engines {
+    /// No connections yet; TLS material from `${env:…}` goes to `tls_dir`.
+    pub fn new(tls_dir: PathBuf) -> Self {
+        Engines {
+            tls_dir,
+            cache: HashMap::new(),
+        }
+    }
+
+    /// The engine of host `name`, connecting if needed.
+    pub async fn get(&mut self, name: &str, host: &Host) -> Result<Engine, String> {
+        if let Some((h, e)) = self.cache.get(name)
+            && h == host
+        {
+            return Ok(e.clone());
+        }
+        let e = Engine::connect(name, host, &self.tls_dir)
+            .await
+            .map_err(|e| format!("cannot reach {}: {e}", host.docker))?;
+        self.cache
+            .insert(name.to_owned(), (host.clone(), e.clone()));
+        Ok(e)
+    }
+
+    /// Forgets a host's connection (after an error).
+    pub fn drop_host(&mut self, name: &str) {
+        self.cache.remove(name);
+    }
+
+    /// Mutating calls made through all cached engines.
+    pub fn mutations(&self) -> u64 {
+        self.cache.values().map(|(_, e)| e.mutations()).sum()
+    }
+}
+
+/// Rendered stacks and observed hosts.
+pub struct Observation {
+    /// The commit's stacks, rendered.
+    pub targets: Vec<Target>,
+    /// Host name → observed state or why not.
+    pub hosts: BTreeMap<String, Result<HostState, String>>,
+    /// Engines that answered.
+    pub engines: BTreeMap<String, Engine>,
+}
+
+/// Renders `desired`'s stacks from `dir` and observes their hosts and `extra` hosts.
+pub async fn observe_all(
+    desired: &Desired,
+    dir: &Path,
+    engines: &mut Engines,
+    extra: &BTreeSet<String>,
+) -> Observation {
+    let read = |p: &Path| std::fs::read_to_string(p).map_err(|e| e.to_string());
+    let env = |k: &str| std::env::var(k).ok();
+    let targets = render_all(&desired.stacks, dir, &read, &env);
+    let mut names: BTreeSet<String> = targets.iter().map(|t| t.host.clone()).collect();
+    names.extend(
+        extra
+            .iter()
+            .filter(|h| desired.hosts.contains_key(*h))
+            .cloned(),
+    );
+    let mut set = tokio::task::JoinSet::new();
+    let mut hosts = BTreeMap::new();
+    let mut found = BTreeMap::new();
+    for name in names {
+        let Some(host) = desired.hosts.get(&name) else {
+            hosts.insert(name.clone(), Err(format!("host {name} is not declared")));
+            continue;
+        };
+        let engine = match engines.get(&name, host).await {
+            Ok(e) => e,
+            Err(e) => {
+                hosts.insert(name, Err(e));
+                continue;
+            }
+        };
+        let images: BTreeSet<String> = targets
+            .iter()
+            .filter(|t| t.host == name)
+            .flat_map(|t| t.services.values().map(|s| s.spec.image.clone()))
+            .collect();
+        set.spawn(async move {
+            let seen = tokio::time::timeout(OBSERVE_TIMEOUT, observe(&engine, &images)).await;
+            let seen = match seen {
+                Ok(r) => r.map_err(|e| e.to_string()),
+                Err(_) => Err(format!(
+                    "observing took longer than {}s",
+                    OBSERVE_TIMEOUT.as_secs()
+                )),
+            };
+            (name, engine, seen)
+        });
+    }
+    while let Some(Ok((name, engine, seen))) = set.join_next().await {
+        if seen.is_err() {
+            engines.drop_host(&name);
+        } else {
+            found.insert(name.clone(), engine);
+        }
+        hosts.insert(name, seen);
+    }
+    Observation {
+        targets,
+        hosts,
+        engines: found,
+    }
+}
+
+/// The result of applying one stack's plan.
+#[derive(Debug, Clone, Serialize)]
+pub struct Applied {
+    /// Stack name.
+    pub stack: String,
+    /// Host name.
+    pub host: String,
+    /// Each change and its error, if any.
+    pub steps: Vec<Step>,
+}
+
+impl Applied {
+    /// Whether every step worked.
+    pub fn ok(&self) -> bool {
+        self.steps.iter().all(|s| s.error.is_none())
+    }
+}
+
+/// Applies the changes of `plan` that `keep` lets through, stacks in parallel.
+pub async fn apply(
+    plan: &Plan,
+    obs: &Observation,
+    commit: &str,
+    keep: &dyn Fn(&StackPlan, &Change) -> bool,
+) -> Vec<Applied> {
+    let mut set = tokio::task::JoinSet::new();
+    for sp in &plan.stacks {
+        let changes = sp.changes.iter().filter(|c| keep(sp, c)).cloned().collect();
+        let sp = StackPlan {
+            changes,
+            ..sp.clone()
+        };
+        let (Some(engine), Some(Ok(host))) = (obs.engines.get(&sp.host), obs.hosts.get(&sp.host))
+        else {
+            continue;
+        };
+        if sp.changes.is_empty() {
+            continue;
+        }
+        let target = obs
+            .targets
+            .iter()
+            .find(|t| t.name == sp.stack && t.host == sp.host && !sp.leftover)
+            .cloned();
+        let (engine, host, commit) = (engine.clone(), host.clone(), commit.to_owned());
+        set.spawn(async move {
+            let steps = apply_stack(&engine, &sp, target.as_ref(), &host, &commit).await;
+            Applied {
+                stack: sp.stack,
+                host: sp.host,
+                steps,
+            }
+        });
+    }
+    let mut out = Vec::new();
+    while let Some(done) = set.join_next().await {
+        match done {
+            Ok(a) => out.push(a),
+            Err(e) => tracing::error!(cause = %e, "an apply task failed"),
+        }
+    }
+    out.sort_by(|a, b| (&a.stack, &a.host).cmp(&(&b.stack, &b.host)));
+    out
+}
