@@ -11,6 +11,7 @@ use std::time::Duration;
 use tend::model::{DesiredSummary, SourceMode, SourceStatus, Status};
 use tend::reconcile::queue::{Queue, Reason};
 use tend::reconcile::scheduler::{Manual, Scheduler, SchedulerConfig};
+use tend::reconcile::stacks::Stacks;
 use tend::reconcile::{Daemon, timers};
 use tend::source::{self, Source, auth::Auth, dir::DirSource, git::GitSource};
 use tend::store::Store;
@@ -221,10 +222,15 @@ async fn daemon(args: RunArgs, store: Store, secrets: Secrets) -> Result<std::pr
     tracing::info!(addr = %listener.local_addr()?, "listening");
     let applied = daemon.applied();
     let (manual_tx, manual_rx) = tokio::sync::mpsc::channel::<Manual>(64);
+    let stacks = Stacks::new(store.clone(), applied.clone(), &args.data);
+    let stacks_view = stacks.view();
+    let (stack_tx, stack_rx) = tokio::sync::mpsc::channel(64);
+    let stacks_task = tokio::spawn(stacks.run(stack_rx, stop_rx.clone()));
     let sched_config = SchedulerConfig {
         work_root: args.data.join("work"),
         ansible_playbook: args.ansible_playbook.clone(),
         grace: args.shutdown_grace,
+        stacks: Some(stack_tx),
     };
     let scheduler = Scheduler::new(store.clone(), sched_config, applied.clone());
     let scheduler_task = tokio::spawn(scheduler.run(manual_rx, stop_rx.clone()));
@@ -245,6 +251,7 @@ async fn daemon(args: RunArgs, store: Store, secrets: Secrets) -> Result<std::pr
         applied,
         api_token: secrets.api.clone().map(Arc::new),
         trigger: secrets.api.is_some().then_some(trigger),
+        stacks: stacks_view,
     };
     let mut web_stop = stop_rx.clone();
     let web_task = tokio::spawn(web::serve(listener, web::router(state), async move {
@@ -269,6 +276,7 @@ async fn daemon(args: RunArgs, store: Store, secrets: Secrets) -> Result<std::pr
     {
         tracing::warn!("job runs did not stop within the grace period");
     }
+    let _ = tokio::time::timeout(args.shutdown_grace, stacks_task).await;
     let _ = tokio::time::timeout(args.shutdown_grace, web_task).await;
     drop(store);
     tracing::info!("stopped");

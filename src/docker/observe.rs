@@ -76,7 +76,7 @@ fn container(
     let status = c.status.unwrap_or_default();
     let state = c
         .state
-        .map(|s| RunState::parse(&s.to_string()))
+        .map(|s| RunState::parse(s.as_ref()))
         .unwrap_or(RunState::Dead);
     ContainerSeen {
         id: c.id.unwrap_or_default(),

@@ -94,6 +94,18 @@ pub enum AuditKind {
     HistoryRewritten,
     /// The local clone was unusable and was cloned again.
     Recloned,
+    /// Changes were applied to a stack (details: the plan and each step).
+    StackApplied,
+    /// Applying a stack's plan failed in part.
+    ApplyFailed,
+    /// Something running differs from the commit and self-heal is off.
+    Drift,
+    /// A stack is degraded: self-heal gave up, or a container keeps failing.
+    Degraded,
+    /// A Docker host could not be observed.
+    HostUnreachable,
+    /// A Docker host answers again.
+    HostRecovered,
 }
 
 /// One entry of the audit log.

@@ -8,6 +8,7 @@ mod build;
 pub mod observed;
 pub mod render;
 mod show;
+pub mod view;
 
 pub use build::{container_name, plan};
 pub use observed::{ContainerSeen, Health, HostState, NetworkSeen, RunState};

@@ -158,14 +158,32 @@ async fn attempt(launch: &Launch, run: &mut Run, stop: watch::Receiver<bool>) ->
         }
     });
     let outcome = match &launch.job.kind {
-        JobKind::Stack { .. } => runner::Outcome {
-            status: RunStatus::Failed,
-            exit_code: None,
-            recap: Vec::new(),
-            reason: Some("stack actions are not supported by this tend build yet (Docker stacks land with the stacks issue)".into()),
-            log_tail: b"tend: stack actions are not supported by this tend build yet\n".to_vec(),
-            started_at: None,
-        },
+        JobKind::Stack {
+            stack,
+            action,
+            services,
+        } => {
+            let (reply, answer) = tokio::sync::oneshot::channel();
+            let req = super::stacks::StackRequest {
+                job: launch.job.name.clone(),
+                stack: stack.clone(),
+                action: *action,
+                services: services.clone(),
+                reply,
+            };
+            let started_at = Some(Utc::now());
+            let sent = match &launch.config.stacks {
+                Some(tx) => tx.send(req).await.is_ok(),
+                None => false,
+            };
+            let result = match sent {
+                true => answer
+                    .await
+                    .unwrap_or_else(|_| Err("the stacks controller stopped".into())),
+                false => Err("the stacks controller is not running".into()),
+            };
+            stack_outcome(result, started_at)
+        }
         _ => {
             let work = runner::work_dir(&launch.config.work_root, run_id);
             let spec = RunSpec {
@@ -198,4 +216,26 @@ async fn attempt(launch: &Launch, run: &mut Run, stop: watch::Receiver<bool>) ->
         Err(e) => tracing::error!(cause = %e, run = run.id, "cannot record run result"),
     }
     run.status
+}
+
+/// The outcome of a stack job from the controller's answer.
+fn stack_outcome(
+    result: Result<Vec<String>, String>,
+    started_at: Option<DateTime<Utc>>,
+) -> runner::Outcome {
+    let (status, exit_code, reason, text) = match result {
+        Ok(lines) => (RunStatus::Succeeded, Some(0), None, lines.join("\n")),
+        Err(e) => {
+            let first = e.lines().last().unwrap_or("").to_owned();
+            (RunStatus::Failed, None, Some(first), e)
+        }
+    };
+    runner::Outcome {
+        status,
+        exit_code,
+        recap: Vec::new(),
+        reason,
+        log_tail: format!("{text}\n").into_bytes(),
+        started_at,
+    }
 }

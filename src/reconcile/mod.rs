@@ -8,10 +8,12 @@
 //! writes nothing. Blocking work (git2, redb, file reads) runs in
 //! `spawn_blocking`.
 
+pub mod brake;
 pub mod jobrun;
 pub mod pass;
 pub mod queue;
 pub mod scheduler;
+pub mod stacks;
 pub mod timers;
 
 use crate::config::{self, LoadError};
@@ -373,17 +375,30 @@ impl Daemon {
         details: serde_json::Value,
         meta: Vec<(&'static str, serde_json::Value)>,
     ) {
-        let store = self.store.clone();
-        let commit = commit.map(str::to_owned);
-        let result = tokio::task::spawn_blocking(move || {
-            store.record(kind, commit.as_deref(), reason, details, &meta)
-        })
-        .await;
-        match result {
-            Ok(Ok(_)) => {}
-            Ok(Err(e)) => tracing::error!(cause = %e, ?kind, "could not record event"),
-            Err(e) => tracing::error!(cause = %e, ?kind, "could not record event"),
-        }
+        record(&self.store, kind, commit, reason, details, meta).await;
+    }
+}
+
+/// Writes an audit event (and `meta` values) off the async threads; a
+/// failure is logged, never fatal.
+pub async fn record(
+    store: &Store,
+    kind: AuditKind,
+    commit: Option<&str>,
+    reason: String,
+    details: serde_json::Value,
+    meta: Vec<(&'static str, serde_json::Value)>,
+) {
+    let store = store.clone();
+    let commit = commit.map(str::to_owned);
+    let result = tokio::task::spawn_blocking(move || {
+        store.record(kind, commit.as_deref(), reason, details, &meta)
+    })
+    .await;
+    match result {
+        Ok(Ok(_)) => {}
+        Ok(Err(e)) => tracing::error!(cause = %e, ?kind, "could not record event"),
+        Err(e) => tracing::error!(cause = %e, ?kind, "could not record event"),
     }
 }
 

@@ -154,7 +154,7 @@ pub async fn apply(
     plan: &Plan,
     obs: &Observation,
     commit: &str,
-    keep: &dyn Fn(&StackPlan, &Change) -> bool,
+    keep: &(dyn Fn(&StackPlan, &Change) -> bool + Sync),
 ) -> Vec<Applied> {
     let mut set = tokio::task::JoinSet::new();
     for sp in &plan.stacks {

@@ -19,6 +19,14 @@ pub enum Reason {
     FileChange,
     /// The periodic full reconcile.
     Interval,
+    /// A new commit is in force (stacks).
+    NewCommit,
+    /// The Docker events stream reported a managed container changing.
+    DockerEvent,
+    /// A sleep window opened or closed.
+    SleepWindow,
+    /// A stack job changed containers.
+    StackJob,
 }
 
 impl Reason {
@@ -30,6 +38,10 @@ impl Reason {
             Reason::Poll => "poll",
             Reason::FileChange => "file change",
             Reason::Interval => "interval",
+            Reason::NewCommit => "new commit",
+            Reason::DockerEvent => "docker event",
+            Reason::SleepWindow => "sleep window",
+            Reason::StackJob => "stack job",
         }
     }
 }

@@ -44,6 +44,8 @@ pub struct SchedulerConfig {
     pub ansible_playbook: PathBuf,
     /// How long running jobs get to stop on shutdown.
     pub grace: Duration,
+    /// Where stack jobs send their container actions.
+    pub stacks: Option<tokio::sync::mpsc::Sender<super::stacks::StackRequest>>,
 }
 
 /// The scheduler task's state.

@@ -156,6 +156,18 @@ impl Store {
     pub fn meta<T: DeserializeOwned>(&self, key: &str) -> Result<Option<T>, StoreError> {
         self.reader().meta(key)
     }
+
+    /// Sets `meta` values in one transaction, without an event.
+    pub fn set_meta(&self, meta: &[(&str, serde_json::Value)]) -> Result<(), StoreError> {
+        let tx = self.db.begin_write().map_err(db)?;
+        {
+            let mut table = tx.open_table(META).map_err(db)?;
+            for (key, value) in meta {
+                put(&mut table, key, value)?;
+            }
+        }
+        tx.commit().map_err(db)
+    }
 }
 
 impl StoreReader {

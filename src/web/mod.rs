@@ -48,11 +48,19 @@ pub struct AppState {
     pub api_token: Option<Arc<Vec<u8>>>,
     /// Starts a manual run of a job; answers with the run id.
     pub trigger: Option<TriggerFn>,
+    /// The stacks as the last reconcile saw them.
+    pub stacks: watch::Receiver<Vec<crate::plan::view::StackStatus>>,
 }
 
 /// Asks the scheduler to run a job now.
 pub type TriggerFn =
     Arc<dyn Fn(String) -> tokio::sync::oneshot::Receiver<Result<u64, String>> + Send + Sync>;
+
+/// `GET /api/v1/stacks`: `{"stacks": [...]}`.
+async fn stacks(State(state): State<AppState>) -> Response {
+    let stacks = state.stacks.borrow().clone();
+    Json(serde_json::json!({ "stacks": stacks })).into_response()
+}
 
 /// The application's routes.
 pub fn router(state: AppState) -> Router {
@@ -62,6 +70,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/status", get(status))
         .route("/api/v1/events", get(events))
         .route("/api/v1/jobs", get(jobs::list))
+        .route("/api/v1/stacks", get(stacks))
         .route("/api/v1/jobs/{name}/run", post(jobs::trigger))
         .route("/api/v1/runs", get(jobs::runs))
         .route("/api/v1/runs/{id}", get(jobs::run))

@@ -66,6 +66,7 @@ impl Fixture {
             applied: tokio::sync::watch::channel(None).1,
             api_token: None,
             trigger: None,
+            stacks: tokio::sync::watch::channel(Vec::new()).1,
         })
     }
 
@@ -91,6 +92,7 @@ impl Fixture {
             applied: tokio::sync::watch::channel(None).1,
             api_token: Some(Arc::new(b"tok".to_vec())),
             trigger: Some(trigger),
+            stacks: tokio::sync::watch::channel(Vec::new()).1,
         })
     }
 }
