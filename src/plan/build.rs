@@ -281,6 +281,12 @@ fn service_change(
                 id,
             )),
             RunState::Exited if completed(c) => {}
+            RunState::Exited if t.sleep.is_some() && matches!(c.exit_code, Some(0 | 137 | 143)) => {
+                let w = t.sleep.as_ref().map(|w| (w.from.expr(), w.to.expr()));
+                let (from, to) = w.unwrap_or_default();
+                let reason = format!("sleep window (from `{from}` to `{to}`) is over");
+                out.push(with_id(change(Action::Start, name, reason, false), id));
+            }
             RunState::Created | RunState::Exited | RunState::Dead => {
                 let how = match c.exit_code {
                     Some(0 | 137 | 143) | None => "stopped outside tend".to_owned(),

@@ -10,5 +10,6 @@ mod jobs;
 mod runs;
 mod schema;
 mod sources;
+mod stacks;
 mod support;
 mod web;

@@ -133,6 +133,7 @@ pub fn commit_and_clone(dir: &Dir, message: &str) -> Dir {
     clone
 }
 
+pub mod docker;
 pub mod http;
 pub mod procs;
 
