@@ -172,6 +172,7 @@ async fn attempt(launch: &Launch, run: &mut Run, stop: watch::Receiver<bool>) ->
                 reply,
             };
             let started_at = Some(Utc::now());
+            drop(chunks_tx);
             let sent = match &launch.config.stacks {
                 Some(tx) => tx.send(req).await.is_ok(),
                 None => false,

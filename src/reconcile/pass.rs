@@ -77,7 +77,10 @@ pub async fn observe_all(
     let read = |p: &Path| std::fs::read_to_string(p).map_err(|e| e.to_string());
     let env = |k: &str| std::env::var(k).ok();
     let targets = render_all(&desired.stacks, dir, &read, &env);
+    // Hosts with stacks, hosts declared by name (leftovers there can be
+    // pruned), and hosts that held managed containers before (`extra`).
     let mut names: BTreeSet<String> = targets.iter().map(|t| t.host.clone()).collect();
+    names.extend(desired.hosts.keys().filter(|h| *h != "local").cloned());
     names.extend(
         extra
             .iter()

@@ -21,6 +21,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::{mpsc, oneshot, watch};
 
+/// Wait after a Docker event before reconciling.
+const EVENT_SETTLE: Duration = Duration::from_millis(250);
+
 /// A stack job's request: run `action` and answer with the log lines.
 pub struct StackRequest {
     /// The job asking.
@@ -53,6 +56,8 @@ pub struct Stacks {
     drift_told: BTreeSet<String>,
     followed: BTreeSet<String>,
     next_wake: Option<chrono::DateTime<Utc>>,
+    /// Set while a host is unreachable: when to look again.
+    retry: Option<Duration>,
 }
 
 impl Stacks {
@@ -89,6 +94,7 @@ impl Stacks {
             drift_told: BTreeSet::new(),
             followed: BTreeSet::new(),
             next_wake: None,
+            retry: None,
         }
     }
 
@@ -111,7 +117,11 @@ impl Stacks {
                 .and_then(|t| (t - Utc::now()).to_std().ok())
                 .unwrap_or(Duration::from_secs(24 * 3600));
             tokio::select! {
-                reasons = self.queue.next() => self.pass(&reasons).await,
+                reasons = self.queue.next() => {
+                    tracing::debug!(?reasons, "stacks pass");
+                    self.pass(&reasons).await;
+                    tracing::debug!("stacks pass done");
+                }
                 Some(req) = requests.recv() => self.action(req).await,
                 changed = self.applied.changed() => {
                     if changed.is_err() { return }
@@ -124,6 +134,9 @@ impl Stacks {
                 _ = tokio::time::sleep(wake + Duration::from_millis(50)) => {
                     self.next_wake = None;
                     self.queue.request(Reason::SleepWindow);
+                }
+                _ = tokio::time::sleep(self.retry.unwrap_or_default()), if self.retry.is_some() => {
+                    self.queue.request(Reason::DockerEvent);
                 }
                 _ = timers::stopped(&mut shutdown) => return,
             }
@@ -158,6 +171,11 @@ impl Stacks {
         let obs =
             pass::observe_all(&app.desired, &app.dir, &mut self.engines, &self.hosts_seen).await;
         self.hosts_changed(&obs, &app.commit).await;
+        self.retry = obs.hosts.values().any(Result::is_err).then(|| {
+            self.retry.map_or(Duration::from_secs(2), |d| {
+                (d * 2).min(Duration::from_secs(60))
+            })
+        });
         self.follow_events(&obs);
         let plan = self.plan(&obs, &app);
         let self_heal = app.desired.settings.self_heal;
@@ -339,7 +357,10 @@ impl Stacks {
                     while let Some(item) = stream.next().await {
                         match item {
                             Ok(_) => {
+                                // The engine reports `die` a moment before the
+                                // container lists as exited: let it settle.
                                 backoff = Duration::from_secs(1);
+                                tokio::time::sleep(EVENT_SETTLE).await;
                                 queue.request(Reason::DockerEvent);
                             }
                             Err(e) => {
@@ -368,7 +389,9 @@ impl Stacks {
 
     /// Runs a stack job's action, updates holds, and reconciles.
     async fn action(&mut self, req: StackRequest) {
+        tracing::debug!(job = %req.job, stack = %req.stack, action = ?req.action, "stack job");
         let answer = self.act(&req).await;
+        tracing::debug!(job = %req.job, ok = answer.is_ok(), "stack job done");
         let _ = req.reply.send(answer);
     }
 

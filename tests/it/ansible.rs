@@ -5,7 +5,7 @@
 //! over ssh to a loopback sshd.
 
 use crate::support::procs::Tend;
-use crate::support::{Dir, fixture, http};
+use crate::support::{Dir, fixture};
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -73,28 +73,7 @@ fn start_on(repo: Dir, env: &[(&str, &str)]) -> Ansible {
 impl Ansible {
     /// Triggers `job` and waits for its run to end; returns the run and its log.
     fn run(&self, job: &str) -> (serde_json::Value, String) {
-        let resp = http::request(
-            self.tend.addr,
-            "POST",
-            &format!("/api/v1/jobs/{job}/run"),
-            &[("Authorization", "Bearer tok")],
-            b"",
-        )
-        .unwrap();
-        assert_eq!(resp.status, 202, "{}", resp.body);
-        let id = resp.json()["run"].as_u64().unwrap();
-        let mut run = serde_json::Value::Null;
-        let ended = crate::support::procs::wait_until(WAIT, || {
-            run = http::get(self.tend.addr, &format!("/api/v1/runs/{id}")).json();
-            run["status"] != "running"
-        });
-        assert!(
-            ended,
-            "run {id} of {job} did not end: {run:#}\n{}",
-            self.tend.log_text()
-        );
-        let log = http::get(self.tend.addr, &format!("/api/v1/runs/{id}/log")).body;
-        (run, log)
+        self.tend.run_job(job, WAIT)
     }
 }
 

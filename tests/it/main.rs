@@ -11,5 +11,6 @@ mod runs;
 mod schema;
 mod sources;
 mod stacks;
+mod stacks_daemon;
 mod support;
 mod web;

@@ -2,7 +2,9 @@
 //! lifecycle of a stack (deploy, no-op, env and image changes, drift by
 //! hand, removed services, stopped/absent, sleep windows, dependencies).
 
-use crate::support::docker::{Cleanup, containers, docker, docker_try, eventually, inspect, shared};
+use crate::support::docker::{
+    Cleanup, containers, docker, docker_try, eventually, inspect, shared,
+};
 use crate::support::{Dir, tend};
 
 /// A config folder whose `local` host is `engine`.
@@ -82,7 +84,10 @@ fn stack_lifecycle_through_plan_and_apply() {
     assert_eq!(labels["tend.managed"], "true");
     assert_eq!(labels["tend.config-hash"].as_str().unwrap().len(), 12);
     // app was started only once db was healthy.
-    assert_eq!(inspect(&host, "life-db-1", "{{.State.Health.Status}}"), "healthy");
+    assert_eq!(
+        inspect(&host, "life-db-1", "{{.State.Health.Status}}"),
+        "healthy"
+    );
     eventually("the published port", || http_ok(port));
 
     // In sync: an empty plan, and applying it makes no mutating call.
@@ -92,7 +97,10 @@ fn stack_lifecycle_through_plan_and_apply() {
     // An environment change recreates app only, and says which field.
     dir.write(file, web_stack("localhost/busybox:v1", "bonjour", port, ""));
     let out = plan(&dir, 2);
-    assert!(out.contains("~ recreate app: new commit working-tree: environment changed"), "{out}");
+    assert!(
+        out.contains("~ recreate app: new commit working-tree: environment changed"),
+        "{out}"
+    );
     assert!(!out.contains("recreate db"), "{out}");
     apply(&dir);
     let env = inspect(&host, "life-app-1", "{{json .Config.Env}}");
@@ -101,9 +109,15 @@ fn stack_lifecycle_through_plan_and_apply() {
     // An image change names both images.
     dir.write(file, web_stack("localhost/busybox:v2", "bonjour", port, ""));
     let out = plan(&dir, 2);
-    assert!(out.contains("image localhost/busybox:v1 → localhost/busybox:v2"), "{out}");
+    assert!(
+        out.contains("image localhost/busybox:v1 → localhost/busybox:v2"),
+        "{out}"
+    );
     apply(&dir);
-    assert_eq!(docker(&host, &["exec", "life-app-1", "cat", "/VERSION"]), "2");
+    assert_eq!(
+        docker(&host, &["exec", "life-app-1", "cat", "/VERSION"]),
+        "2"
+    );
 
     // Drift by hand: stopped, renamed, removed.
     docker(&host, &["stop", "-t", "1", "life-app-1"]);
@@ -121,17 +135,26 @@ fn stack_lifecycle_through_plan_and_apply() {
 
     // A service added, then removed from the file.
     let extra = "  extra:\n    image: localhost/busybox:v1\n    command: [\"sleep\", \"600\"]\n    init: true\n";
-    dir.write(file, web_stack("localhost/busybox:v2", "bonjour", port, extra));
+    dir.write(
+        file,
+        web_stack("localhost/busybox:v2", "bonjour", port, extra),
+    );
     assert!(plan(&dir, 2).contains("+ create extra: new service"));
     apply(&dir);
     dir.write(file, web_stack("localhost/busybox:v2", "bonjour", port, ""));
     let out = plan(&dir, 2);
-    assert!(out.contains("- remove extra: service extra is no longer in the compose file"), "{out}");
+    assert!(
+        out.contains("- remove extra: service extra is no longer in the compose file"),
+        "{out}"
+    );
     apply(&dir);
     assert_eq!(containers(&host, "life"), ["life-app-1", "life-db-1"]);
 
     // state: stopped keeps the containers, stopped; absent removes them.
-    let stopped = format!("x-tend:\n  state: stopped\n{}", web_stack("localhost/busybox:v2", "bonjour", port, ""));
+    let stopped = format!(
+        "x-tend:\n  state: stopped\n{}",
+        web_stack("localhost/busybox:v2", "bonjour", port, "")
+    );
     dir.write(file, &stopped);
     assert!(plan(&dir, 2).contains("■ stop app: x-tend.state is stopped"));
     apply(&dir);
@@ -140,7 +163,16 @@ fn stack_lifecycle_through_plan_and_apply() {
     dir.write(file, stopped.replace("state: stopped", "state: absent"));
     apply(&dir);
     assert!(containers(&host, "life").is_empty());
-    let (_, nets) = docker_try(&host, &["network", "ls", "-q", "--filter", "label=com.docker.compose.project=life"]);
+    let (_, nets) = docker_try(
+        &host,
+        &[
+            "network",
+            "ls",
+            "-q",
+            "--filter",
+            "label=com.docker.compose.project=life",
+        ],
+    );
     assert_eq!(nets, "", "the stack's network is removed too");
     let (_, vols) = docker_try(&host, &["volume", "ls", "-q", "--filter", "name=life_data"]);
     assert_eq!(vols, "life_data", "named volumes (data) are kept");
@@ -161,17 +193,36 @@ fn sleep_window_stops_and_wakes_by_the_clock() {
     let noon = "2026-06-01T12:00:00Z";
     let night = "2026-06-01T03:00:00Z";
     tend(dir.path(), &["apply", ".", "--at", noon]).expect_code(0);
-    assert_eq!(inspect(&host, "sleepy-app-1", "{{.State.Status}}"), "running");
-    let out = tend(dir.path(), &["plan", ".", "--at", night]).expect_code(2).stdout;
+    assert_eq!(
+        inspect(&host, "sleepy-app-1", "{{.State.Status}}"),
+        "running"
+    );
+    let out = tend(dir.path(), &["plan", ".", "--at", night])
+        .expect_code(2)
+        .stdout;
     assert!(out.contains("(sleeping, out-of-sync)"), "{out}");
-    assert!(out.contains("■ stop app: sleep window (from `0 1 * * *` to `0 7 * * *`)"), "{out}");
+    assert!(
+        out.contains("■ stop app: sleep window (from `0 1 * * *` to `0 7 * * *`)"),
+        "{out}"
+    );
     tend(dir.path(), &["apply", ".", "--at", night]).expect_code(0);
-    assert_eq!(inspect(&host, "sleepy-app-1", "{{.State.Status}}"), "exited");
+    assert_eq!(
+        inspect(&host, "sleepy-app-1", "{{.State.Status}}"),
+        "exited"
+    );
     tend(dir.path(), &["plan", ".", "--at", night]).expect_code(0);
-    let out = tend(dir.path(), &["plan", ".", "--at", noon]).expect_code(2).stdout;
-    assert!(out.contains("> start app: sleep window (from `0 1 * * *` to `0 7 * * *`) is over"), "{out}");
+    let out = tend(dir.path(), &["plan", ".", "--at", noon])
+        .expect_code(2)
+        .stdout;
+    assert!(
+        out.contains("> start app: sleep window (from `0 1 * * *` to `0 7 * * *`) is over"),
+        "{out}"
+    );
     tend(dir.path(), &["apply", ".", "--at", noon]).expect_code(0);
-    assert_eq!(inspect(&host, "sleepy-app-1", "{{.State.Status}}"), "running");
+    assert_eq!(
+        inspect(&host, "sleepy-app-1", "{{.State.Status}}"),
+        "running"
+    );
 }
 
 #[test]
@@ -201,10 +252,15 @@ fn unhealthy_dependency_blocks_its_dependents_and_fails_the_apply() {
     let run = tend(dir.path(), &["apply", "."]).expect_code(1);
     assert!(started.elapsed().as_secs() < 30, "gave up in time");
     assert!(
-        run.stdout.contains("create app: FAILED: dependency db did not become healthy"),
+        run.stdout
+            .contains("create app: FAILED: dependency db did not become healthy"),
         "{}",
         run.stdout
     );
     assert_eq!(containers(&host, "sick"), ["sick-db-1"]);
-    assert!(run.stdout.contains("stack sick is not in sync"), "{}", run.stdout);
+    assert!(
+        run.stdout.contains("stack sick is not in sync"),
+        "{}",
+        run.stdout
+    );
 }

@@ -46,7 +46,10 @@ pub fn inspect(host: &str, name: &str, format: &str) -> String {
 /// Names of the containers of compose project `project`, sorted.
 pub fn containers(host: &str, project: &str) -> Vec<String> {
     let filter = format!("label=com.docker.compose.project={project}");
-    let out = docker(host, &["ps", "-a", "--filter", &filter, "--format", "{{.Names}}"]);
+    let out = docker(
+        host,
+        &["ps", "-a", "--filter", &filter, "--format", "{{.Names}}"],
+    );
     let mut names: Vec<String> = out.lines().map(str::to_owned).collect();
     names.sort();
     names
@@ -139,5 +142,8 @@ impl Drop for PrivateEngine {
 
 /// Waits until `cond` holds (20 s), panicking with `what`.
 pub fn eventually(what: &str, cond: impl FnMut() -> bool) {
-    assert!(wait_until(Duration::from_secs(20), cond), "timed out waiting for {what}");
+    assert!(
+        wait_until(Duration::from_secs(20), cond),
+        "timed out waiting for {what}"
+    );
 }

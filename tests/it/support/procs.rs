@@ -281,6 +281,53 @@ impl Tend {
         last
     }
 
+    /// Triggers `job` (API token `tok`) and waits up to `limit` for its run
+    /// to end; returns the run and its log.
+    pub fn run_job(&self, job: &str, limit: Duration) -> (serde_json::Value, String) {
+        let path = format!("/api/v1/jobs/{job}/run");
+        let auth = [("Authorization", "Bearer tok")];
+        let resp = super::http::request(self.addr, "POST", &path, &auth, b"").unwrap();
+        assert_eq!(resp.status, 202, "{}", resp.body);
+        let id = resp.json()["run"].as_u64().unwrap();
+        let mut run = serde_json::Value::Null;
+        let ended = wait_until(limit, || {
+            run = super::http::get(self.addr, &format!("/api/v1/runs/{id}")).json();
+            run["status"] != "running"
+        });
+        assert!(
+            ended,
+            "run {id} of {job} did not end: {run:#}\n{}",
+            self.log_text()
+        );
+        let log = super::http::get(self.addr, &format!("/api/v1/runs/{id}/log")).body;
+        (run, log)
+    }
+
+    /// The newest `n` audit events as `(kind, reason)`, newest first.
+    pub fn events(&self, n: usize) -> Vec<(String, String)> {
+        let events = super::http::get(self.addr, &format!("/api/v1/events?limit={n}")).json();
+        events["events"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| {
+                (
+                    e["kind"].as_str().unwrap().to_owned(),
+                    e["reason"].as_str().unwrap().to_owned(),
+                )
+            })
+            .collect()
+    }
+
+    /// `GET /api/v1/stacks`: the stack named `name`, or `Null`.
+    pub fn stack(&self, name: &str) -> serde_json::Value {
+        let all = super::http::get(self.addr, "/api/v1/stacks").json();
+        all["stacks"]
+            .as_array()
+            .and_then(|s| s.iter().find(|s| s["name"] == name).cloned())
+            .unwrap_or_default()
+    }
+
     /// The kinds of the newest `n` audit events, newest first.
     pub fn event_kinds(&self, n: usize) -> Vec<String> {
         let events = super::http::get(self.addr, &format!("/api/v1/events?limit={n}")).json();

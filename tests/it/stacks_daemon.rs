@@ -1,0 +1,281 @@
+//! Stacks under `tend run` with a real dockerd: self-heal from Docker
+//! events and its brake on a crash loop, stack jobs (stop stays stopped,
+//! start, update through a real local registry), and engines that go away
+//! and come back, on two hosts with prune.
+
+use crate::stacks::repo;
+use crate::support::docker::{
+    Cleanup, PrivateEngine, containers, docker, docker_try, eventually, inspect, shared,
+};
+use crate::support::procs::{Proc, Tend, free_port, wait_until};
+use crate::support::{Dir, tend};
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+/// `tend run` following the folder `repo` with manual runs on (token `tok`).
+fn daemon(repo: &Dir, data: &Dir) -> Tend {
+    data.write("token", "tok\n");
+    let (token, dir) = (data.path().join("token"), data.path().join("data"));
+    let args = [
+        "--source",
+        repo.path().to_str().unwrap(),
+        "--data",
+        dir.to_str().unwrap(),
+        "--api-token-file",
+        token.to_str().unwrap(),
+    ];
+    Tend::start(data.path(), &args, &data.path().join("tend.log"))
+}
+
+fn wait_stack(
+    t: &Tend,
+    name: &str,
+    what: &str,
+    cond: impl Fn(&serde_json::Value) -> bool,
+) -> serde_json::Value {
+    let mut last = serde_json::Value::Null;
+    let ok = wait_until(Duration::from_secs(40), || {
+        last = t.stack(name);
+        cond(&last)
+    });
+    assert!(
+        ok,
+        "timed out waiting for {what}: {last:#}\n{}",
+        t.log_text()
+    );
+    last
+}
+
+fn count(t: &Tend, kind: &str, stack: &str) -> usize {
+    let prefix = format!("stack {stack}:");
+    t.events(200)
+        .iter()
+        .filter(|(k, r)| k == kind && r.starts_with(&prefix))
+        .count()
+}
+
+#[test]
+fn drift_is_healed_and_a_crash_loop_trips_the_brake() {
+    let host = shared();
+    let _clean = Cleanup {
+        host: host.clone(),
+        projects: vec!["heal".into(), "crashy".into()],
+    };
+    let repo = repo(&host, false);
+    repo.write(
+        "stacks/heal/compose.yaml",
+        "services:\n  app:\n    image: localhost/busybox:v1\n    command: [\"sleep\", \"3600\"]\n    init: true\n",
+    );
+    repo.write(
+        "stacks/crashy/compose.yaml",
+        "services:\n  boom:\n    image: localhost/busybox:v1\n    command: [\"sh\", \"-c\", \"sleep 0.3; exit 3\"]\n",
+    );
+    let data = Dir::new();
+    let t = daemon(&repo, &data);
+    wait_stack(&t, "heal", "heal synced", |s| s["sync"] == "synced");
+    let s = t.stack("heal");
+    assert_eq!(s["services"][0]["container"], "heal-app-1", "{s:#}");
+    assert_eq!(s["services"][0]["state"], "running");
+    assert_eq!(s["desired_state"], "running");
+    assert_eq!(s["host"], "local");
+
+    // Stopped by hand: the events stream brings it back, with the reason.
+    docker(&host, &["stop", "-t", "1", "heal-app-1"]);
+    eventually("heal-app-1 running again", || {
+        inspect(&host, "heal-app-1", "{{.State.Status}}") == "running"
+    });
+    let s = wait_stack(&t, "heal", "last plan", |s| {
+        s["last_plan"]["changes"][0]["action"] == "start"
+    });
+    assert_eq!(
+        s["last_plan"]["changes"][0]["reason"],
+        "drift: container stopped outside tend"
+    );
+
+    // The crash loop: a few heals, then the brake holds and the stack is degraded.
+    let s = wait_stack(&t, "crashy", "crashy degraded", |s| {
+        s["sync"] == "degraded"
+            && s["error"]
+                .as_str()
+                .unwrap_or("")
+                .contains("self-heal gave up")
+    });
+    assert_eq!(s["services"][0]["state"], "exited", "{s:#}");
+    // One deploy and five heals (a heal may fail when the container exits
+    // again while being started: that is an apply-failed event).
+    let tries = |t: &Tend| count(t, "stack-applied", "crashy") + count(t, "apply-failed", "crashy");
+    let applied = tries(&t);
+    assert_eq!(applied, 1 + 5, "{:#?}", t.events(50));
+    assert_eq!(count(&t, "degraded", "crashy"), 1);
+    std::thread::sleep(Duration::from_secs(3));
+    assert_eq!(
+        count(&t, "stack-applied", "crashy"),
+        applied,
+        "no restart storm"
+    );
+    // The healthy stack is unaffected.
+    assert_eq!(t.stack("heal")["sync"], "synced");
+}
+
+#[test]
+fn stack_jobs_stop_start_and_update_through_a_registry() {
+    let host = shared();
+    let _clean = Cleanup {
+        host: host.clone(),
+        projects: vec!["jobby".into()],
+    };
+    let reg_dir = Dir::new();
+    let port = free_port();
+    reg_dir.write(
+        "config.yml",
+        format!(
+            "version: 0.1\nstorage:\n  filesystem:\n    rootdirectory: {}/data\nhttp:\n  addr: 127.0.0.1:{port}\n",
+            reg_dir.path().display()
+        ),
+    );
+    let child = Command::new("docker-registry")
+        .args(["serve", reg_dir.path().join("config.yml").to_str().unwrap()])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("docker-registry is missing: run scripts/setup");
+    let _registry = Proc {
+        child,
+        name: "docker-registry".into(),
+    };
+    eventually("the registry", || {
+        std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()
+    });
+    let image = format!("127.0.0.1:{port}/tend/app:live");
+    docker(&host, &["tag", "localhost/busybox:v1", &image]);
+    docker(&host, &["push", &image]);
+
+    let repo = repo(&host, false);
+    repo.write(
+        "stacks/jobby/compose.yaml",
+        format!("services:\n  app:\n    image: {image}\n    command: [\"sleep\", \"3600\"]\n    init: true\n"),
+    );
+    repo.write(
+        "jobs/stack.yaml",
+        "jobs:\n  - name: halt\n    stack: jobby\n    action: stop\n  - name: resume\n    stack: jobby\n    action: start\n  - name: refresh\n    stack: jobby\n    action: update\n",
+    );
+    let data = Dir::new();
+    let t = daemon(&repo, &data);
+    wait_stack(&t, "jobby", "jobby synced", |s| s["sync"] == "synced");
+
+    let limit = Duration::from_secs(60);
+    let (run, log) = t.run_job("halt", limit);
+    assert_eq!(run["status"], "succeeded", "{run:#}\n{log}");
+    assert!(log.contains("jobby-app-1: stopped"), "{log}");
+    assert_eq!(inspect(&host, "jobby-app-1", "{{.State.Status}}"), "exited");
+    // The stop event triggers a reconcile; the job's stop holds.
+    std::thread::sleep(Duration::from_secs(2));
+    assert_eq!(inspect(&host, "jobby-app-1", "{{.State.Status}}"), "exited");
+    assert_eq!(t.stack("jobby")["sync"], "synced");
+    let (run, log) = t.run_job("resume", limit);
+    assert_eq!(run["status"], "succeeded", "{log}");
+    assert_eq!(
+        inspect(&host, "jobby-app-1", "{{.State.Status}}"),
+        "running"
+    );
+
+    // A new image behind the same tag, only in the registry.
+    docker(&host, &["tag", "localhost/busybox:v2", &image]);
+    docker(&host, &["push", &image]);
+    docker(&host, &["rmi", &image]);
+    let (run, log) = t.run_job("refresh", limit);
+    assert_eq!(run["status"], "succeeded", "{log}");
+    assert!(log.contains("new image"), "{log}");
+    assert!(log.contains("reconcile: recreate app: image"), "{log}");
+    assert_eq!(
+        docker(&host, &["exec", "jobby-app-1", "cat", "/VERSION"]),
+        "2"
+    );
+    let (run, log) = t.run_job("refresh", limit);
+    assert_eq!(run["status"], "succeeded", "{log}");
+    assert!(
+        log.contains("unchanged") && !log.contains("recreate"),
+        "{log}"
+    );
+}
+
+fn two_host_repo(a: &str, b: &str, prune: bool) -> String {
+    format!(
+        "[reconcile]\nprune = {prune}\n\n[hosts.a]\ndocker = \"{a}\"\n\n[hosts.b]\ndocker = \"{b}\"\n"
+    )
+}
+
+const SLEEPER: &str = "services:\n  app:\n    image: localhost/busybox:v1\n    command: [\"sleep\", \"3600\"]\n    init: true\n";
+
+#[test]
+fn two_hosts_prune_and_an_engine_that_stops_and_comes_back() {
+    let root = Dir::new();
+    let a = PrivateEngine::start(&root.path().join("a"), "tendbr1", "10.213.0.1/24");
+    let b = PrivateEngine::start(&root.path().join("b"), "tendbr2", "10.214.0.1/24");
+    let repo = Dir::new();
+    repo.write("tend.toml", two_host_repo(&a.host, &b.host, true));
+    repo.write(
+        "stacks/one/compose.yaml",
+        format!("x-tend:\n  host: a\n{SLEEPER}"),
+    );
+    repo.write(
+        "stacks/two/compose.yaml",
+        format!("x-tend:\n  host: b\n{SLEEPER}"),
+    );
+    tend(repo.path(), &["apply", "."]).expect_code(0);
+    assert_eq!(containers(&a.host, "one"), ["one-app-1"]);
+    assert_eq!(containers(&b.host, "two"), ["two-app-1"]);
+    assert!(containers(&a.host, "two").is_empty());
+
+    // Engine b stops: its stack is unknown, the other is planned as usual.
+    b.stop();
+    let started = std::time::Instant::now();
+    let out = tend(repo.path(), &["plan", "."]).expect_code(1).stdout;
+    assert!(
+        started.elapsed() < Duration::from_secs(15),
+        "no hang on a dead engine"
+    );
+    assert!(out.contains("stack one on a (running, synced)"), "{out}");
+    assert!(out.contains("stack two on b (running, unknown)"), "{out}");
+
+    // The daemon shows the same, then recovers when the engine is back.
+    let data = Dir::new();
+    let t = daemon(&repo, &data);
+    let s = wait_stack(&t, "two", "two unknown", |s| s["sync"] == "unknown");
+    assert!(s["error"].as_str().unwrap().contains("host b"), "{s:#}");
+    assert_eq!(t.stack("one")["sync"], "synced");
+    t.wait_event(20, "host-unreachable");
+    b.restart();
+    wait_stack(&t, "two", "two synced after the engine restart", |s| {
+        s["sync"] == "synced"
+    });
+    t.wait_event(20, "host-recovered");
+    assert_eq!(
+        inspect(&b.host, "two-app-1", "{{.State.Status}}"),
+        "running"
+    );
+    drop(t);
+
+    // A stack removed from the repository: left alone with prune off, removed with it on.
+    std::fs::remove_dir_all(repo.path().join("stacks/two")).unwrap();
+    repo.write("tend.toml", two_host_repo(&a.host, &b.host, false));
+    let out = tend(repo.path(), &["plan", "."]).expect_code(0).stdout;
+    assert!(out.contains("stack two on b (unmanaged, synced)"), "{out}");
+    assert_eq!(containers(&b.host, "two"), ["two-app-1"]);
+    repo.write("tend.toml", two_host_repo(&a.host, &b.host, true));
+    let out = tend(repo.path(), &["plan", "."]).expect_code(2).stdout;
+    assert!(
+        out.contains("- remove app: stack is no longer in the repository (prune is on)"),
+        "{out}"
+    );
+    tend(repo.path(), &["apply", "."]).expect_code(0);
+    assert!(containers(&b.host, "two").is_empty());
+    let filter = "label=com.docker.compose.project=two";
+    let (_, nets) = docker_try(&b.host, &["network", "ls", "-q", "--filter", filter]);
+    assert_eq!(nets, "");
+    assert_eq!(
+        containers(&a.host, "one"),
+        ["one-app-1"],
+        "other stacks stay"
+    );
+}
