@@ -146,9 +146,8 @@ async fn service(
         Action::Create | Action::CreateStopped | Action::Recreate | Action::RecreateStopped => {
             let s =
                 spec.ok_or_else(|| DockerError::Api(format!("service {} has no spec", c.target)))?;
-            if !host.images.contains_key(&s.spec.image) {
-                ops::pull(e, &s.spec.image).await?;
-            }
+            // Make sure the image is there before touching the old container.
+            ops::ensure_image(e, &s.spec.image).await?;
             if matches!(c.action, Action::Recreate | Action::RecreateStopped) {
                 ops::remove(e, id).await?;
             }

@@ -105,6 +105,15 @@ pub async fn pull(e: &Engine, image: &str) -> Result<(), DockerError> {
     Ok(())
 }
 
+/// Pulls `image` unless the engine has it.
+pub async fn ensure_image(e: &Engine, image: &str) -> Result<(), DockerError> {
+    match e.api().inspect_image(image).await {
+        Ok(_) => Ok(()),
+        Err(err) if not_found(&err) => pull(e, image).await,
+        Err(err) => Err(err.into()),
+    }
+}
+
 fn split_tag(image: &str) -> (&str, &str) {
     if image.contains('@') {
         return (image, "");

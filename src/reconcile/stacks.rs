@@ -277,7 +277,18 @@ impl Stacks {
 
     /// Records which services exist and which hosts hold managed containers.
     async fn remember(&mut self, obs: &Observation) {
-        let mut deployed = BTreeSet::new();
+        // Services deployed before stay known while they are desired, so a
+        // container removed by hand is drift, not a new service.
+        let mut deployed: BTreeSet<(String, String)> = self
+            .deployed
+            .iter()
+            .filter(|(st, sv)| {
+                obs.targets
+                    .iter()
+                    .any(|t| &t.name == st && t.services.contains_key(sv))
+            })
+            .cloned()
+            .collect();
         let mut hosts = BTreeSet::new();
         for (name, h) in obs
             .hosts

@@ -179,10 +179,32 @@ fn stack_jobs_stop_start_and_update_through_a_registry() {
         "running"
     );
 
-    // A new image behind the same tag, only in the registry.
-    docker(&host, &["tag", "localhost/busybox:v2", &image]);
-    docker(&host, &["push", &image]);
-    docker(&host, &["rmi", &image]);
+    // A new image behind the same tag, only in the registry: push v2 under
+    // another tag and point `live` at its manifest through the registry API
+    // (retagging locally would let a pass see the new image before the job).
+    let v2 = format!("127.0.0.1:{port}/tend/app:v2");
+    docker(&host, &["tag", "localhost/busybox:v2", &v2]);
+    docker(&host, &["push", &v2]);
+    let addr = format!("127.0.0.1:{port}");
+    let kind = "application/vnd.docker.distribution.manifest.v2+json";
+    let get = tend::web::client::request(
+        &addr,
+        "GET",
+        "/v2/tend/app/manifests/v2",
+        &[("Accept", kind)],
+        b"",
+    )
+    .unwrap();
+    assert_eq!(get.status, 200, "{}", get.body);
+    let put = tend::web::client::request(
+        &addr,
+        "PUT",
+        "/v2/tend/app/manifests/live",
+        &[("Content-Type", kind)],
+        get.body.as_bytes(),
+    )
+    .unwrap();
+    assert_eq!(put.status, 201, "{}", put.body);
     let (run, log) = t.run_job("refresh", limit);
     assert_eq!(run["status"], "succeeded", "{log}");
     assert!(log.contains("new image"), "{log}");

@@ -98,6 +98,8 @@ impl PrivateEngine {
         let out = Command::new(&script)
             .args(["start", dir.to_str().unwrap(), bridge])
             .env("TEND_BRIDGE_CIDR", cidr)
+            // Engines racing on the same iptables chains fail network creation.
+            .env("TEND_DOCKER_IPTABLES", "false")
             .output()
             .expect("run scripts/dockerd");
         assert!(
