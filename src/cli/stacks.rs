@@ -112,6 +112,8 @@ pub fn apply(dir: &Path, format: Format, at: DateTime<Utc>) -> Result<ExitCode> 
         let mutations = engines.mutations();
         let desired = config::load(dir, at).ok();
         let after = match &desired {
+            // Nothing was applied: the world is as planned.
+            _ if applied.is_empty() => plan.clone(),
             Some(d) => {
                 let obs = pass::observe_all(d, dir, &mut engines, &BTreeSet::new()).await;
                 plan_of(&obs, dir, d.settings.prune, at)

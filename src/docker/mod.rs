@@ -83,16 +83,13 @@ impl Engine {
     /// Connects to `host` and negotiates the API version. TLS material given
     /// as `${env:…}` is written under `tls_dir` (mode 0600) for the client.
     pub async fn connect(name: &str, host: &Host, tls_dir: &Path) -> Result<Engine, DockerError> {
-        let make = |timeout| client(host, tls_dir, name, timeout);
-        let (api, long) = (make(CALL_TIMEOUT_SECS)?, make(STREAM_TIMEOUT_SECS)?);
-        let negotiate = async {
-            let api = api.negotiate_version().await?;
-            let long = long.negotiate_version().await?;
-            Ok::<_, DockerError>((api, long))
-        };
-        let (api, long) = tokio::time::timeout(CONNECT_TIMEOUT, negotiate)
+        let negotiate = client(host, tls_dir, name, CALL_TIMEOUT_SECS, API_DEFAULT_VERSION)?
+            .negotiate_version();
+        let api = tokio::time::timeout(CONNECT_TIMEOUT, negotiate)
             .await
             .map_err(|_| DockerError::Timeout("connecting to the engine"))??;
+        let version = api.client_version();
+        let long = client(host, tls_dir, name, STREAM_TIMEOUT_SECS, &version)?;
         Ok(Engine {
             name: name.to_owned(),
             api,
@@ -123,9 +120,14 @@ impl Engine {
     }
 }
 
-fn client(host: &Host, tls_dir: &Path, name: &str, timeout: u64) -> Result<Docker, DockerError> {
+fn client(
+    host: &Host,
+    tls_dir: &Path,
+    name: &str,
+    timeout: u64,
+    v: &bollard::ClientVersion,
+) -> Result<Docker, DockerError> {
     let addr = host.docker.as_str();
-    let v = API_DEFAULT_VERSION;
     if addr.starts_with("unix://") || addr.starts_with('/') {
         return Ok(Docker::connect_with_socket(addr, timeout, v)?);
     }

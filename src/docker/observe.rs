@@ -12,12 +12,19 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 /// Observes `engine`; `images` are the references whose ids the plan needs.
 pub async fn observe(engine: &Engine, images: &BTreeSet<String>) -> Result<HostState, DockerError> {
     let api = engine.api();
-    let all = api
-        .list_containers(Some(ListContainersOptions {
+    let filter = HashMap::from([("label".to_owned(), vec![labels::PROJECT.to_owned()])]);
+    // The three lists in parallel: each is a full round trip in the engine.
+    let (all, networks, volumes) = tokio::join!(
+        api.list_containers(Some(ListContainersOptions {
             all: true,
             ..Default::default()
-        }))
-        .await?;
+        })),
+        api.list_networks(Some(ListNetworksOptions {
+            filters: Some(filter),
+        })),
+        api.list_volumes(None::<ListVolumesOptions>),
+    );
+    let (all, networks, volumes) = (all?, networks?, volumes?);
     let mut state = HostState::default();
     for c in all {
         let labels = c.labels.clone().unwrap_or_default();
@@ -33,12 +40,6 @@ pub async fn observe(engine: &Engine, images: &BTreeSet<String>) -> Result<HostS
         }
         state.containers.push(container(c, name, &labels));
     }
-    let filter = HashMap::from([("label".to_owned(), vec![labels::PROJECT.to_owned()])]);
-    let networks = api
-        .list_networks(Some(ListNetworksOptions {
-            filters: Some(filter),
-        }))
-        .await?;
     for n in networks {
         let l = n.labels.unwrap_or_default();
         state.networks.push(NetworkSeen {
@@ -48,15 +49,17 @@ pub async fn observe(engine: &Engine, images: &BTreeSet<String>) -> Result<HostS
             managed: l.get(labels::MANAGED).map(String::as_str) == Some("true"),
         });
     }
-    let volumes = api.list_volumes(None::<ListVolumesOptions>).await?;
     state.volumes = volumes
         .volumes
         .unwrap_or_default()
         .into_iter()
         .map(|v| v.name)
         .collect();
-    for image in images {
-        match api.inspect_image(image).await {
+    let inspects = images
+        .iter()
+        .map(|image| async move { (image, api.inspect_image(image).await) });
+    for (image, found) in futures_util::future::join_all(inspects).await {
+        match found {
             Ok(i) => {
                 state.images.insert(image.clone(), i.id.unwrap_or_default());
             }

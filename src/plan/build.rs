@@ -14,10 +14,20 @@ pub fn plan(
     hosts: &BTreeMap<String, Result<HostState, String>>,
     cx: &Context,
 ) -> Plan {
+    // Containers by (host, project), so each stack finds its own at once.
+    let mut by_project: BTreeMap<(&str, &str), Vec<&ContainerSeen>> = BTreeMap::new();
+    for (name, host) in hosts {
+        for c in host.iter().flat_map(|h| &h.containers) {
+            by_project.entry((name, &c.project)).or_default().push(c);
+        }
+    }
     let mut stacks: Vec<StackPlan> = targets
         .iter()
         .map(|t| match hosts.get(&t.host) {
-            Some(Ok(host)) => plan_stack(t, host, cx),
+            Some(Ok(host)) => {
+                let mine = by_project.get(&(t.host.as_str(), t.name.as_str()));
+                plan_stack(t, mine.map_or(&[][..], Vec::as_slice), host, cx)
+            }
             Some(Err(e)) => unplanned(t, format!("host {}: {e}", t.host)),
             None => unplanned(t, format!("host {} was not observed", t.host)),
         })
@@ -84,13 +94,8 @@ enum Want {
     Absent,
 }
 
-fn plan_stack(t: &Target, host: &HostState, cx: &Context) -> StackPlan {
+fn plan_stack(t: &Target, mine: &[&ContainerSeen], host: &HostState, cx: &Context) -> StackPlan {
     let short = short_commit(cx.commit);
-    let mine: Vec<&ContainerSeen> = host
-        .containers
-        .iter()
-        .filter(|c| c.project == t.name)
-        .collect();
     let sleeping = t.sleep.as_ref().is_some_and(|w| asleep(w, cx.now));
     let desired_state = if t.state == StackState::Running && sleeping {
         "sleeping"

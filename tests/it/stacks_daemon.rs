@@ -232,8 +232,18 @@ const SLEEPER: &str = "services:\n  app:\n    image: localhost/busybox:v1\n    c
 #[test]
 fn two_hosts_prune_and_an_engine_that_stops_and_comes_back() {
     let root = Dir::new();
-    let a = PrivateEngine::start(&root.path().join("a"), "tendbr1", "10.213.0.1/24");
-    let b = PrivateEngine::start(&root.path().join("b"), "tendbr2", "10.214.0.1/24");
+    let a = PrivateEngine::start(
+        &root.path().join("a"),
+        "tendbr1",
+        "10.213.0.1/24",
+        "10.222.0.0/16",
+    );
+    let b = PrivateEngine::start(
+        &root.path().join("b"),
+        "tendbr2",
+        "10.214.0.1/24",
+        "10.223.0.0/16",
+    );
     let repo = Dir::new();
     repo.write("tend.toml", two_host_repo(&a.host, &b.host, true));
     repo.write(

@@ -92,12 +92,14 @@ pub struct PrivateEngine {
 }
 
 impl PrivateEngine {
-    /// Starts one under `dir` with Linux bridge `bridge` and subnet `cidr`.
-    pub fn start(dir: &Path, bridge: &str, cidr: &str) -> PrivateEngine {
+    /// Starts one under `dir` with Linux bridge `bridge` and subnet `cidr`,
+    /// user networks from the /16 `pool`.
+    pub fn start(dir: &Path, bridge: &str, cidr: &str, pool: &str) -> PrivateEngine {
         let script = super::project().join("scripts/dockerd");
         let out = Command::new(&script)
             .args(["start", dir.to_str().unwrap(), bridge])
             .env("TEND_BRIDGE_CIDR", cidr)
+            .env("TEND_DOCKER_POOL", pool)
             // Engines racing on the same iptables chains fail network creation.
             .env("TEND_DOCKER_IPTABLES", "false")
             .output()
@@ -126,7 +128,7 @@ impl PrivateEngine {
 
     /// Starts it again on the same data.
     pub fn restart(&self) {
-        let again = PrivateEngine::start(&self.dir, &self.bridge, "");
+        let again = PrivateEngine::start(&self.dir, &self.bridge, "", "");
         assert_eq!(again.host, self.host);
         std::mem::forget(again);
     }
