@@ -117,14 +117,16 @@ try:
     t = time.monotonic()
     timed([tend, "apply", many])
     print(f"converge 50 stacks x 2 services (once): {(time.monotonic() - t):.1f} s")
-    noop, plans = [], []
+    noop, plans, inside = [], [], []
     for _ in range(runs * 2):
         took, out = timed([tend, "apply", many, "--format", "json"])
         result = json.loads(out)
         assert result["mutating_calls"] == 0 and not result["plan"]["stacks"][0]["changes"], out
         noop.append(took)
+        inside.append((result["observe_and_plan_seconds"] + result["seconds"]) * 1000)
         plans.append(timed([tend, "plan", many])[0])
     show("no-op reconcile, 50 stacks x 2 services — tend apply, whole process (0 mutating calls)", noop)
+    show("no-op reconcile, 50 stacks x 2 services — observe + plan + apply inside tend apply", inside)
     show("tend plan, 50 stacks x 2 services in sync, whole process", plans)
     for i in range(50):
         clean(f"s{i:02}")

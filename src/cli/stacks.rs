@@ -17,7 +17,7 @@ async fn prepare(
     dir: &Path,
     at: DateTime<Utc>,
     engines: &mut Engines,
-) -> Result<Result<(Observation, Plan), ExitCode>> {
+) -> Result<Result<(Observation, Plan, std::time::Duration), ExitCode>> {
     let desired = match config::load(dir, at) {
         Ok(d) => d,
         Err(LoadError::Invalid(report)) => {
@@ -25,9 +25,12 @@ async fn prepare(
         }
         Err(e) => return Err(e.into()),
     };
+    let t = std::time::Instant::now();
     let obs = pass::observe_all(&desired, dir, engines, &BTreeSet::new()).await;
+    let observed = t.elapsed();
     let plan = plan_of(&obs, dir, desired.settings.prune, at);
-    Ok(Ok((obs, plan)))
+    tracing::debug!(?observed, planned = ?(t.elapsed() - observed), "observed and planned");
+    Ok(Ok((obs, plan, t.elapsed())))
 }
 
 fn plan_of(obs: &Observation, dir: &Path, prune: bool, at: DateTime<Utc>) -> Plan {
@@ -62,7 +65,7 @@ fn runtime() -> Result<tokio::runtime::Runtime> {
 pub fn plan(dir: &Path, format: Format, at: DateTime<Utc>) -> Result<ExitCode> {
     runtime()?.block_on(async {
         let mut engines = Engines::new(std::env::temp_dir().join("tend-tls"));
-        let (_, plan) = match prepare(dir, at, &mut engines).await? {
+        let (_, plan, _) = match prepare(dir, at, &mut engines).await? {
             Ok(p) => p,
             Err(code) => return Ok(code),
         };
@@ -85,7 +88,7 @@ pub fn plan(dir: &Path, format: Format, at: DateTime<Utc>) -> Result<ExitCode> {
 pub fn apply(dir: &Path, format: Format, at: DateTime<Utc>) -> Result<ExitCode> {
     runtime()?.block_on(async {
         let mut engines = Engines::new(std::env::temp_dir().join("tend-tls"));
-        let (obs, plan) = match prepare(dir, at, &mut engines).await? {
+        let (obs, plan, planning) = match prepare(dir, at, &mut engines).await? {
             Ok(p) => p,
             Err(code) => return Ok(code),
         };
@@ -148,6 +151,7 @@ pub fn apply(dir: &Path, format: Format, at: DateTime<Utc>) -> Result<ExitCode> 
                     "applied": applied,
                     "mutating_calls": mutations,
                     "seconds": elapsed.as_secs_f64(),
+                    "observe_and_plan_seconds": planning.as_secs_f64(),
                     "after": after,
                 }))?
             ),
