@@ -7,6 +7,7 @@
 mod build;
 pub mod observed;
 pub mod render;
+mod service;
 mod show;
 pub mod view;
 

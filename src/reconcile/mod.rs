@@ -8,6 +8,7 @@
 //! writes nothing. Blocking work (git2, redb, file reads) runs in
 //! `spawn_blocking`.
 
+mod audit;
 pub mod brake;
 pub mod jobrun;
 pub mod pass;
@@ -20,6 +21,7 @@ use crate::config::{self, LoadError};
 use crate::model::{Applied, AuditKind, Desired, DesiredSummary, Diagnostic, Status};
 use crate::source::{Fetched, Source, SourceError};
 use crate::store::Store;
+pub use audit::record;
 use chrono::Utc;
 use queue::{Queue, Reason};
 use serde_json::json;
@@ -376,29 +378,6 @@ impl Daemon {
         meta: Vec<(&'static str, serde_json::Value)>,
     ) {
         record(&self.store, kind, commit, reason, details, meta).await;
-    }
-}
-
-/// Writes an audit event (and `meta` values) off the async threads; a
-/// failure is logged, never fatal.
-pub async fn record(
-    store: &Store,
-    kind: AuditKind,
-    commit: Option<&str>,
-    reason: String,
-    details: serde_json::Value,
-    meta: Vec<(&'static str, serde_json::Value)>,
-) {
-    let store = store.clone();
-    let commit = commit.map(str::to_owned);
-    let result = tokio::task::spawn_blocking(move || {
-        store.record(kind, commit.as_deref(), reason, details, &meta)
-    })
-    .await;
-    match result {
-        Ok(Ok(_)) => {}
-        Ok(Err(e)) => tracing::error!(cause = %e, ?kind, "could not record event"),
-        Err(e) => tracing::error!(cause = %e, ?kind, "could not record event"),
     }
 }
 

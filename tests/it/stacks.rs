@@ -2,9 +2,7 @@
 //! lifecycle of a stack (deploy, no-op, env and image changes, drift by
 //! hand, removed services, stopped/absent, sleep windows, dependencies).
 
-use crate::support::docker::{
-    Cleanup, containers, docker, docker_try, eventually, inspect, shared,
-};
+use crate::support::docker::{containers, docker, docker_try, eventually, inspect, shared_for};
 use crate::support::{Dir, tend};
 
 /// A config folder whose `local` host is `engine`.
@@ -60,11 +58,7 @@ fn http_ok(port: u16) -> bool {
 
 #[test]
 fn stack_lifecycle_through_plan_and_apply() {
-    let host = shared();
-    let _clean = Cleanup {
-        host: host.clone(),
-        projects: vec!["life".into()],
-    };
+    let (host, _clean) = shared_for(&["life"]);
     let port = crate::support::procs::free_port();
     let dir = repo(&host, false);
     let file = "stacks/life/compose.yaml";
@@ -180,11 +174,7 @@ fn stack_lifecycle_through_plan_and_apply() {
 
 #[test]
 fn sleep_window_stops_and_wakes_by_the_clock() {
-    let host = shared();
-    let _clean = Cleanup {
-        host: host.clone(),
-        projects: vec!["sleepy".into()],
-    };
+    let (host, _clean) = shared_for(&["sleepy"]);
     let dir = repo(&host, false);
     dir.write(
         "stacks/sleepy/compose.yaml",
@@ -227,11 +217,7 @@ fn sleep_window_stops_and_wakes_by_the_clock() {
 
 #[test]
 fn unhealthy_dependency_blocks_its_dependents_and_fails_the_apply() {
-    let host = shared();
-    let _clean = Cleanup {
-        host: host.clone(),
-        projects: vec!["sick".into()],
-    };
+    let (host, _clean) = shared_for(&["sick"]);
     let dir = repo(&host, false);
     dir.write(
         "stacks/sick/compose.yaml",

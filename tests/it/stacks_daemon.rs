@@ -5,7 +5,7 @@
 
 use crate::stacks::repo;
 use crate::support::docker::{
-    Cleanup, PrivateEngine, containers, docker, docker_try, eventually, inspect, shared,
+    PrivateEngine, containers, docker, docker_try, eventually, inspect, shared_for,
 };
 use crate::support::procs::{Proc, Tend, free_port, wait_until};
 use crate::support::{Dir, tend};
@@ -56,11 +56,7 @@ fn count(t: &Tend, kind: &str, stack: &str) -> usize {
 
 #[test]
 fn drift_is_healed_and_a_crash_loop_trips_the_brake() {
-    let host = shared();
-    let _clean = Cleanup {
-        host: host.clone(),
-        projects: vec!["heal".into(), "crashy".into()],
-    };
+    let (host, _clean) = shared_for(&["heal", "crashy"]);
     let repo = repo(&host, false);
     repo.write(
         "stacks/heal/compose.yaml",
@@ -119,11 +115,7 @@ fn drift_is_healed_and_a_crash_loop_trips_the_brake() {
 
 #[test]
 fn stack_jobs_stop_start_and_update_through_a_registry() {
-    let host = shared();
-    let _clean = Cleanup {
-        host: host.clone(),
-        projects: vec!["jobby".into()],
-    };
+    let (host, _clean) = shared_for(&["jobby"]);
     let reg_dir = Dir::new();
     let port = free_port();
     reg_dir.write(
@@ -309,5 +301,47 @@ fn two_hosts_prune_and_an_engine_that_stops_and_comes_back() {
         containers(&a.host, "one"),
         ["one-app-1"],
         "other stacks stay"
+    );
+}
+
+#[test]
+fn with_self_heal_off_drift_is_reported_and_left() {
+    let (host, _clean) = shared_for(&["manual"]);
+    let repo = repo(&host, false);
+    let toml = std::fs::read_to_string(repo.path().join("tend.toml")).unwrap();
+    repo.write(
+        "tend.toml",
+        toml.replace("prune = false", "prune = false\nself_heal = false"),
+    );
+    repo.write("stacks/manual/compose.yaml", SLEEPER);
+    let data = Dir::new();
+    let t = daemon(&repo, &data);
+    wait_stack(&t, "manual", "manual synced", |s| s["sync"] == "synced");
+    docker(&host, &["stop", "-t", "1", "manual-app-1"]);
+    let s = wait_stack(&t, "manual", "manual out of sync", |s| {
+        s["sync"] == "out-of-sync"
+    });
+    assert_eq!(s["services"][0]["state"], "exited", "{s:#}");
+    t.wait_event(20, "drift");
+    let drift: Vec<String> = t
+        .events(20)
+        .into_iter()
+        .filter(|(k, _)| k == "drift")
+        .map(|(_, r)| r)
+        .collect();
+    assert_eq!(
+        drift,
+        ["stack manual: drift: container stopped outside tend (self_heal is off)"]
+    );
+    std::thread::sleep(Duration::from_secs(1));
+    assert_eq!(
+        inspect(&host, "manual-app-1", "{{.State.Status}}"),
+        "exited"
+    );
+    // `tend apply` is an explicit request: it converges.
+    tend(repo.path(), &["apply", "."]).expect_code(0);
+    assert_eq!(
+        inspect(&host, "manual-app-1", "{{.State.Status}}"),
+        "running"
     );
 }

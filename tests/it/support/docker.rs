@@ -18,6 +18,16 @@ pub fn shared() -> String {
     })
 }
 
+/// The shared engine and a guard that removes `projects` from it at the end.
+pub fn shared_for(projects: &[&str]) -> (String, Cleanup) {
+    let host = shared();
+    let clean = Cleanup {
+        host: host.clone(),
+        projects: projects.iter().map(|p| (*p).to_owned()).collect(),
+    };
+    (host, clean)
+}
+
 /// Runs the docker CLI against `host`; returns stdout, panics on failure.
 pub fn docker(host: &str, args: &[&str]) -> String {
     let out = docker_try(host, args);

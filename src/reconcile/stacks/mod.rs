@@ -4,17 +4,19 @@
 //! only when `self_heal` is on and the brake allows. Stack jobs come in as
 //! requests and run between passes, so two changes to one stack never race.
 
+mod events;
+mod jobs;
+
 use super::brake::Brake;
 use super::pass::{self, Engines, Observation};
 use super::queue::{Queue, Reason};
 use super::{record, timers};
-use crate::docker::{actions, events};
+
 use crate::model::{Applied, AuditKind, StackAction};
 use crate::plan::view::{self, LastPlan, StackStatus};
-use crate::plan::{self, Context, Hold, Holds, Plan};
+use crate::plan::{self, Context, Holds, Plan};
 use crate::store::Store;
 use chrono::Utc;
-use futures_util::StreamExt;
 use serde_json::json;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
@@ -181,6 +183,7 @@ impl Stacks {
         let self_heal = app.desired.settings.self_heal;
         let now = Instant::now();
         let mut allowed: BTreeSet<String> = BTreeSet::new();
+        let mut seen_drift = BTreeSet::new();
         for sp in plan
             .stacks
             .iter()
@@ -194,6 +197,7 @@ impl Stacks {
                 .unwrap_or_default();
             if !self_heal {
                 let key = format!("{}:{first}", sp.stack);
+                seen_drift.insert(key.clone());
                 if self.drift_told.insert(key) {
                     let reason = format!("stack {}: {first} (self_heal is off)", sp.stack);
                     self.event(
@@ -205,6 +209,8 @@ impl Stacks {
                     .await;
                 }
             } else if self.brake.tripped(&sp.stack) {
+                // Held by the brake until the next commit or interval.
+                continue;
             } else if let Err(why) = self.brake.heal(&sp.stack, now) {
                 let reason = format!("stack {}: {why}", sp.stack);
                 self.event(
@@ -218,6 +224,8 @@ impl Stacks {
                 allowed.insert(sp.stack.clone());
             }
         }
+        // Drift reported once while it lasts; told again if it comes back.
+        self.drift_told.retain(|k| seen_drift.contains(k));
         let keep = |sp: &plan::StackPlan, c: &plan::Change| !c.drift || allowed.contains(&sp.stack);
         let results = pass::apply(&plan, &obs, &app.commit, &keep).await;
         for r in &results {
@@ -354,40 +362,6 @@ impl Stacks {
         }
     }
 
-    /// Starts following the events of each host that answered, once.
-    fn follow_events(&mut self, obs: &Observation) {
-        for (name, engine) in &obs.engines {
-            if !self.followed.insert(name.clone()) {
-                continue;
-            }
-            let (engine, queue) = (engine.clone(), self.queue.clone());
-            tokio::spawn(async move {
-                let mut backoff = Duration::from_secs(1);
-                loop {
-                    let mut stream = Box::pin(events::drift_events(&engine));
-                    while let Some(item) = stream.next().await {
-                        match item {
-                            Ok(_) => {
-                                // The engine reports `die` a moment before the
-                                // container lists as exited: let it settle.
-                                backoff = Duration::from_secs(1);
-                                tokio::time::sleep(EVENT_SETTLE).await;
-                                queue.request(Reason::DockerEvent);
-                            }
-                            Err(e) => {
-                                tracing::debug!(host = %engine.name, cause = %e, "events stream ended");
-                                break;
-                            }
-                        }
-                    }
-                    tokio::time::sleep(backoff).await;
-                    backoff = (backoff * 2).min(Duration::from_secs(30));
-                    queue.request(Reason::DockerEvent);
-                }
-            });
-        }
-    }
-
     async fn event(
         &self,
         kind: AuditKind,
@@ -396,103 +370,5 @@ impl Stacks {
         details: serde_json::Value,
     ) {
         record(&self.store, kind, Some(commit), reason, details, vec![]).await;
-    }
-
-    /// Runs a stack job's action, updates holds, and reconciles.
-    async fn action(&mut self, req: StackRequest) {
-        tracing::debug!(job = %req.job, stack = %req.stack, action = ?req.action, "stack job");
-        let answer = self.act(&req).await;
-        tracing::debug!(job = %req.job, ok = answer.is_ok(), "stack job done");
-        let _ = req.reply.send(answer);
-    }
-
-    async fn act(&mut self, req: &StackRequest) -> Result<Vec<String>, String> {
-        let app = self
-            .applied
-            .borrow()
-            .clone()
-            .ok_or("no commit is in force")?;
-        let stack = app
-            .desired
-            .stacks
-            .iter()
-            .find(|s| s.name == req.stack)
-            .ok_or_else(|| format!("stack {} is not in the commit in force", req.stack))?;
-        let host = app
-            .desired
-            .hosts
-            .get(&stack.host)
-            .ok_or_else(|| format!("host {} is not declared", stack.host))?;
-        let engine = self.engines.get(&stack.host, host).await?;
-        let services: Vec<String> = if req.services.is_empty() {
-            stack.services.keys().cloned().collect()
-        } else {
-            req.services.clone()
-        };
-        let images: Vec<String> = services
-            .iter()
-            .filter_map(|s| stack.services.get(s))
-            .map(|s| s.image.clone())
-            .collect::<BTreeSet<_>>()
-            .into_iter()
-            .collect();
-        let seen = crate::docker::observe::observe(&engine, &images.iter().cloned().collect())
-            .await
-            .map_err(|e| e.to_string())?;
-        let mut log = actions::run(
-            &engine,
-            &seen,
-            &req.stack,
-            &req.services,
-            req.action,
-            &images,
-        )
-        .await
-        .map_err(|e| e.to_string())?;
-        let holds = self.holds.entry(req.stack.clone()).or_default();
-        for s in &services {
-            match req.action {
-                StackAction::Stop => {
-                    holds.insert(
-                        s.clone(),
-                        Hold {
-                            paused: false,
-                            by: req.job.clone(),
-                        },
-                    );
-                }
-                StackAction::Pause => {
-                    holds.insert(
-                        s.clone(),
-                        Hold {
-                            paused: true,
-                            by: req.job.clone(),
-                        },
-                    );
-                }
-                StackAction::Start | StackAction::Restart | StackAction::Unpause => {
-                    holds.remove(s);
-                }
-                StackAction::Update => {}
-            }
-        }
-        self.holds.retain(|_, h| !h.is_empty());
-        self.save(vec![("stack_holds", json!(self.holds))]).await;
-        let before = self.last.get(&req.stack).map(|l| l.at);
-        self.pass(&BTreeSet::from([Reason::StackJob])).await;
-        if let Some(l) = self.last.get(&req.stack).filter(|l| Some(l.at) != before) {
-            for c in &l.changes {
-                log.push(format!(
-                    "reconcile: {} {}: {}",
-                    c["action"].as_str().unwrap_or(""),
-                    c["target"].as_str().unwrap_or(""),
-                    c["reason"].as_str().unwrap_or("")
-                ));
-            }
-            if !l.errors.is_empty() {
-                return Err(format!("{}\n{}", log.join("\n"), l.errors.join("; ")));
-            }
-        }
-        Ok(log)
     }
 }

@@ -1,0 +1,155 @@
+//! One service's change: its container compared with its target — missing,
+//! a different config or image (recreate, naming the fields), drifted
+//! (stopped, paused, renamed outside tend), or held stopped/paused.
+
+use super::build::{Want, change, container_name, short_commit, with_id};
+use super::observed::{ContainerSeen, HostState, RunState};
+use super::render::{ServiceTarget, Target};
+use super::{Action, Change, Context};
+
+#[allow(clippy::too_many_arguments)]
+pub(super) fn service_change(
+    t: &Target,
+    name: &str,
+    target: &ServiceTarget,
+    seen: Option<&ContainerSeen>,
+    host: &HostState,
+    cx: &Context,
+    want: &Want,
+    fresh_stack: bool,
+) -> Vec<Change> {
+    let short = short_commit(cx.commit);
+    let run = matches!(want, Want::Running);
+    let Some(c) = seen else {
+        if matches!(want, Want::Absent) {
+            return vec![];
+        }
+        let known = cx.deployed.contains(&(t.name.clone(), name.to_owned()));
+        let (reason, drift) = if known {
+            ("drift: container removed outside tend".to_owned(), true)
+        } else if fresh_stack {
+            (format!("new stack (commit {short})"), false)
+        } else {
+            (format!("new service (commit {short})"), false)
+        };
+        let action = if run {
+            Action::Create
+        } else {
+            Action::CreateStopped
+        };
+        return vec![change(action, name, reason, drift)];
+    };
+    let id = &c.id;
+    if let Want::Absent = want {
+        return vec![with_id(
+            change(Action::Remove, name, "x-tend.state is absent".into(), false),
+            id,
+        )];
+    }
+    if let Some(reason) = recreate_reason(c, target, host, short) {
+        let action = if run {
+            Action::Recreate
+        } else {
+            Action::RecreateStopped
+        };
+        return vec![with_id(change(action, name, reason, false), id)];
+    }
+    let mut out = Vec::new();
+    let expected = container_name(&t.name, name);
+    if c.name != expected {
+        let reason = format!("drift: renamed to {} outside tend", c.name);
+        out.push(with_id(change(Action::Rename, name, reason, true), id));
+    }
+    match want {
+        Want::Running => match c.state {
+            RunState::Running | RunState::Restarting | RunState::Removing => {}
+            RunState::Paused => out.push(with_id(
+                change(
+                    Action::Unpause,
+                    name,
+                    "drift: container paused outside tend".into(),
+                    true,
+                ),
+                id,
+            )),
+            RunState::Exited if completed(c) => {}
+            RunState::Exited if t.sleep.is_some() && matches!(c.exit_code, Some(0 | 137 | 143)) => {
+                let w = t.sleep.as_ref().map(|w| (w.from.expr(), w.to.expr()));
+                let (from, to) = w.unwrap_or_default();
+                let reason = format!("sleep window (from `{from}` to `{to}`) is over");
+                out.push(with_id(change(Action::Start, name, reason, false), id));
+            }
+            RunState::Created | RunState::Exited | RunState::Dead => {
+                let how = match c.exit_code {
+                    Some(0 | 137 | 143) | None => "stopped outside tend".to_owned(),
+                    Some(code) => format!("exited with code {code}"),
+                };
+                out.push(with_id(
+                    change(Action::Start, name, format!("drift: container {how}"), true),
+                    id,
+                ));
+            }
+        },
+        Want::Stopped(reason) if c.state.is_up() => {
+            out.push(with_id(
+                change(Action::Stop, name, reason.clone(), false),
+                id,
+            ));
+        }
+        Want::Paused(reason) if c.state == RunState::Running => {
+            out.push(with_id(
+                change(Action::Pause, name, reason.clone(), false),
+                id,
+            ));
+        }
+        _ => {}
+    }
+    out
+}
+
+/// A one-shot service that finished well and is not meant to restart.
+fn completed(c: &ContainerSeen) -> bool {
+    c.exit_code == Some(0) && (c.restart == "no" || c.restart.starts_with("on-failure"))
+}
+
+fn recreate_reason(
+    c: &ContainerSeen,
+    t: &ServiceTarget,
+    host: &HostState,
+    short: &str,
+) -> Option<String> {
+    if c.hash != t.hash {
+        if c.image != t.spec.image {
+            return Some(format!(
+                "new commit {short}: image {} → {}",
+                c.image, t.spec.image
+            ));
+        }
+        let changed: Vec<&str> = t
+            .parts
+            .iter()
+            .filter(|(k, v)| c.parts.get(*k) != Some(*v))
+            .map(|(k, _)| k.as_str())
+            .collect();
+        let what = if changed.is_empty() {
+            "container spec".to_owned()
+        } else {
+            changed.join(", ")
+        };
+        return Some(format!("new commit {short}: {what} changed"));
+    }
+    match host.images.get(&t.spec.image) {
+        Some(id) if *id != c.image_id => Some(format!(
+            "image {} now points to {} (container runs {})",
+            t.spec.image,
+            short_id(id),
+            short_id(&c.image_id)
+        )),
+        _ => None,
+    }
+}
+
+fn short_id(id: &str) -> &str {
+    let id = id.strip_prefix("sha256:").unwrap_or(id);
+    &id[..id.len().min(12)]
+}

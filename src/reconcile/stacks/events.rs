@@ -1,0 +1,46 @@
+//! Following each host's Docker events: a drift-relevant event of a
+//! managed container asks the controller for a pass (after a short settle);
+//! a dropped stream is reopened with backoff.
+
+use super::{EVENT_SETTLE, Stacks};
+use crate::docker::events;
+use crate::reconcile::pass::Observation;
+use crate::reconcile::queue::Reason;
+use futures_util::StreamExt;
+use std::time::Duration;
+
+impl Stacks {
+    /// Starts following the events of each host that answered, once.
+    pub(super) fn follow_events(&mut self, obs: &Observation) {
+        for (name, engine) in &obs.engines {
+            if !self.followed.insert(name.clone()) {
+                continue;
+            }
+            let (engine, queue) = (engine.clone(), self.queue.clone());
+            tokio::spawn(async move {
+                let mut backoff = Duration::from_secs(1);
+                loop {
+                    let mut stream = Box::pin(events::drift_events(&engine));
+                    while let Some(item) = stream.next().await {
+                        match item {
+                            Ok(_) => {
+                                // The engine reports `die` a moment before the
+                                // container lists as exited: let it settle.
+                                backoff = Duration::from_secs(1);
+                                tokio::time::sleep(EVENT_SETTLE).await;
+                                queue.request(Reason::DockerEvent);
+                            }
+                            Err(e) => {
+                                tracing::debug!(host = %engine.name, cause = %e, "events stream ended");
+                                break;
+                            }
+                        }
+                    }
+                    tokio::time::sleep(backoff).await;
+                    backoff = (backoff * 2).min(Duration::from_secs(30));
+                    queue.request(Reason::DockerEvent);
+                }
+            });
+        }
+    }
+}

@@ -1,0 +1,111 @@
+//! Stack jobs: container actions requested by the scheduler, run between
+//! passes, recorded as holds (a stopped or paused service stays so), and
+//! followed by a pass whose changes go into the job's log.
+
+use super::{StackRequest, Stacks};
+use crate::docker::actions;
+use crate::model::StackAction;
+use crate::plan::Hold;
+use crate::reconcile::queue::Reason;
+use serde_json::json;
+use std::collections::BTreeSet;
+
+impl Stacks {
+    /// Runs a stack job's action, updates holds, and reconciles.
+    pub(super) async fn action(&mut self, req: StackRequest) {
+        tracing::debug!(job = %req.job, stack = %req.stack, action = ?req.action, "stack job");
+        let answer = self.act(&req).await;
+        tracing::debug!(job = %req.job, ok = answer.is_ok(), "stack job done");
+        let _ = req.reply.send(answer);
+    }
+
+    async fn act(&mut self, req: &StackRequest) -> Result<Vec<String>, String> {
+        let app = self
+            .applied
+            .borrow()
+            .clone()
+            .ok_or("no commit is in force")?;
+        let stack = app
+            .desired
+            .stacks
+            .iter()
+            .find(|s| s.name == req.stack)
+            .ok_or_else(|| format!("stack {} is not in the commit in force", req.stack))?;
+        let host = app
+            .desired
+            .hosts
+            .get(&stack.host)
+            .ok_or_else(|| format!("host {} is not declared", stack.host))?;
+        let engine = self.engines.get(&stack.host, host).await?;
+        let services: Vec<String> = if req.services.is_empty() {
+            stack.services.keys().cloned().collect()
+        } else {
+            req.services.clone()
+        };
+        let images: Vec<String> = services
+            .iter()
+            .filter_map(|s| stack.services.get(s))
+            .map(|s| s.image.clone())
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        let seen = crate::docker::observe::observe(&engine, &images.iter().cloned().collect())
+            .await
+            .map_err(|e| e.to_string())?;
+        let mut log = actions::run(
+            &engine,
+            &seen,
+            &req.stack,
+            &req.services,
+            req.action,
+            &images,
+        )
+        .await
+        .map_err(|e| e.to_string())?;
+        let holds = self.holds.entry(req.stack.clone()).or_default();
+        for s in &services {
+            match req.action {
+                StackAction::Stop => {
+                    holds.insert(
+                        s.clone(),
+                        Hold {
+                            paused: false,
+                            by: req.job.clone(),
+                        },
+                    );
+                }
+                StackAction::Pause => {
+                    holds.insert(
+                        s.clone(),
+                        Hold {
+                            paused: true,
+                            by: req.job.clone(),
+                        },
+                    );
+                }
+                StackAction::Start | StackAction::Restart | StackAction::Unpause => {
+                    holds.remove(s);
+                }
+                StackAction::Update => {}
+            }
+        }
+        self.holds.retain(|_, h| !h.is_empty());
+        self.save(vec![("stack_holds", json!(self.holds))]).await;
+        let before = self.last.get(&req.stack).map(|l| l.at);
+        self.pass(&BTreeSet::from([Reason::StackJob])).await;
+        if let Some(l) = self.last.get(&req.stack).filter(|l| Some(l.at) != before) {
+            for c in &l.changes {
+                log.push(format!(
+                    "reconcile: {} {}: {}",
+                    c["action"].as_str().unwrap_or(""),
+                    c["target"].as_str().unwrap_or(""),
+                    c["reason"].as_str().unwrap_or("")
+                ));
+            }
+            if !l.errors.is_empty() {
+                return Err(format!("{}\n{}", log.join("\n"), l.errors.join("; ")));
+            }
+        }
+        Ok(log)
+    }
+}
