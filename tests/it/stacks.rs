@@ -250,3 +250,43 @@ fn unhealthy_dependency_blocks_its_dependents_and_fails_the_apply() {
         run.stdout
     );
 }
+
+#[test]
+fn a_container_tend_did_not_create_is_never_touched() {
+    let (host, _clean) = shared_for(&["clash"]);
+    // Same name and compose project as tend would use, but not tend's.
+    docker(
+        &host,
+        &[
+            "run",
+            "-d",
+            "--name",
+            "clash-app-1",
+            "--label",
+            "com.docker.compose.project=clash",
+            "--label",
+            "com.docker.compose.service=app",
+            "localhost/busybox:v1",
+            "sleep",
+            "600",
+        ],
+    );
+    let id = inspect(&host, "clash-app-1", "{{.Id}}");
+    let dir = repo(&host, false);
+    dir.write(
+        "stacks/clash/compose.yaml",
+        "services:\n  app:\n    image: localhost/busybox:v2\n    command: [\"sleep\", \"600\"]\n",
+    );
+    let run = tend(dir.path(), &["apply", "."]).expect_code(1);
+    assert!(
+        run.stdout
+            .contains("container name clash-app-1 is taken by a container tend did not create"),
+        "{}",
+        run.stdout
+    );
+    assert_eq!(inspect(&host, "clash-app-1", "{{.Id}}"), id);
+    assert_eq!(
+        inspect(&host, "clash-app-1", "{{.State.Status}}"),
+        "running"
+    );
+}

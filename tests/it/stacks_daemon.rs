@@ -149,7 +149,7 @@ fn stack_jobs_stop_start_and_update_through_a_registry() {
     );
     repo.write(
         "jobs/stack.yaml",
-        "jobs:\n  - name: halt\n    stack: jobby\n    action: stop\n  - name: resume\n    stack: jobby\n    action: start\n  - name: refresh\n    stack: jobby\n    action: update\n",
+        "jobs:\n  - name: halt\n    stack: jobby\n    action: stop\n  - name: resume\n    stack: jobby\n    action: start\n  - name: refresh\n    stack: jobby\n    action: update\n  - name: nap\n    stack: jobby\n    action: pause\n  - name: wake\n    stack: jobby\n    action: unpause\n  - name: bounce\n    stack: jobby\n    action: restart\n",
     );
     let data = Dir::new();
     let t = daemon(&repo, &data);
@@ -170,6 +170,22 @@ fn stack_jobs_stop_start_and_update_through_a_registry() {
         inspect(&host, "jobby-app-1", "{{.State.Status}}"),
         "running"
     );
+    // Paused by a job: not unpaused as drift; unpaused by a job.
+    let (run, log) = t.run_job("nap", limit);
+    assert_eq!(run["status"], "succeeded", "{log}");
+    assert!(log.contains("jobby-app-1: paused"), "{log}");
+    std::thread::sleep(Duration::from_secs(1));
+    let state = |t: &str| inspect(&host, "jobby-app-1", t);
+    assert_eq!(state("{{.State.Status}}"), "paused");
+    assert_eq!(t.stack("jobby")["sync"], "synced");
+    let (run, log) = t.run_job("wake", limit);
+    assert!(log.contains("jobby-app-1: unpaused"), "{run:#} {log}");
+    assert_eq!(state("{{.State.Status}}"), "running");
+    let before = state("{{.State.StartedAt}}");
+    let (run, log) = t.run_job("bounce", limit);
+    assert!(log.contains("jobby-app-1: restarted"), "{run:#} {log}");
+    assert_ne!(state("{{.State.StartedAt}}"), before);
+    assert_eq!(state("{{.State.Status}}"), "running");
 
     // A new image behind the same tag, only in the registry: push v2 under
     // another tag and point `live` at its manifest through the registry API
@@ -211,6 +227,14 @@ fn stack_jobs_stop_start_and_update_through_a_registry() {
         log.contains("unchanged") && !log.contains("recreate"),
         "{log}"
     );
+    // The last plan of a stack survives a restart of tend.
+    drop(t);
+    let t = daemon(&repo, &data);
+    let s = wait_stack(&t, "jobby", "jobby after restart", |s| {
+        s["sync"] == "synced"
+    });
+    let change = &s["last_plan"]["changes"][0];
+    assert_eq!(change["action"], "recreate", "{s:#}");
 }
 
 fn two_host_repo(a: &str, b: &str, prune: bool) -> String {
@@ -286,6 +310,21 @@ fn two_hosts_prune_and_an_engine_that_stops_and_comes_back() {
     let out = tend(repo.path(), &["plan", "."]).expect_code(0).stdout;
     assert!(out.contains("stack two on b (unmanaged, synced)"), "{out}");
     assert_eq!(containers(&b.host, "two"), ["two-app-1"]);
+    // A container of the same project that tend did not create stays.
+    docker(
+        &b.host,
+        &[
+            "run",
+            "-d",
+            "--name",
+            "mine",
+            "--label",
+            "com.docker.compose.project=two",
+            "localhost/busybox:v1",
+            "sleep",
+            "600",
+        ],
+    );
     repo.write("tend.toml", two_host_repo(&a.host, &b.host, true));
     let out = tend(repo.path(), &["plan", "."]).expect_code(2).stdout;
     assert!(
@@ -293,7 +332,7 @@ fn two_hosts_prune_and_an_engine_that_stops_and_comes_back() {
         "{out}"
     );
     tend(repo.path(), &["apply", "."]).expect_code(0);
-    assert!(containers(&b.host, "two").is_empty());
+    assert_eq!(containers(&b.host, "two"), ["mine"]);
     let filter = "label=com.docker.compose.project=two";
     let (_, nets) = docker_try(&b.host, &["network", "ls", "-q", "--filter", filter]);
     assert_eq!(nets, "");

@@ -79,6 +79,9 @@ impl Stacks {
         let hosts_seen = meta("stack_hosts")
             .and_then(|v| serde_json::from_value(v).ok())
             .unwrap_or_default();
+        let last = meta("stacks_last_plan")
+            .and_then(|v| serde_json::from_value(v).ok())
+            .unwrap_or_default();
         Stacks {
             store,
             queue: Arc::new(Queue::default()),
@@ -90,7 +93,7 @@ impl Stacks {
             deployed,
             hosts_seen,
             failed: BTreeMap::new(),
-            last: BTreeMap::new(),
+            last,
             commit: None,
             unreachable: BTreeSet::new(),
             drift_told: BTreeSet::new(),
@@ -228,33 +231,7 @@ impl Stacks {
         self.drift_told.retain(|k| seen_drift.contains(k));
         let keep = |sp: &plan::StackPlan, c: &plan::Change| !c.drift || allowed.contains(&sp.stack);
         let results = pass::apply(&plan, &obs, &app.commit, &keep).await;
-        for r in &results {
-            let errors: Vec<String> = r.steps.iter().filter_map(|s| s.error.clone()).collect();
-            let changes: Vec<plan::Change> = r.steps.iter().map(|s| s.change.clone()).collect();
-            let summary: Vec<String> = changes
-                .iter()
-                .map(|c| format!("{} {}: {}", c.action.describe().1, c.target, c.reason))
-                .collect();
-            let details = json!({"host": r.host, "steps": r.steps});
-            if errors.is_empty() {
-                self.failed.remove(&r.stack);
-                let reason = format!("stack {}: {}", r.stack, summary.join("; "));
-                self.event(AuditKind::StackApplied, &app.commit, reason, details)
-                    .await;
-            } else {
-                let reason = format!("stack {}: {}", r.stack, errors.join("; "));
-                self.failed.insert(
-                    r.stack.clone(),
-                    format!("apply failed: {}", errors.join("; ")),
-                );
-                self.event(AuditKind::ApplyFailed, &app.commit, reason, details)
-                    .await;
-            }
-            self.last.insert(
-                r.stack.clone(),
-                view::last_plan(&app.commit, &changes, errors),
-            );
-        }
+        self.record_results(&results, &app.commit).await;
         let (obs, plan) = if results.is_empty() {
             (obs, plan)
         } else {
@@ -270,6 +247,39 @@ impl Stacks {
         self.next_wake = plan::next_wake(&obs.targets, Utc::now());
         let v = view::view(&plan, &obs.targets, &obs.hosts, &overrides, &self.last);
         self.view.send_replace(v);
+    }
+
+    /// Records each stack's apply as an event and as its last plan.
+    async fn record_results(&mut self, results: &[pass::Applied], commit: &str) {
+        for r in results {
+            let errors: Vec<String> = r.steps.iter().filter_map(|s| s.error.clone()).collect();
+            let changes: Vec<plan::Change> = r.steps.iter().map(|s| s.change.clone()).collect();
+            let summary: Vec<String> = changes
+                .iter()
+                .map(|c| format!("{} {}: {}", c.action.describe().1, c.target, c.reason))
+                .collect();
+            let details = json!({"host": r.host, "steps": r.steps});
+            if errors.is_empty() {
+                self.failed.remove(&r.stack);
+                let reason = format!("stack {}: {}", r.stack, summary.join("; "));
+                self.event(AuditKind::StackApplied, commit, reason, details)
+                    .await;
+            } else {
+                let reason = format!("stack {}: {}", r.stack, errors.join("; "));
+                self.failed.insert(
+                    r.stack.clone(),
+                    format!("apply failed: {}", errors.join("; ")),
+                );
+                self.event(AuditKind::ApplyFailed, commit, reason, details)
+                    .await;
+            }
+            self.last
+                .insert(r.stack.clone(), view::last_plan(commit, &changes, errors));
+        }
+        if !results.is_empty() {
+            self.save(vec![("stacks_last_plan", json!(self.last))])
+                .await;
+        }
     }
 
     fn plan(&self, obs: &Observation, app: &Applied) -> Plan {
