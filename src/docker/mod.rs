@@ -53,9 +53,23 @@ impl From<bollard::errors::Error> for DockerError {
             E::SocketNotFoundError(path) => {
                 DockerError::Api(format!("socket {path} does not exist"))
             }
-            other => DockerError::Api(other.to_string()),
+            other => DockerError::Api(with_causes(&other)),
         }
     }
+}
+
+/// An error and its causes, `a: b: c` (hyper hides the cause otherwise).
+fn with_causes(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut cause = e.source();
+    while let Some(c) = cause {
+        let next = c.to_string();
+        if !text.contains(&next) {
+            text = format!("{text}: {next}");
+        }
+        cause = c.source();
+    }
+    text
 }
 
 /// Whether an error is the engine saying "no such object".

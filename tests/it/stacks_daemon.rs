@@ -384,3 +384,71 @@ fn with_self_heal_off_drift_is_reported_and_left() {
         "running"
     );
 }
+
+#[test]
+fn a_tcp_host_with_mutual_tls() {
+    let root = Dir::new();
+    let certs = root.path().join("certs");
+    std::fs::create_dir_all(&certs).unwrap();
+    crate::support::docker::tls_material(&certs);
+    let port = free_port().to_string();
+    let tcp = format!("127.0.0.1:{port}");
+    let env = [
+        ("TEND_DOCKER_TCP", tcp.as_str()),
+        ("TEND_DOCKER_TLS", certs.to_str().unwrap()),
+    ];
+    let engine = PrivateEngine::start_env(
+        &root.path().join("e"),
+        "tendbr3",
+        "10.215.0.1/24",
+        "10.224.0.0/16",
+        &env,
+    );
+    let repo = Dir::new();
+    let toml = |ca: &str| {
+        format!(
+            "[hosts.secure]\ndocker = \"tcp://{tcp}\"\ntls = {{ ca = \"${{file:{ca}}}\", cert = \"{}\", key = \"${{env:TEND_TEST_TLS_KEY}}\" }}\n",
+            certs.join("cert.pem").display()
+        )
+    };
+    repo.write("tend.toml", toml(certs.join("ca.pem").to_str().unwrap()));
+    repo.write(
+        "stacks/sealed/compose.yaml",
+        format!("x-tend:\n  host: secure\n{SLEEPER}"),
+    );
+    let key = std::fs::read_to_string(certs.join("key.pem")).unwrap();
+    let run = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_tend"))
+            .args(args)
+            .current_dir(repo.path())
+            .env("TEND_TEST_TLS_KEY", &key)
+            .output()
+            .unwrap()
+    };
+    let out = run(&["apply", "."]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(containers(&engine.host, "sealed"), ["sealed-app-1"]);
+    assert_eq!(
+        inspect(&engine.host, "sealed-app-1", "{{.State.Status}}"),
+        "running"
+    );
+
+    // A CA that did not sign the engine's certificate: refused, named.
+    let other = root.path().join("other");
+    std::fs::create_dir_all(&other).unwrap();
+    crate::support::docker::tls_material(&other);
+    repo.write("tend.toml", toml(other.join("ca.pem").to_str().unwrap()));
+    let out = run(&["plan", "."]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(
+        text.contains("stack sealed on secure (running, unknown)"),
+        "{text}"
+    );
+    assert!(text.to_lowercase().contains("certificate"), "{text}");
+}

@@ -105,6 +105,18 @@ impl PrivateEngine {
     /// Starts one under `dir` with Linux bridge `bridge` and subnet `cidr`,
     /// user networks from the /16 `pool`.
     pub fn start(dir: &Path, bridge: &str, cidr: &str, pool: &str) -> PrivateEngine {
+        PrivateEngine::start_env(dir, bridge, cidr, pool, &[])
+    }
+
+    /// [`PrivateEngine::start`] with extra `scripts/dockerd` settings
+    /// (`TEND_DOCKER_TCP`, `TEND_DOCKER_TLS`).
+    pub fn start_env(
+        dir: &Path,
+        bridge: &str,
+        cidr: &str,
+        pool: &str,
+        env: &[(&str, &str)],
+    ) -> PrivateEngine {
         let script = super::project().join("scripts/dockerd");
         let out = Command::new(&script)
             .args(["start", dir.to_str().unwrap(), bridge])
@@ -112,6 +124,7 @@ impl PrivateEngine {
             .env("TEND_DOCKER_POOL", pool)
             // Engines racing on the same iptables chains fail network creation.
             .env("TEND_DOCKER_IPTABLES", "false")
+            .envs(env.iter().copied())
             .output()
             .expect("run scripts/dockerd");
         assert!(
@@ -160,4 +173,96 @@ pub fn eventually(what: &str, cond: impl FnMut() -> bool) {
         wait_until(Duration::from_secs(20), cond),
         "timed out waiting for {what}"
     );
+}
+
+/// Writes a test CA, a server certificate for 127.0.0.1 and a client
+/// certificate into `dir` with the openssl CLI: `ca.pem`, `server-cert.pem`,
+/// `server-key.pem`, `cert.pem`, `key.pem`.
+pub fn tls_material(dir: &Path) {
+    let openssl = |args: &[&str]| {
+        let out = Command::new("openssl")
+            .args(args)
+            .current_dir(dir)
+            .output()
+            .expect("openssl is missing: run scripts/setup");
+        assert!(
+            out.status.success(),
+            "openssl {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    let ec = [
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:P-256",
+        "-nodes",
+    ];
+    openssl(
+        &[
+            &["req", "-x509"][..],
+            &ec,
+            &[
+                "-keyout",
+                "ca-key.pem",
+                "-out",
+                "ca.pem",
+                "-days",
+                "2",
+                "-subj",
+                "/CN=tend-test-ca",
+                "-addext",
+                "basicConstraints=critical,CA:TRUE",
+                "-addext",
+                "keyUsage=critical,keyCertSign,cRLSign",
+            ],
+        ]
+        .concat(),
+    );
+    for (name, usage, key, cert) in [
+        ("server", "serverAuth", "server-key.pem", "server-cert.pem"),
+        ("client", "clientAuth", "key.pem", "cert.pem"),
+    ] {
+        let csr = format!("{name}.csr");
+        let ext = format!("{name}.ext");
+        std::fs::write(
+            dir.join(&ext),
+            format!(
+                "subjectAltName=IP:127.0.0.1\nextendedKeyUsage={usage}\nbasicConstraints=CA:FALSE\n"
+            ),
+        )
+        .unwrap();
+        openssl(
+            &[
+                &["req"][..],
+                &ec,
+                &[
+                    "-keyout",
+                    key,
+                    "-out",
+                    &csr,
+                    "-subj",
+                    &format!("/CN={name}"),
+                ],
+            ]
+            .concat(),
+        );
+        openssl(&[
+            "x509",
+            "-req",
+            "-in",
+            &csr,
+            "-CA",
+            "ca.pem",
+            "-CAkey",
+            "ca-key.pem",
+            "-CAcreateserial",
+            "-out",
+            cert,
+            "-days",
+            "2",
+            "-extfile",
+            &ext,
+        ]);
+    }
 }
