@@ -102,6 +102,8 @@ pub enum AuditKind {
     Drift,
     /// A stack is degraded: self-heal gave up, or a container keeps failing.
     Degraded,
+    /// A degraded stack is in sync again.
+    StackRecovered,
     /// A Docker host could not be observed.
     HostUnreachable,
     /// A Docker host answers again.

@@ -56,7 +56,7 @@ fn count(t: &Tend, kind: &str, stack: &str) -> usize {
 
 #[test]
 fn drift_is_healed_and_a_crash_loop_trips_the_brake() {
-    let (host, _clean) = shared_for(&["heal", "crashy"]);
+    let (host, _clean) = shared_for(&["heal", "crashy", "moody"]);
     let repo = repo(&host, false);
     repo.write(
         "stacks/heal/compose.yaml",
@@ -65,6 +65,17 @@ fn drift_is_healed_and_a_crash_loop_trips_the_brake() {
     repo.write(
         "stacks/crashy/compose.yaml",
         "services:\n  boom:\n    image: localhost/busybox:v1\n    command: [\"sh\", \"-c\", \"sleep 0.3; exit 3\"]\n",
+    );
+    // Unhealthy for its first seconds, then healthy.
+    repo.write(
+        "stacks/moody/compose.yaml",
+        r#"services:
+  app:
+    image: localhost/busybox:v1
+    command: ["sh", "-c", "sleep 4; touch /tmp/ok; exec sleep 3600"]
+    init: true
+    healthcheck: { test: ["CMD", "test", "-f", "/tmp/ok"], interval: 1s, timeout: 1s, retries: 1 }
+"#,
     );
     let data = Dir::new();
     let t = daemon(&repo, &data);
@@ -109,6 +120,20 @@ fn drift_is_healed_and_a_crash_loop_trips_the_brake() {
         applied,
         "no restart storm"
     );
+    // An unhealthy container makes its stack degraded (told once), and
+    // in sync again when it turns healthy.
+    eventually("moody told degraded and recovered", || {
+        t.events(200)
+            .iter()
+            .any(|(k, r)| k == "stack-recovered" && r == "stack moody is in sync again")
+    });
+    let degraded: Vec<String> = t
+        .events(200)
+        .into_iter()
+        .filter(|(k, r)| k == "degraded" && r.starts_with("stack moody:"))
+        .map(|(_, r)| r)
+        .collect();
+    assert_eq!(degraded, ["stack moody: failing: app"]);
     // The healthy stack is unaffected.
     assert_eq!(t.stack("heal")["sync"], "synced");
 }

@@ -56,6 +56,8 @@ pub struct Stacks {
     commit: Option<String>,
     unreachable: BTreeSet<String>,
     drift_told: BTreeSet<String>,
+    /// Stacks told degraded (event written), until they are in sync again.
+    degraded_told: BTreeSet<String>,
     followed: BTreeSet<String>,
     next_wake: Option<chrono::DateTime<Utc>>,
     /// Set while a host is unreachable: when to look again.
@@ -97,6 +99,7 @@ impl Stacks {
             commit: None,
             unreachable: BTreeSet::new(),
             drift_told: BTreeSet::new(),
+            degraded_told: BTreeSet::new(),
             followed: BTreeSet::new(),
             next_wake: None,
             retry: None,
@@ -216,6 +219,7 @@ impl Stacks {
                 continue;
             } else if let Err(why) = self.brake.heal(&sp.stack, now) {
                 let reason = format!("stack {}: {why}", sp.stack);
+                self.degraded_told.insert(sp.stack.clone());
                 self.event(
                     AuditKind::Degraded,
                     &app.commit,
@@ -246,7 +250,33 @@ impl Stacks {
         overrides.extend(self.failed.clone());
         self.next_wake = plan::next_wake(&obs.targets, Utc::now());
         let v = view::view(&plan, &obs.targets, &obs.hosts, &overrides, &self.last);
+        self.tell_health(&v, &app.commit).await;
         self.view.send_replace(v);
+    }
+
+    /// Writes an event when a stack turns degraded (a container failing or
+    /// unhealthy with nothing left to change) and when it is in sync again.
+    async fn tell_health(&mut self, stacks: &[StackStatus], commit: &str) {
+        for s in stacks {
+            let known = self.degraded_told.contains(&s.name);
+            if s.sync == plan::Sync::Degraded && !known {
+                self.degraded_told.insert(s.name.clone());
+                let why = s.error.clone().unwrap_or_default();
+                let reason = format!("stack {}: {why}", s.name);
+                self.event(
+                    AuditKind::Degraded,
+                    commit,
+                    reason,
+                    json!({"services": s.services}),
+                )
+                .await;
+            } else if s.sync == plan::Sync::Synced && known {
+                self.degraded_told.remove(&s.name);
+                let reason = format!("stack {} is in sync again", s.name);
+                self.event(AuditKind::StackRecovered, commit, reason, json!(null))
+                    .await;
+            }
+        }
     }
 
     /// Records each stack's apply as an event and as its last plan.
