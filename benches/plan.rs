@@ -35,7 +35,13 @@ fn main() {
         })
         .collect();
     let t = Instant::now();
-    let targets = render_all(&stacks, Path::new("/r"), &|_| Err("none".into()), &|_| None);
+    let targets = render_all(
+        &stacks,
+        Path::new("/r"),
+        &|_| Err("none".into()),
+        &|_| None,
+        &|p| Ok(p.to_owned()),
+    );
     let render_ms = t.elapsed().as_secs_f64() * 1e3;
     let mut host = HostState::default();
     for target in &targets {

@@ -26,7 +26,7 @@ async fn prepare(
         Err(e) => return Err(e.into()),
     };
     let t = std::time::Instant::now();
-    let obs = pass::observe_all(&desired, dir, engines, &BTreeSet::new()).await;
+    let obs = pass::observe_all(&desired, dir, engines, &BTreeSet::new(), None).await;
     let observed = t.elapsed();
     let plan = plan_of(&obs, dir, desired.settings.prune, at);
     tracing::debug!(?observed, planned = ?(t.elapsed() - observed), "observed and planned");
@@ -118,7 +118,7 @@ pub fn apply(dir: &Path, format: Format, at: DateTime<Utc>) -> Result<ExitCode> 
             // Nothing was applied: the world is as planned.
             _ if applied.is_empty() => plan.clone(),
             Some(d) => {
-                let obs = pass::observe_all(d, dir, &mut engines, &BTreeSet::new()).await;
+                let obs = pass::observe_all(d, dir, &mut engines, &BTreeSet::new(), None).await;
                 plan_of(&obs, dir, d.settings.prune, at)
             }
             None => Plan::default(),

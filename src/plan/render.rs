@@ -54,16 +54,25 @@ pub fn render_all(
     root: &Path,
     read: &dyn Fn(&Path) -> Result<String, String>,
     env: &dyn Fn(&str) -> Option<String>,
+    bind: &dyn Fn(&Path) -> Result<PathBuf, String>,
 ) -> Vec<Target> {
-    stacks.iter().map(|s| render(s, root, read, env)).collect()
+    stacks
+        .iter()
+        .map(|s| render(s, root, read, env, bind))
+        .collect()
 }
 
-/// Renders one stack; `root` is the snapshot folder of the commit.
+/// Renders one stack; `root` is the snapshot folder of the commit. `bind`
+/// turns a relative bind source (made absolute under `root`) into the path
+/// to mount: the daemon gives a content-addressed copy (a commit that does
+/// not change the files does not change the container), `tend apply` the
+/// folder itself.
 pub fn render(
     stack: &Stack,
     root: &Path,
     read: &dyn Fn(&Path) -> Result<String, String>,
     env: &dyn Fn(&str) -> Option<String>,
+    bind: &dyn Fn(&Path) -> Result<PathBuf, String>,
 ) -> Target {
     let mut error = None;
     let stack_dir = root.join(stack.file.parent().unwrap_or(Path::new("")));
@@ -88,7 +97,12 @@ pub fn render(
         }
         let mut spec = spec.clone();
         for m in &mut spec.volumes {
-            m.source = absolute_source(&m.source, &stack_dir, env);
+            match absolute_source(&m.source, &stack_dir, env, bind) {
+                Ok(source) => m.source = source,
+                Err(e) => {
+                    error.get_or_insert(format!("service {name}: volume {}: {e}", m.source));
+                }
+            }
         }
         let env: Vec<String> = vars.into_iter().map(|(k, v)| format!("{k}={v}")).collect();
         let parts = parts(&spec, &env);
@@ -124,15 +138,21 @@ pub fn render(
 }
 
 /// `./x` is relative to the stack's folder, `~/x` to tend's home.
-fn absolute_source(source: &str, stack_dir: &Path, env: &dyn Fn(&str) -> Option<String>) -> String {
+fn absolute_source(
+    source: &str,
+    stack_dir: &Path,
+    env: &dyn Fn(&str) -> Option<String>,
+    bind: &dyn Fn(&Path) -> Result<PathBuf, String>,
+) -> Result<String, String> {
     if let Some(rest) = source.strip_prefix("~/") {
         let home = env("HOME").unwrap_or_else(|| "/root".into());
-        return PathBuf::from(home).join(rest).display().to_string();
+        return Ok(PathBuf::from(home).join(rest).display().to_string());
     }
     if source.starts_with('.') {
-        return normalise(&stack_dir.join(source)).display().to_string();
+        let path = normalise(&stack_dir.join(source));
+        return Ok(bind(&path)?.display().to_string());
     }
-    source.to_owned()
+    Ok(source.to_owned())
 }
 
 fn normalise(path: &Path) -> PathBuf {
@@ -270,6 +290,10 @@ mod tests {
         }
     }
 
+    fn same(path: &Path) -> Result<PathBuf, String> {
+        Ok(path.to_owned())
+    }
+
     fn files(path: &Path) -> Result<String, String> {
         match path.to_str() {
             Some("/r/stacks/web/app.env") => Ok("# c\nA=1\nexport B=\"two\"\n\nC='3'\n".into()),
@@ -285,7 +309,13 @@ mod tests {
         s.environment.insert("D".into(), None);
         s.environment.insert("E".into(), None);
         let host = |k: &str| (k == "D").then(|| "from-host".to_owned());
-        let t = render(&stack(vec![("app", s)]), Path::new("/r"), &files, &host);
+        let t = render(
+            &stack(vec![("app", s)]),
+            Path::new("/r"),
+            &files,
+            &host,
+            &same,
+        );
         assert_eq!(t.error, None);
         assert_eq!(
             t.services["app"].env,
@@ -301,6 +331,7 @@ mod tests {
             Path::new("/r"),
             &files,
             &none,
+            &same,
         );
         let mut dep = service("x:1");
         dep.depends_on
@@ -310,6 +341,7 @@ mod tests {
             Path::new("/r"),
             &files,
             &none,
+            &same,
         );
         assert_eq!(a.services["app"].hash, b.services["app"].hash);
         assert_eq!(b.services["app"].level, 1);
@@ -318,6 +350,7 @@ mod tests {
             Path::new("/r"),
             &files,
             &none,
+            &same,
         );
         assert_ne!(a.services["app"].hash, c.services["app"].hash);
         let changed: Vec<_> = a.services["app"]
@@ -333,7 +366,13 @@ mod tests {
     fn missing_env_file_is_an_error_of_the_stack() {
         let mut s = service("x:1");
         s.env_file = vec!["stacks/web/missing.env".into()];
-        let t = render(&stack(vec![("app", s)]), Path::new("/r"), &files, &|_| None);
+        let t = render(
+            &stack(vec![("app", s)]),
+            Path::new("/r"),
+            &files,
+            &|_| None,
+            &same,
+        );
         assert!(t.error.unwrap().contains("missing.env"));
     }
 
@@ -346,7 +385,13 @@ mod tests {
             target: "/site".into(),
             read_only: true,
         });
-        let t = render(&stack(vec![("app", s)]), Path::new("/r"), &files, &|_| None);
+        let t = render(
+            &stack(vec![("app", s)]),
+            Path::new("/r"),
+            &files,
+            &|_| None,
+            &same,
+        );
         assert_eq!(
             t.services["app"].spec.volumes[0].source,
             "/r/stacks/web/site"

@@ -32,7 +32,13 @@ fn stack(name: &str, images: &[(&str, &str)]) -> Stack {
 }
 
 fn target(s: &Stack) -> Target {
-    render(s, Path::new("/r"), &|_| Err("none".into()), &|_| None)
+    render(
+        s,
+        Path::new("/r"),
+        &|_| Err("none".into()),
+        &|_| None,
+        &|p| Ok(p.to_owned()),
+    )
 }
 
 /// A host on which `t` runs exactly as rendered.

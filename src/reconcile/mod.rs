@@ -9,6 +9,7 @@
 //! `spawn_blocking`.
 
 mod audit;
+pub mod binds;
 pub mod brake;
 pub mod jobrun;
 pub mod pass;

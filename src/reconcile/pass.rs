@@ -67,16 +67,24 @@ pub struct Observation {
     pub engines: BTreeMap<String, Engine>,
 }
 
-/// Renders `desired`'s stacks from `dir` and observes their hosts and `extra` hosts.
+/// Renders `desired`'s stacks from `dir` and observes their hosts and
+/// `extra` hosts. Relative bind sources are copied under `binds` when given
+/// (the daemon), else mounted from `dir` (the CLI, like compose).
 pub async fn observe_all(
     desired: &Desired,
     dir: &Path,
     engines: &mut Engines,
     extra: &BTreeSet<String>,
+    binds: Option<&super::binds::Binds>,
 ) -> Observation {
     let read = |p: &Path| std::fs::read_to_string(p).map_err(|e| e.to_string());
     let env = |k: &str| std::env::var(k).ok();
-    let targets = render_all(&desired.stacks, dir, &read, &env);
+    let bind = |p: &Path| match binds {
+        Some(b) => b.get(p),
+        None if p.exists() => Ok(p.to_owned()),
+        None => Err(format!("{} does not exist", p.display())),
+    };
+    let targets = render_all(&desired.stacks, dir, &read, &env, &bind);
     // Hosts with stacks, hosts declared by name (leftovers there can be
     // pruned), and hosts that held managed containers before (`extra`).
     let mut names: BTreeSet<String> = targets.iter().map(|t| t.host.clone()).collect();

@@ -477,3 +477,57 @@ fn a_tcp_host_with_mutual_tls() {
     );
     assert!(text.to_lowercase().contains("certificate"), "{text}");
 }
+
+#[test]
+fn relative_binds_follow_their_content_not_the_commit() {
+    let (host, _clean) = shared_for(&["site"]);
+    let repo = repo(&host, false);
+    repo.write("stacks/site/www/index.html", "v1\n");
+    repo.write(
+        "stacks/site/compose.yaml",
+        "services:\n  web:\n    image: localhost/busybox:v1\n    command: [\"sleep\", \"3600\"]\n    init: true\n    volumes: [\"./www:/www:ro\"]\n",
+    );
+    let data = Dir::new();
+    let t = daemon(&repo, &data);
+    wait_stack(&t, "site", "site synced", |s| s["sync"] == "synced");
+    let id = inspect(&host, "site-web-1", "{{.Id}}");
+    assert_eq!(
+        docker(&host, &["exec", "site-web-1", "cat", "/www/index.html"]),
+        "v1"
+    );
+    let source = inspect(&host, "site-web-1", "{{(index .Mounts 0).Source}}");
+    assert!(
+        source.contains("/binds/"),
+        "mounted from a content-addressed copy: {source}"
+    );
+
+    // A commit that does not touch the files leaves the container alone.
+    let applied = |t: &Tend| t.status()["source"]["applied_commit"].clone();
+    let before = applied(&t);
+    repo.write(
+        "jobs/other.yaml",
+        "jobs:\n  - name: noop\n    command: [\"true\"]\n",
+    );
+    eventually("the new commit applied", || applied(&t) != before);
+    std::thread::sleep(Duration::from_secs(1));
+    assert_eq!(inspect(&host, "site-web-1", "{{.Id}}"), id);
+
+    // New content: a new container that sees it, with the reason.
+    repo.write("stacks/site/www/index.html", "v2\n");
+    eventually("the container recreated", || {
+        inspect(&host, "site-web-1", "{{.Id}}") != id
+    });
+    eventually("the new content", || {
+        docker_try(&host, &["exec", "site-web-1", "cat", "/www/index.html"]).1 == "v2"
+    });
+    let s = wait_stack(&t, "site", "last plan", |s| {
+        s["last_plan"]["changes"][0]["action"] == "recreate"
+    });
+    assert!(
+        s["last_plan"]["changes"][0]["reason"]
+            .as_str()
+            .unwrap()
+            .ends_with("volumes changed"),
+        "{s:#}"
+    );
+}

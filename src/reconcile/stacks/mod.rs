@@ -60,6 +60,8 @@ pub struct Stacks {
     degraded_told: BTreeSet<String>,
     followed: BTreeSet<String>,
     next_wake: Option<chrono::DateTime<Utc>>,
+    /// Copies of relative bind sources.
+    binds: super::binds::Binds,
     /// Set while a host is unreachable: when to look again.
     retry: Option<Duration>,
 }
@@ -89,6 +91,7 @@ impl Stacks {
             queue: Arc::new(Queue::default()),
             applied,
             engines: Engines::new(data.join("tls")),
+            binds: super::binds::Binds::new(data.join("binds")),
             view: watch::Sender::new(Vec::new()),
             brake: Brake::default(),
             holds,
@@ -176,8 +179,15 @@ impl Stacks {
             self.failed.clear();
             self.commit = Some(app.commit.clone());
         }
-        let obs =
-            pass::observe_all(&app.desired, &app.dir, &mut self.engines, &self.hosts_seen).await;
+        self.binds.for_commit(&app.commit);
+        let obs = pass::observe_all(
+            &app.desired,
+            &app.dir,
+            &mut self.engines,
+            &self.hosts_seen,
+            Some(&self.binds),
+        )
+        .await;
         self.hosts_changed(&obs, &app.commit).await;
         self.retry = obs.hosts.values().any(Result::is_err).then(|| {
             self.retry.map_or(Duration::from_secs(2), |d| {
@@ -239,9 +249,14 @@ impl Stacks {
         let (obs, plan) = if results.is_empty() {
             (obs, plan)
         } else {
-            let obs =
-                pass::observe_all(&app.desired, &app.dir, &mut self.engines, &self.hosts_seen)
-                    .await;
+            let obs = pass::observe_all(
+                &app.desired,
+                &app.dir,
+                &mut self.engines,
+                &self.hosts_seen,
+                Some(&self.binds),
+            )
+            .await;
             let plan = self.plan(&obs, &app);
             (obs, plan)
         };
