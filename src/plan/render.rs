@@ -290,6 +290,17 @@ mod tests {
         }
     }
 
+    /// A stack with one service `app`, rendered without host variables.
+    fn one(s: Service) -> Target {
+        render(
+            &stack(vec![("app", s)]),
+            Path::new("/r"),
+            &files,
+            &|_| None,
+            &same,
+        )
+    }
+
     fn same(path: &Path) -> Result<PathBuf, String> {
         Ok(path.to_owned())
     }
@@ -366,13 +377,7 @@ mod tests {
     fn missing_env_file_is_an_error_of_the_stack() {
         let mut s = service("x:1");
         s.env_file = vec!["stacks/web/missing.env".into()];
-        let t = render(
-            &stack(vec![("app", s)]),
-            Path::new("/r"),
-            &files,
-            &|_| None,
-            &same,
-        );
+        let t = one(s);
         assert!(t.error.unwrap().contains("missing.env"));
     }
 
@@ -385,13 +390,7 @@ mod tests {
             target: "/site".into(),
             read_only: true,
         });
-        let t = render(
-            &stack(vec![("app", s)]),
-            Path::new("/r"),
-            &files,
-            &|_| None,
-            &same,
-        );
+        let t = one(s);
         assert_eq!(
             t.services["app"].spec.volumes[0].source,
             "/r/stacks/web/site"

@@ -180,14 +180,7 @@ impl Stacks {
             self.commit = Some(app.commit.clone());
         }
         self.binds.for_commit(&app.commit);
-        let obs = pass::observe_all(
-            &app.desired,
-            &app.dir,
-            &mut self.engines,
-            &self.hosts_seen,
-            Some(&self.binds),
-        )
-        .await;
+        let obs = self.observe(&app).await;
         self.hosts_changed(&obs, &app.commit).await;
         self.retry = obs.hosts.values().any(Result::is_err).then(|| {
             self.retry.map_or(Duration::from_secs(2), |d| {
@@ -249,14 +242,7 @@ impl Stacks {
         let (obs, plan) = if results.is_empty() {
             (obs, plan)
         } else {
-            let obs = pass::observe_all(
-                &app.desired,
-                &app.dir,
-                &mut self.engines,
-                &self.hosts_seen,
-                Some(&self.binds),
-            )
-            .await;
+            let obs = self.observe(&app).await;
             let plan = self.plan(&obs, &app);
             (obs, plan)
         };
@@ -325,6 +311,18 @@ impl Stacks {
             self.save(vec![("stacks_last_plan", json!(self.last))])
                 .await;
         }
+    }
+
+    async fn observe(&mut self, app: &Applied) -> Observation {
+        let binds = Some(&self.binds);
+        pass::observe_all(
+            &app.desired,
+            &app.dir,
+            &mut self.engines,
+            &self.hosts_seen,
+            binds,
+        )
+        .await
     }
 
     fn plan(&self, obs: &Observation, app: &Applied) -> Plan {
