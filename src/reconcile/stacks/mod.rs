@@ -6,11 +6,12 @@
 
 mod events;
 mod jobs;
+mod report;
 
 use super::brake::Brake;
 use super::pass::{self, Engines, Observation};
 use super::queue::{Queue, Reason};
-use super::{record, timers};
+use super::timers;
 
 use crate::model::{Applied, AuditKind, StackAction};
 use crate::plan::view::{self, LastPlan, StackStatus};
@@ -255,64 +256,6 @@ impl Stacks {
         self.view.send_replace(v);
     }
 
-    /// Writes an event when a stack turns degraded (a container failing or
-    /// unhealthy with nothing left to change) and when it is in sync again.
-    async fn tell_health(&mut self, stacks: &[StackStatus], commit: &str) {
-        for s in stacks {
-            let known = self.degraded_told.contains(&s.name);
-            if s.sync == plan::Sync::Degraded && !known {
-                self.degraded_told.insert(s.name.clone());
-                let why = s.error.clone().unwrap_or_default();
-                let reason = format!("stack {}: {why}", s.name);
-                self.event(
-                    AuditKind::Degraded,
-                    commit,
-                    reason,
-                    json!({"services": s.services}),
-                )
-                .await;
-            } else if s.sync == plan::Sync::Synced && known {
-                self.degraded_told.remove(&s.name);
-                let reason = format!("stack {} is in sync again", s.name);
-                self.event(AuditKind::StackRecovered, commit, reason, json!(null))
-                    .await;
-            }
-        }
-    }
-
-    /// Records each stack's apply as an event and as its last plan.
-    async fn record_results(&mut self, results: &[pass::Applied], commit: &str) {
-        for r in results {
-            let errors: Vec<String> = r.steps.iter().filter_map(|s| s.error.clone()).collect();
-            let changes: Vec<plan::Change> = r.steps.iter().map(|s| s.change.clone()).collect();
-            let summary: Vec<String> = changes
-                .iter()
-                .map(|c| format!("{} {}: {}", c.action.describe().1, c.target, c.reason))
-                .collect();
-            let details = json!({"host": r.host, "steps": r.steps});
-            if errors.is_empty() {
-                self.failed.remove(&r.stack);
-                let reason = format!("stack {}: {}", r.stack, summary.join("; "));
-                self.event(AuditKind::StackApplied, commit, reason, details)
-                    .await;
-            } else {
-                let reason = format!("stack {}: {}", r.stack, errors.join("; "));
-                self.failed.insert(
-                    r.stack.clone(),
-                    format!("apply failed: {}", errors.join("; ")),
-                );
-                self.event(AuditKind::ApplyFailed, commit, reason, details)
-                    .await;
-            }
-            self.last
-                .insert(r.stack.clone(), view::last_plan(commit, &changes, errors));
-        }
-        if !results.is_empty() {
-            self.save(vec![("stacks_last_plan", json!(self.last))])
-                .await;
-        }
-    }
-
     async fn observe(&mut self, app: &Applied) -> Observation {
         let binds = Some(&self.binds);
         pass::observe_all(
@@ -394,34 +337,5 @@ impl Stacks {
             Ok(Err(e)) => tracing::error!(cause = %e, "cannot store stack state"),
             Err(e) => tracing::error!(cause = %e, "cannot store stack state"),
         }
-    }
-
-    async fn hosts_changed(&mut self, obs: &Observation, commit: &str) {
-        for (name, seen) in &obs.hosts {
-            match seen {
-                Err(e) if self.unreachable.insert(name.clone()) => {
-                    tracing::warn!(host = %name, cause = %e, "docker host unreachable");
-                    let reason = format!("docker host {name}: {e}");
-                    self.event(AuditKind::HostUnreachable, commit, reason, json!(null))
-                        .await;
-                }
-                Ok(_) if self.unreachable.remove(name) => {
-                    let reason = format!("docker host {name} answers again");
-                    self.event(AuditKind::HostRecovered, commit, reason, json!(null))
-                        .await;
-                }
-                _ => {}
-            }
-        }
-    }
-
-    async fn event(
-        &self,
-        kind: AuditKind,
-        commit: &str,
-        reason: String,
-        details: serde_json::Value,
-    ) {
-        record(&self.store, kind, Some(commit), reason, details, vec![]).await;
     }
 }
