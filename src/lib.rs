@@ -17,6 +17,8 @@
 //!   the web layer. Edge.
 //! - [`docker`]: the Docker Engine API (bollard) — observe managed
 //!   containers, apply a stack's plan, container actions, events. Edge.
+//! - [`metrics`]: Prometheus counters, histograms and gauges; text
+//!   exposition. Pure (no I/O).
 //! - [`runner`]: job processes — clean env, secrets resolved and redacted,
 //!   process groups, timeouts, captured and capped logs, Ansible recaps. Edge.
 //! - [`web`]: axum — JSON API, health checks, the signed git webhook. Edge.
@@ -29,6 +31,7 @@
 
 pub mod config;
 pub mod docker;
+pub mod metrics;
 pub mod model;
 pub mod plan;
 pub mod reconcile;

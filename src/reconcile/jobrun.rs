@@ -207,6 +207,15 @@ async fn attempt(launch: &Launch, run: &mut Run, stop: watch::Receiver<bool>) ->
     run.reason = outcome.reason;
     run.finished_at = Some(Utc::now());
     tracing::info!(job = %run.job, run = run.id, status = ?run.status, "run finished");
+    let seconds = run
+        .started_at
+        .zip(run.finished_at)
+        .map(|(a, b)| (b - a).num_milliseconds() as f64 / 1000.0);
+    let at = run.finished_at.unwrap_or_else(Utc::now);
+    launch
+        .config
+        .metrics
+        .run_finished(&run.job, run.status, seconds, at);
     let store = launch.store.clone();
     let record = run.clone();
     let tail = outcome.log_tail;

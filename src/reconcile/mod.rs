@@ -57,6 +57,7 @@ pub struct Daemon {
     /// The commit in force, as the scheduler and web layer see it.
     published: watch::Sender<Option<Arc<Applied>>>,
     rejected: Option<String>,
+    metrics: Arc<crate::metrics::Metrics>,
 }
 
 impl Daemon {
@@ -75,7 +76,14 @@ impl Daemon {
             failures: Arc::new(AtomicU32::new(0)),
             published: watch::Sender::new(None),
             rejected: None,
+            metrics: Arc::default(),
         }
+    }
+
+    /// Counts fetch failures in `metrics`.
+    pub fn with_metrics(mut self, metrics: Arc<crate::metrics::Metrics>) -> Self {
+        self.metrics = metrics;
+        self
     }
 
     /// Restores the commit in force from the store, if its snapshot is still
@@ -359,6 +367,7 @@ impl Daemon {
             return;
         }
         tracing::warn!(cause = %message, "fetch failed; the commit in force stays");
+        self.metrics.fetch_failed();
         if self.failures.fetch_add(1, Ordering::Relaxed) == 0 {
             let reason = message.clone();
             self.log_event(AuditKind::FetchFailed, None, reason, json!(null), vec![])

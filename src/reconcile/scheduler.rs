@@ -46,6 +46,8 @@ pub struct SchedulerConfig {
     pub grace: Duration,
     /// Where stack jobs send their container actions.
     pub stacks: Option<tokio::sync::mpsc::Sender<super::stacks::StackRequest>>,
+    /// Where finished runs are counted.
+    pub metrics: std::sync::Arc<crate::metrics::Metrics>,
 }
 
 /// The scheduler task's state.

@@ -50,6 +50,8 @@ pub struct AppState {
     pub trigger: Option<TriggerFn>,
     /// The stacks as the last reconcile saw them.
     pub stacks: watch::Receiver<Vec<crate::plan::view::StackStatus>>,
+    /// Prometheus metrics.
+    pub metrics: Arc<crate::metrics::Metrics>,
 }
 
 /// Asks the scheduler to run a job now.
@@ -62,6 +64,15 @@ async fn stacks(State(state): State<AppState>) -> Response {
     Json(serde_json::json!({ "stacks": stacks })).into_response()
 }
 
+/// `GET /metrics`: OpenMetrics text.
+async fn metrics(State(state): State<AppState>) -> Response {
+    let status = state.status.borrow().clone();
+    let stacks = state.stacks.borrow().clone();
+    let body = state.metrics.render(&status, &stacks);
+    let kind = "application/openmetrics-text; version=1.0.0; charset=utf-8";
+    ([(axum::http::header::CONTENT_TYPE, kind)], body).into_response()
+}
+
 /// The application's routes.
 pub fn router(state: AppState) -> Router {
     Router::new()
@@ -71,6 +82,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/events", get(events))
         .route("/api/v1/jobs", get(jobs::list))
         .route("/api/v1/stacks", get(stacks))
+        .route("/metrics", get(metrics))
         .route("/api/v1/jobs/{name}/run", post(jobs::trigger))
         .route("/api/v1/runs", get(jobs::runs))
         .route("/api/v1/runs/{id}", get(jobs::run))

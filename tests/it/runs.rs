@@ -237,3 +237,54 @@ fn crash_mid_run_interrupts_it_and_restart_catches_up_once() {
         );
     }
 }
+
+#[test]
+fn metrics_count_runs_and_show_the_source() {
+    let folder = Dir::new();
+    folder.write(
+        "jobs/j.yaml",
+        "jobs:\n  - name: good\n    schedule: \"* * * * * *\"\n    command: [\"true\"]\n  - name: bad\n    schedule: \"* * * * * *\"\n    command: [\"false\"]\n",
+    );
+    let data = Dir::new();
+    let tend = daemon(&folder, &data, &[], &[]);
+    tend.wait_runs(WAIT, "runs of both jobs", "limit=50", |r| {
+        let done =
+            |job: &str, status: &str| r.iter().any(|r| r["job"] == job && r["status"] == status);
+        done("good", "succeeded") && done("bad", "failed")
+    });
+    let mut text = String::new();
+    let ok = wait_until(WAIT, || {
+        text = http::get(tend.addr, "/metrics").body;
+        text.contains("tend_job_runs_total{job=\"bad\",status=\"failed\"}")
+            && text.contains("tend_job_runs_total{job=\"good\",status=\"succeeded\"}")
+    });
+    assert!(ok, "{text}");
+    assert!(
+        text.contains("tend_job_duration_seconds_count{job=\"good\"}"),
+        "{text}"
+    );
+    assert!(
+        text.contains("tend_job_last_success_timestamp_seconds{job=\"good\"}"),
+        "{text}"
+    );
+    assert!(
+        !text.contains("tend_job_last_success_timestamp_seconds{job=\"bad\"}"),
+        "{text}"
+    );
+    assert!(text.contains("tend_config_valid 1"), "{text}");
+    assert!(text.contains("tend_source_fetch_errors_total 0"), "{text}");
+    let fetched = text
+        .lines()
+        .find_map(|l| l.strip_prefix("tend_source_last_fetch_timestamp_seconds "))
+        .and_then(|v| v.parse::<f64>().ok())
+        .unwrap();
+    let now = chrono::Utc::now().timestamp() as f64;
+    assert!(
+        (now - fetched).abs() < 60.0,
+        "last fetch {fetched} vs now {now}"
+    );
+    assert!(
+        text.trim_end().ends_with("# EOF"),
+        "OpenMetrics text ends with # EOF"
+    );
+}

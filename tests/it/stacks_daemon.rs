@@ -85,6 +85,19 @@ fn drift_is_healed_and_a_crash_loop_trips_the_brake() {
     assert_eq!(s["services"][0]["state"], "running");
     assert_eq!(s["desired_state"], "running");
     assert_eq!(s["host"], "local");
+    let metrics = crate::support::http::get(t.addr, "/metrics").body;
+    assert!(
+        metrics.contains("tend_stack_sync{stack=\"heal\",status=\"synced\"} 1"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("tend_stack_sync{stack=\"heal\",status=\"degraded\"} 0"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("tend_reconcile_duration_seconds_count"),
+        "{metrics}"
+    );
 
     // Stopped by hand: the events stream brings it back, with the reason.
     docker(&host, &["stop", "-t", "1", "heal-app-1"]);

@@ -67,6 +67,7 @@ impl Fixture {
             api_token: None,
             trigger: None,
             stacks: tokio::sync::watch::channel(Vec::new()).1,
+            metrics: Arc::default(),
         })
     }
 
@@ -93,6 +94,7 @@ impl Fixture {
             api_token: Some(Arc::new(b"tok".to_vec())),
             trigger: Some(trigger),
             stacks: tokio::sync::watch::channel(Vec::new()).1,
+            metrics: Arc::default(),
         })
     }
 }

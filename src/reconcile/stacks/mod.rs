@@ -63,6 +63,8 @@ pub struct Stacks {
     next_wake: Option<chrono::DateTime<Utc>>,
     /// Copies of relative bind sources.
     binds: super::binds::Binds,
+    /// Where pass durations are recorded.
+    metrics: Arc<crate::metrics::Metrics>,
     /// Set while a host is unreachable: when to look again.
     retry: Option<Duration>,
 }
@@ -107,7 +109,14 @@ impl Stacks {
             followed: BTreeSet::new(),
             next_wake: None,
             retry: None,
+            metrics: Arc::default(),
         }
+    }
+
+    /// Records pass durations in `metrics`.
+    pub fn with_metrics(mut self, metrics: Arc<crate::metrics::Metrics>) -> Self {
+        self.metrics = metrics;
+        self
     }
 
     /// Follows the stacks view (for the web layer).
@@ -131,7 +140,9 @@ impl Stacks {
             tokio::select! {
                 reasons = self.queue.next() => {
                     tracing::debug!(?reasons, "stacks pass");
+                    let started = Instant::now();
                     self.pass(&reasons).await;
+                    self.metrics.reconciled(started.elapsed().as_secs_f64());
                     tracing::debug!("stacks pass done");
                 }
                 Some(req) = requests.recv() => self.action(req).await,
