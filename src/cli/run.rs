@@ -52,6 +52,10 @@ pub struct RunArgs {
     /// File holding the API token for manual runs (`tend trigger`); they are off without it.
     #[arg(long, env = "TEND_API_TOKEN_FILE")]
     pub api_token_file: Option<PathBuf>,
+    /// File holding a token needed to read the page, the API and /metrics
+    /// (bearer, or the password of basic auth); reads are open without it.
+    #[arg(long, env = "TEND_VIEW_TOKEN_FILE")]
+    pub view_token_file: Option<PathBuf>,
     /// The ansible-playbook program for playbook jobs.
     #[arg(
         long,
@@ -84,6 +88,10 @@ pub fn run(args: RunArgs) -> Result<std::process::ExitCode> {
         Some(path) => Some(read_secret(path)?),
         None => None,
     };
+    let view_token = match &args.view_token_file {
+        Some(path) => Some(read_secret(path)?),
+        None => None,
+    };
     let token = std::env::var("TEND_GIT_TOKEN")
         .ok()
         .filter(|t| !t.is_empty());
@@ -98,6 +106,7 @@ pub fn run(args: RunArgs) -> Result<std::process::ExitCode> {
         Secrets {
             webhook: secret,
             api: api_token,
+            view: view_token,
             git: token,
         },
     ))
@@ -107,6 +116,7 @@ pub fn run(args: RunArgs) -> Result<std::process::ExitCode> {
 struct Secrets {
     webhook: Option<Vec<u8>>,
     api: Option<Vec<u8>>,
+    view: Option<Vec<u8>>,
     git: Option<String>,
 }
 
@@ -257,6 +267,7 @@ async fn daemon(args: RunArgs, store: Store, secrets: Secrets) -> Result<std::pr
         trigger: secrets.api.is_some().then_some(trigger),
         stacks: stacks_view,
         metrics,
+        view_token: secrets.view.map(Arc::new),
     };
     let mut web_stop = stop_rx.clone();
     let web_task = tokio::spawn(web::serve(listener, web::router(state), async move {

@@ -7,6 +7,7 @@
 //! store's read-only handle; the webhook only requests a reconcile.
 
 pub mod client;
+mod guard;
 mod jobs;
 pub mod webhook;
 
@@ -52,6 +53,8 @@ pub struct AppState {
     pub stacks: watch::Receiver<Vec<crate::plan::view::StackStatus>>,
     /// Prometheus metrics.
     pub metrics: Arc<crate::metrics::Metrics>,
+    /// Token for reading the page and the API; reads are open without one.
+    pub view_token: Option<Arc<Vec<u8>>>,
 }
 
 /// Asks the scheduler to run a job now.
@@ -91,6 +94,10 @@ pub fn router(state: AppState) -> Router {
             "/hooks/git",
             post(hook).layer(DefaultBodyLimit::max(MAX_WEBHOOK_BYTES)),
         )
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            guard::guard,
+        ))
         .with_state(state)
 }
 

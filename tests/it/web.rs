@@ -52,29 +52,38 @@ impl Fixture {
         }
     }
 
-    fn app(&self, status: Status, secret: Option<&str>) -> axum::Router {
-        let (_tx, rx) = tokio::sync::watch::channel(status);
-        let pushes = self.pushes.clone();
-        router(AppState {
-            status: rx,
+    /// Everything off: no secret, no tokens, no trigger.
+    fn state(&self, status: Status) -> AppState {
+        AppState {
+            status: tokio::sync::watch::channel(status).1,
             store: self.store.reader(),
-            webhook_secret: secret.map(|s| Arc::new(s.as_bytes().to_vec())),
-            on_push: Arc::new(move || {
-                pushes.fetch_add(1, Ordering::SeqCst);
-            }),
-            poll_interval: Some(Duration::from_secs(60)),
+            webhook_secret: None,
+            on_push: Arc::new(|| {}),
+            poll_interval: None,
             applied: tokio::sync::watch::channel(None).1,
             api_token: None,
             trigger: None,
             stacks: tokio::sync::watch::channel(Vec::new()).1,
             metrics: Arc::default(),
+            view_token: None,
+        }
+    }
+
+    fn app(&self, status: Status, secret: Option<&str>) -> axum::Router {
+        let pushes = self.pushes.clone();
+        router(AppState {
+            webhook_secret: secret.map(|s| Arc::new(s.as_bytes().to_vec())),
+            on_push: Arc::new(move || {
+                pushes.fetch_add(1, Ordering::SeqCst);
+            }),
+            poll_interval: Some(Duration::from_secs(60)),
+            ..self.state(status)
         })
     }
 
     /// The app with manual runs on (token `tok`); the trigger answers run 42
     /// for job `known` and "no job" otherwise.
     fn app_with_trigger(&self) -> axum::Router {
-        let (_tx, rx) = tokio::sync::watch::channel(status(None, None));
         let trigger: tend::web::TriggerFn = Arc::new(|job: String| {
             let (tx, rx) = tokio::sync::oneshot::channel();
             let _ = tx.send(if job == "known" {
@@ -85,16 +94,9 @@ impl Fixture {
             rx
         });
         router(AppState {
-            status: rx,
-            store: self.store.reader(),
-            webhook_secret: None,
-            on_push: Arc::new(|| {}),
-            poll_interval: None,
-            applied: tokio::sync::watch::channel(None).1,
             api_token: Some(Arc::new(b"tok".to_vec())),
             trigger: Some(trigger),
-            stacks: tokio::sync::watch::channel(Vec::new()).1,
-            metrics: Arc::default(),
+            ..self.state(status(None, None))
         })
     }
 }
@@ -312,4 +314,69 @@ async fn manual_runs_need_the_token() {
     )
     .await;
     assert_eq!(code, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn view_token_guards_reads_and_every_response_has_security_headers() {
+    let fx = Fixture::new();
+    let app = router(AppState {
+        view_token: Some(Arc::new(b"look".to_vec())),
+        ..fx.state(status(Some("abc"), Some(1)))
+    });
+    let get = |path: &str, auth: Option<&str>| {
+        let mut req = Request::get(path);
+        if let Some(a) = auth {
+            req = req.header("Authorization", a);
+        }
+        req.body(Body::empty()).unwrap()
+    };
+    use base64::Engine;
+    let basic = |pw: &str| {
+        format!(
+            "Basic {}",
+            base64::engine::general_purpose::STANDARD.encode(format!("me:{pw}"))
+        )
+    };
+    for (path, auth, want) in [
+        ("/api/v1/status", None, StatusCode::UNAUTHORIZED),
+        (
+            "/api/v1/status",
+            Some("Bearer nope".to_owned()),
+            StatusCode::UNAUTHORIZED,
+        ),
+        (
+            "/api/v1/status",
+            Some(basic("nope")),
+            StatusCode::UNAUTHORIZED,
+        ),
+        ("/metrics", None, StatusCode::UNAUTHORIZED),
+        (
+            "/api/v1/status",
+            Some("Bearer look".to_owned()),
+            StatusCode::OK,
+        ),
+        ("/api/v1/status", Some(basic("look")), StatusCode::OK),
+        ("/metrics", Some("Bearer look".to_owned()), StatusCode::OK),
+        ("/healthz", None, StatusCode::OK),
+    ] {
+        let resp = app
+            .clone()
+            .oneshot(get(path, auth.as_deref()))
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), want, "{path} {auth:?}");
+        let h = resp.headers();
+        assert!(
+            h["content-security-policy"]
+                .to_str()
+                .unwrap()
+                .contains("script-src 'self'")
+        );
+        assert_eq!(h["x-content-type-options"], "nosniff");
+        assert_eq!(h["referrer-policy"], "no-referrer");
+        assert_eq!(h["x-frame-options"], "DENY");
+        if want == StatusCode::UNAUTHORIZED {
+            assert!(h["www-authenticate"].to_str().unwrap().starts_with("Basic"));
+        }
+    }
 }
