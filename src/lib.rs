@@ -17,6 +17,7 @@
 //!   the web layer. Edge.
 //! - [`docker`]: the Docker Engine API (bollard) — observe managed
 //!   containers, apply a stack's plan, container actions, events. Edge.
+//! - [`live`]: the broadcast hub behind the SSE stream.
 //! - [`metrics`]: Prometheus counters, histograms and gauges; text
 //!   exposition. Pure (no I/O).
 //! - [`runner`]: job processes — clean env, secrets resolved and redacted,
@@ -31,6 +32,7 @@
 
 pub mod config;
 pub mod docker;
+pub mod live;
 pub mod metrics;
 pub mod model;
 pub mod plan;

@@ -198,8 +198,10 @@ async fn daemon(args: RunArgs, store: Store, secrets: Secrets) -> Result<std::pr
         Source::Git(_) => None,
     };
     let metrics = Arc::new(tend::metrics::Metrics::new());
-    let mut daemon =
-        Daemon::new(source, store.clone(), status_tx, queue.clone()).with_metrics(metrics.clone());
+    let live = tend::live::Hub::default();
+    let mut daemon = Daemon::new(source, store.clone(), status_tx, queue.clone())
+        .with_metrics(metrics.clone())
+        .with_live(live.clone());
     if let Err(e) = daemon.restore().await {
         tracing::warn!(cause = %e, "could not restore the commit in force; waiting for a fetch");
     }
@@ -234,8 +236,9 @@ async fn daemon(args: RunArgs, store: Store, secrets: Secrets) -> Result<std::pr
     tracing::info!(addr = %listener.local_addr()?, "listening");
     let applied = daemon.applied();
     let (manual_tx, manual_rx) = tokio::sync::mpsc::channel::<Manual>(64);
-    let stacks =
-        Stacks::new(store.clone(), applied.clone(), &args.data).with_metrics(metrics.clone());
+    let stacks = Stacks::new(store.clone(), applied.clone(), &args.data)
+        .with_metrics(metrics.clone())
+        .with_live(live.clone());
     let stacks_view = stacks.view();
     let (stack_tx, stack_rx) = tokio::sync::mpsc::channel(64);
     let stacks_task = tokio::spawn(stacks.run(stack_rx, stop_rx.clone()));
@@ -245,6 +248,7 @@ async fn daemon(args: RunArgs, store: Store, secrets: Secrets) -> Result<std::pr
         grace: args.shutdown_grace,
         stacks: Some(stack_tx),
         metrics: metrics.clone(),
+        live: live.clone(),
     };
     let scheduler = Scheduler::new(store.clone(), sched_config, applied.clone());
     let scheduler_task = tokio::spawn(scheduler.run(manual_rx, stop_rx.clone()));
@@ -268,6 +272,7 @@ async fn daemon(args: RunArgs, store: Store, secrets: Secrets) -> Result<std::pr
         stacks: stacks_view,
         metrics,
         view_token: secrets.view.map(Arc::new),
+        live,
     };
     let mut web_stop = stop_rx.clone();
     let web_task = tokio::spawn(web::serve(listener, web::router(state), async move {

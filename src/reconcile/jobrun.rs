@@ -142,6 +142,10 @@ async fn attempts(
 
 /// Runs one attempt to its end and stores the result.
 async fn attempt(launch: &Launch, run: &mut Run, stop: watch::Receiver<bool>) -> RunStatus {
+    launch.config.live.publish(crate::live::Notice::RunStarted {
+        run: run.id,
+        job: run.job.clone(),
+    });
     let (chunks_tx, mut chunks_rx) = mpsc::unbounded_channel::<Vec<u8>>();
     let store = launch.store.clone();
     let run_id = run.id;
@@ -225,6 +229,17 @@ async fn attempt(launch: &Launch, run: &mut Run, stop: watch::Receiver<bool>) ->
         Ok(Err(e)) => tracing::error!(cause = %e, run = run.id, "cannot record run result"),
         Err(e) => tracing::error!(cause = %e, run = run.id, "cannot record run result"),
     }
+    let status = serde_json::to_value(run.status).ok();
+    launch
+        .config
+        .live
+        .publish(crate::live::Notice::RunFinished {
+            run: run.id,
+            job: run.job.clone(),
+            status: status
+                .and_then(|v| v.as_str().map(str::to_owned))
+                .unwrap_or_default(),
+        });
     run.status
 }
 

@@ -58,6 +58,7 @@ pub struct Daemon {
     published: watch::Sender<Option<Arc<Applied>>>,
     rejected: Option<String>,
     metrics: Arc<crate::metrics::Metrics>,
+    live: crate::live::Hub,
 }
 
 impl Daemon {
@@ -77,7 +78,14 @@ impl Daemon {
             published: watch::Sender::new(None),
             rejected: None,
             metrics: Arc::default(),
+            live: crate::live::Hub::default(),
         }
+    }
+
+    /// Announces applied commits on `live`.
+    pub fn with_live(mut self, live: crate::live::Hub) -> Self {
+        self.live = live;
+        self
     }
 
     /// Counts fetch failures in `metrics`.
@@ -310,7 +318,10 @@ impl Daemon {
             dir,
             desired,
         });
+        let commit = applied.commit.clone();
         self.published.send_replace(Some(applied));
+        self.live
+            .publish(crate::live::Notice::CommitApplied { commit });
     }
 
     /// The commit in force now.

@@ -48,6 +48,8 @@ pub struct SchedulerConfig {
     pub stacks: Option<tokio::sync::mpsc::Sender<super::stacks::StackRequest>>,
     /// Where finished runs are counted.
     pub metrics: std::sync::Arc<crate::metrics::Metrics>,
+    /// Where run starts and ends are announced.
+    pub live: crate::live::Hub,
 }
 
 /// The scheduler task's state.

@@ -9,6 +9,7 @@
 pub mod client;
 mod guard;
 mod jobs;
+mod stream;
 pub mod webhook;
 
 use crate::model::{Applied, Status};
@@ -55,6 +56,8 @@ pub struct AppState {
     pub metrics: Arc<crate::metrics::Metrics>,
     /// Token for reading the page and the API; reads are open without one.
     pub view_token: Option<Arc<Vec<u8>>>,
+    /// Live notices for the SSE stream.
+    pub live: crate::live::Hub,
 }
 
 /// Asks the scheduler to run a job now.
@@ -86,6 +89,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/jobs", get(jobs::list))
         .route("/api/v1/stacks", get(stacks))
         .route("/metrics", get(metrics))
+        .route("/api/v1/stream", get(stream::stream))
         .route("/api/v1/jobs/{name}/run", post(jobs::trigger))
         .route("/api/v1/runs", get(jobs::runs))
         .route("/api/v1/runs/{id}", get(jobs::run))

@@ -26,6 +26,15 @@ fn daemon(folder: &Dir, data: &Dir, extra: &[&str], env: &[(&str, &str)]) -> Ten
     Tend::start_with_env(data.path(), &args, &log, env)
 }
 
+/// A dev-mode folder with `jobs/j.yaml` = `jobs`, followed by a daemon.
+fn with_jobs(jobs: &str) -> (Dir, Dir, Tend) {
+    let folder = Dir::new();
+    folder.write("jobs/j.yaml", jobs);
+    let data = Dir::new();
+    let tend = daemon(&folder, &data, &[], &[]);
+    (folder, data, tend)
+}
+
 fn statuses(runs: &[serde_json::Value]) -> Vec<&str> {
     runs.iter()
         .map(|r| r["status"].as_str().unwrap_or(""))
@@ -240,13 +249,9 @@ fn crash_mid_run_interrupts_it_and_restart_catches_up_once() {
 
 #[test]
 fn metrics_count_runs_and_show_the_source() {
-    let folder = Dir::new();
-    folder.write(
-        "jobs/j.yaml",
+    let (_folder, _data, tend) = with_jobs(
         "jobs:\n  - name: good\n    schedule: \"* * * * * *\"\n    command: [\"true\"]\n  - name: bad\n    schedule: \"* * * * * *\"\n    command: [\"false\"]\n",
     );
-    let data = Dir::new();
-    let tend = daemon(&folder, &data, &[], &[]);
     tend.wait_runs(WAIT, "runs of both jobs", "limit=50", |r| {
         let done =
             |job: &str, status: &str| r.iter().any(|r| r["job"] == job && r["status"] == status);
@@ -286,5 +291,48 @@ fn metrics_count_runs_and_show_the_source() {
     assert!(
         text.trim_end().ends_with("# EOF"),
         "OpenMetrics text ends with # EOF"
+    );
+}
+
+#[test]
+fn the_stream_announces_runs_and_commits() {
+    use std::io::{Read, Write};
+    let (folder, _data, tend) = with_jobs(
+        "jobs:\n  - name: tick\n    schedule: \"* * * * * *\"\n    command: [\"true\"]\n",
+    );
+    let mut conn = std::net::TcpStream::connect(tend.addr).unwrap();
+    conn.set_read_timeout(Some(Duration::from_millis(200)))
+        .unwrap();
+    write!(
+        conn,
+        "GET /api/v1/stream HTTP/1.1\r\nHost: t\r\nAccept: text/event-stream\r\n\r\n"
+    )
+    .unwrap();
+    let mut seen = String::new();
+    let mut wrote: Option<usize> = None;
+    let ok = wait_until(WAIT, || {
+        let mut buf = [0u8; 4096];
+        if let Ok(n) = conn.read(&mut buf) {
+            seen.push_str(&String::from_utf8_lossy(&buf[..n]));
+        }
+        if wrote.is_none() && seen.contains("event: run-finished") {
+            folder.write(
+                "jobs/k.yaml",
+                "jobs:\n  - name: tock\n    command: [\"true\"]\n",
+            );
+            wrote = Some(seen.len());
+        }
+        // The commit made by the edit above, not the one applied at start.
+        wrote.is_some_and(|at| seen[at..].contains("event: commit-applied"))
+    });
+    assert!(ok, "{seen}");
+    assert!(seen.contains("content-type: text/event-stream"), "{seen}");
+    assert!(
+        seen.contains("event: run-started\ndata: {\"type\":\"run-started\""),
+        "{seen}"
+    );
+    assert!(
+        seen.contains("\"job\":\"tick\",\"status\":\"succeeded\""),
+        "{seen}"
     );
 }

@@ -66,6 +66,7 @@ impl Fixture {
             stacks: tokio::sync::watch::channel(Vec::new()).1,
             metrics: Arc::default(),
             view_token: None,
+            live: tend::live::Hub::default(),
         }
     }
 

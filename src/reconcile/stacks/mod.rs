@@ -65,6 +65,8 @@ pub struct Stacks {
     binds: super::binds::Binds,
     /// Where pass durations are recorded.
     metrics: Arc<crate::metrics::Metrics>,
+    /// Where stack changes are announced.
+    live: crate::live::Hub,
     /// Set while a host is unreachable: when to look again.
     retry: Option<Duration>,
 }
@@ -110,7 +112,14 @@ impl Stacks {
             next_wake: None,
             retry: None,
             metrics: Arc::default(),
+            live: crate::live::Hub::default(),
         }
+    }
+
+    /// Announces stack changes on `live`.
+    pub fn with_live(mut self, live: crate::live::Hub) -> Self {
+        self.live = live;
+        self
     }
 
     /// Records pass durations in `metrics`.
@@ -264,7 +273,25 @@ impl Stacks {
         self.next_wake = plan::next_wake(&obs.targets, Utc::now());
         let v = view::view(&plan, &obs.targets, &obs.hosts, &overrides, &self.last);
         self.tell_health(&v, &app.commit).await;
-        self.view.send_replace(v);
+        let old = self.view.send_replace(v);
+        self.announce(&old);
+    }
+
+    /// A notice per stack whose sync or last plan differs from `old`.
+    fn announce(&self, old: &[StackStatus]) {
+        for s in self.view.borrow().iter() {
+            let before = old.iter().find(|o| o.name == s.name);
+            let same = before.is_some_and(|o| o.sync == s.sync && o.last_plan == s.last_plan);
+            if !same {
+                let sync = serde_json::to_value(s.sync).ok();
+                self.live.publish(crate::live::Notice::StackChanged {
+                    stack: s.name.clone(),
+                    sync: sync
+                        .and_then(|v| v.as_str().map(str::to_owned))
+                        .unwrap_or_default(),
+                });
+            }
+        }
     }
 
     async fn observe(&mut self, app: &Applied) -> Observation {
