@@ -13,8 +13,16 @@ use serde_json::json;
 
 /// `GET /api/v1/jobs`: each job of the commit in force with its next and last run.
 pub async fn list(State(state): State<AppState>) -> Response {
+    match rows(&state).await {
+        Ok(jobs) => Json(json!({"jobs": jobs})).into_response(),
+        Err(resp) => resp,
+    }
+}
+
+/// The rows of `GET /api/v1/jobs` (also what the dashboard shows).
+pub async fn rows(state: &AppState) -> Result<Vec<serde_json::Value>, Response> {
     let Some(applied) = state.applied.borrow().clone() else {
-        return Json(json!({"jobs": []})).into_response();
+        return Ok(Vec::new());
     };
     let reader = state.store.clone();
     let names: Vec<String> = applied
@@ -23,13 +31,9 @@ pub async fn list(State(state): State<AppState>) -> Response {
         .iter()
         .map(|j| j.name.clone())
         .collect();
-    let last = blocking(move || reader.last_runs(&names)).await;
-    let last = match last {
-        Ok(l) => l,
-        Err(resp) => return resp,
-    };
+    let last = blocking(move || reader.last_runs(&names)).await?;
     let now = Utc::now();
-    let jobs: Vec<serde_json::Value> = applied
+    Ok(applied
         .desired
         .jobs
         .iter()
@@ -48,8 +52,7 @@ pub async fn list(State(state): State<AppState>) -> Response {
                 "last_run": last_run,
             })
         })
-        .collect();
-    Json(json!({"jobs": jobs})).into_response()
+        .collect())
 }
 
 /// Query of `GET /api/v1/runs`.

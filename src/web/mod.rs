@@ -9,6 +9,7 @@
 pub mod client;
 mod guard;
 mod jobs;
+mod page;
 mod stream;
 pub mod webhook;
 
@@ -82,6 +83,8 @@ async fn metrics(State(state): State<AppState>) -> Response {
 /// The application's routes.
 pub fn router(state: AppState) -> Router {
     Router::new()
+        .route("/", get(page::dashboard))
+        .route("/assets/tend.css", get(page::css))
         .route("/healthz", get(|| async { "ok\n" }))
         .route("/readyz", get(readyz))
         .route("/api/v1/status", get(status))

@@ -3,6 +3,7 @@
 //! files and real git repositories in temp folders.
 
 mod ansible;
+mod browser;
 mod check;
 mod daemon;
 mod hostile;

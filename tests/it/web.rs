@@ -381,3 +381,58 @@ async fn view_token_guards_reads_and_every_response_has_security_headers() {
         }
     }
 }
+
+#[tokio::test]
+async fn dashboard_renders_and_escapes_what_it_shows() {
+    let fx = Fixture::new();
+    let mut st = status(Some("0123456789abcdef"), Some(5));
+    st.source.applied_summary = Some("<b>bold</b> summary".into());
+    st.config_errors = vec![tend::model::Diagnostic {
+        file: "tend.toml".into(),
+        line: 3,
+        column: 1,
+        message: "unknown key `<script>alert(1)</script>`".into(),
+    }];
+    let app = router(fx.state(st));
+    let resp = app
+        .clone()
+        .oneshot(Request::get("/").body(Body::empty()).unwrap())
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    assert!(
+        resp.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/html")
+    );
+    let body = String::from_utf8(
+        resp.into_body()
+            .collect()
+            .await
+            .unwrap()
+            .to_bytes()
+            .to_vec(),
+    )
+    .unwrap();
+    assert!(body.contains("<code>0123456</code>"), "{body}");
+    assert!(body.contains("5 s ago"), "{body}");
+    assert!(
+        body.contains("tend.toml:3:1: unknown key `&#60;script&#62;alert(1)&#60;/script&#62;`")
+            || body.contains("tend.toml:3:1: unknown key `&lt;script&gt;alert(1)&lt;/script&gt;`"),
+        "{body}"
+    );
+    assert!(
+        !body.contains("<script>") && !body.contains("<b>bold"),
+        "nothing unescaped: {body}"
+    );
+    let css = app
+        .oneshot(
+            Request::get("/assets/tend.css")
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(css.headers()["content-type"], "text/css; charset=utf-8");
+}

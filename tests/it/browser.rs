@@ -1,0 +1,108 @@
+//! The dashboard in a real browser: headless Chromium loads the page of a
+//! daemon with real runs and a real stack, the DOM is checked, and a
+//! screenshot is saved under the target dir (docs/dashboard.png is a copy).
+
+use crate::stacks::repo;
+use crate::support::Dir;
+use crate::support::docker::shared_for;
+use crate::support::procs::Tend;
+use std::process::Command;
+use std::time::Duration;
+
+/// Runs headless Chromium with `args` and the page `url`; returns stdout.
+fn chromium(args: &[&str], url: &str) -> String {
+    let profile = Dir::new();
+    let out = Command::new("chromium")
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+        ])
+        .args([
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+        ])
+        .arg(format!("--user-data-dir={}", profile.path().display()))
+        .args(args)
+        .arg(url)
+        .output()
+        .expect("chromium is missing: run scripts/setup (installs it)");
+    assert!(
+        out.status.success(),
+        "chromium failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+#[test]
+fn dashboard_in_a_real_browser() {
+    let (host, _clean) = shared_for(&["shop"]);
+    let repo = repo(&host, false);
+    repo.write(
+        "stacks/shop/compose.yaml",
+        "services:\n  web:\n    image: localhost/busybox:v1\n    command: [\"sleep\", \"3600\"]\n    init: true\n",
+    );
+    repo.write(
+        "jobs/j.yaml",
+        "jobs:\n  - name: backup\n    schedule: \"*/2 * * * * *\"\n    command: [\"true\"]\n  - name: flaky\n    schedule: \"*/2 * * * * *\"\n    command: [\"false\"]\n  - name: weekly\n    schedule: \"0 4 * * MON\"\n    command: [\"true\"]\n",
+    );
+    let data = Dir::new();
+    let dir = data.path().join("d");
+    let args = [
+        "--source",
+        repo.path().to_str().unwrap(),
+        "--data",
+        dir.to_str().unwrap(),
+    ];
+    let t = Tend::start(data.path(), &args, &data.path().join("tend.log"));
+    t.wait_runs(
+        Duration::from_secs(20),
+        "a run of each job",
+        "limit=50",
+        |r| {
+            let ran = |job: &str| {
+                r.iter()
+                    .any(|r| r["job"] == job && r["status"] != "running")
+            };
+            ran("backup") && ran("flaky")
+        },
+    );
+    let mut stack = serde_json::Value::Null;
+    let synced = crate::support::procs::wait_until(Duration::from_secs(20), || {
+        stack = t.stack("shop");
+        stack["sync"] == "synced"
+    });
+    assert!(synced, "{stack:#}");
+    let url = format!("http://{}/", t.addr);
+    let dom = chromium(&["--dump-dom"], &url);
+    for want in [
+        "<td>backup</td>",
+        "<td>flaky</td>",
+        "<span class=\"dot succeeded\"></span>succeeded",
+        "<span class=\"dot failed\"></span>failed",
+        "<td>At 04:00, on Monday</td><td>in ",
+        "<td>shop</td>",
+        "<span class=\"badge synced\">synced</span>",
+        "web running",
+        "commit-applied",
+    ] {
+        assert!(dom.contains(want), "missing {want:?} in the DOM:\n{dom}");
+    }
+    let shot = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("dashboard.png");
+    chromium(
+        &[
+            &format!("--screenshot={}", shot.display()),
+            "--window-size=1280,800",
+        ],
+        &url,
+    );
+    let png = std::fs::read(&shot).expect("screenshot written");
+    assert!(
+        png.starts_with(b"\x89PNG") && png.len() > 10_000,
+        "a real screenshot"
+    );
+}
