@@ -7,6 +7,7 @@
 //! store's read-only handle; the webhook only requests a reconcile.
 
 pub mod client;
+mod detail;
 mod guard;
 mod jobs;
 mod page;
@@ -85,6 +86,8 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/", get(page::dashboard))
         .route("/assets/tend.css", get(page::css))
+        .route("/runs/{id}", get(detail::run))
+        .route("/stacks/{name}", get(detail::stack))
         .route("/healthz", get(|| async { "ok\n" }))
         .route("/readyz", get(readyz))
         .route("/api/v1/status", get(status))

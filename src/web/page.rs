@@ -22,6 +22,7 @@ struct JobRow {
     next: String,
     last: String,
     last_class: String,
+    last_id: String,
     duration: String,
 }
 
@@ -181,6 +182,9 @@ fn job_row(j: &serde_json::Value, now: DateTime<Utc>) -> JobRow {
         } else {
             status
         },
+        last_id: last["id"]
+            .as_u64()
+            .map_or(String::new(), |id| id.to_string()),
         duration,
     }
 }

@@ -48,29 +48,28 @@ fn dashboard_in_a_real_browser() {
     );
     repo.write(
         "jobs/j.yaml",
-        "jobs:\n  - name: backup\n    schedule: \"*/2 * * * * *\"\n    command: [\"true\"]\n  - name: flaky\n    schedule: \"*/2 * * * * *\"\n    command: [\"false\"]\n  - name: weekly\n    schedule: \"0 4 * * MON\"\n    command: [\"true\"]\n",
+        "jobs:\n  - name: backup\n    command: [\"true\"]\n  - name: flaky\n    command: [\"false\"]\n  - name: shout\n    command: [sh, -c, 'printf \"\\033[31m<script>alert(1)</script>\\033[0m\\n\"']\n  - name: weekly\n    schedule: \"0 4 * * MON\"\n    command: [\"true\"]\n",
     );
     let data = Dir::new();
-    let dir = data.path().join("d");
+    data.write("token", "tok\n");
+    let (dir, token) = (data.path().join("d"), data.path().join("token"));
     let args = [
         "--source",
         repo.path().to_str().unwrap(),
         "--data",
         dir.to_str().unwrap(),
+        "--api-token-file",
+        token.to_str().unwrap(),
     ];
     let t = Tend::start(data.path(), &args, &data.path().join("tend.log"));
-    t.wait_runs(
-        Duration::from_secs(20),
-        "a run of each job",
-        "limit=50",
-        |r| {
-            let ran = |job: &str| {
-                r.iter()
-                    .any(|r| r["job"] == job && r["status"] != "running")
-            };
-            ran("backup") && ran("flaky")
-        },
-    );
+    t.wait_status(Duration::from_secs(20), "applied", |s| {
+        !s["source"]["applied_commit"].is_null()
+    });
+    let mut ids = std::collections::HashMap::new();
+    for job in ["backup", "flaky", "shout"] {
+        let (run, _) = t.run_job(job, Duration::from_secs(20));
+        ids.insert(job, run["id"].as_u64().unwrap());
+    }
     let mut stack = serde_json::Value::Null;
     let synced = crate::support::procs::wait_until(Duration::from_secs(20), || {
         stack = t.stack("shop");
@@ -82,16 +81,44 @@ fn dashboard_in_a_real_browser() {
     for want in [
         "<td>backup</td>",
         "<td>flaky</td>",
-        "<span class=\"dot succeeded\"></span>succeeded",
-        "<span class=\"dot failed\"></span>failed",
+        &format!(
+            "<span class=\"dot succeeded\"></span><a href=\"/runs/{}\">succeeded</a>",
+            ids["backup"]
+        ),
+        &format!(
+            "<span class=\"dot failed\"></span><a href=\"/runs/{}\">failed</a>",
+            ids["flaky"]
+        ),
         "<td>At 04:00, on Monday</td><td>in ",
-        "<td>shop</td>",
+        "<a href=\"/stacks/shop\">shop</a>",
         "<span class=\"badge synced\">synced</span>",
         "web running",
         "commit-applied",
     ] {
         assert!(dom.contains(want), "missing {want:?} in the DOM:\n{dom}");
     }
+    // A run page: the log's markup is text, its colour codes are gone.
+    let runs = t.runs("job=shout&limit=5");
+    let id = runs
+        .iter()
+        .find(|r| r["status"] == "succeeded")
+        .expect("a finished run")["id"]
+        .clone();
+    let dom = chromium(&["--dump-dom"], &format!("http://{}/runs/{id}", t.addr));
+    // The printed line, without its colour codes (the command echo above it
+    // shows them as the literal text `\033[31m`).
+    assert!(
+        dom.contains(" &lt;script&gt;alert(1)&lt;/script&gt;\n"),
+        "{dom}"
+    );
+    assert!(!dom.contains("<script") && !dom.contains('\u{1b}'), "{dom}");
+    // A stack page with the reason of each change.
+    let dom = chromium(&["--dump-dom"], &format!("http://{}/stacks/shop", t.addr));
+    assert!(
+        dom.contains("<td>create</td><td>web</td><td>new stack (commit "),
+        "{dom}"
+    );
+    assert!(dom.contains("<td>shop-web-1</td><td>running</td>"), "{dom}");
     let shot = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("dashboard.png");
     chromium(
         &[
