@@ -336,3 +336,40 @@ fn the_stream_announces_runs_and_commits() {
         "{seen}"
     );
 }
+
+#[test]
+fn no_page_or_api_response_shows_a_secret() {
+    let secret = "pa55-W0rd-that-must-not-leak";
+    let folder = Dir::new();
+    folder.write(
+        "jobs/j.yaml",
+        "jobs:\n  - name: leaky\n    schedule: \"* * * * * *\"\n    command: [sh, -c, 'echo \"token=$TOKEN\"; echo \"$TOKEN\" >&2; exit 1']\n    env: { TOKEN: \"${env:TEND_TEST_SECRET}\" }\n",
+    );
+    let data = Dir::new();
+    let tend = daemon(&folder, &data, &[], &[("TEND_TEST_SECRET", secret)]);
+    let runs = tend.wait_runs(WAIT, "a finished run", "job=leaky", |r| {
+        r.iter().any(|r| r["status"] == "failed")
+    });
+    let id = runs.iter().find(|r| r["status"] == "failed").unwrap()["id"].clone();
+    let log = http::get(tend.addr, &format!("/api/v1/runs/{id}/log")).body;
+    assert!(
+        log.contains("token=***"),
+        "the log shows where the secret was: {log}"
+    );
+    for path in [
+        "/".to_owned(),
+        format!("/runs/{id}"),
+        format!("/api/v1/runs/{id}"),
+        format!("/api/v1/runs/{id}/log"),
+        "/api/v1/runs".to_owned(),
+        "/api/v1/jobs".to_owned(),
+        "/api/v1/status".to_owned(),
+        "/api/v1/events".to_owned(),
+        "/api/v1/stacks".to_owned(),
+        "/metrics".to_owned(),
+    ] {
+        let body = http::get(tend.addr, &path).body;
+        assert!(!body.is_empty(), "{path} answered");
+        assert!(!body.contains(secret), "{path} shows the secret:\n{body}");
+    }
+}
