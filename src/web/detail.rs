@@ -1,7 +1,7 @@
 //! Detail pages: one run (`/runs/{id}`: status, trigger, commit, recap,
 //! the log with ANSI colour codes stripped and every character escaped)
-//! and one stack (`/stacks/{name}`: services and the last plan with the
-//! reason of each change).
+//! one stack (`/stacks/{name}`: services and the last plan with the
+//! reason of each change), and the audit log (`/events`, by kind).
 
 use super::{AppState, blocking, error};
 use askama::Template;
@@ -135,4 +135,59 @@ pub fn strip_ansi(text: &str) -> String {
         out.push(c);
     }
     out
+}
+
+/// Audit kinds offered as filters on the events page.
+const KINDS: [&str; 15] = [
+    "commit-applied",
+    "config-error",
+    "fetch-failed",
+    "fetch-recovered",
+    "history-rewritten",
+    "recloned",
+    "stack-applied",
+    "apply-failed",
+    "drift",
+    "degraded",
+    "stack-recovered",
+    "host-unreachable",
+    "host-recovered",
+    "started",
+    "stopped",
+];
+
+#[derive(Template)]
+#[template(path = "events.html")]
+struct EventsPage {
+    kind: String,
+    kinds: Vec<&'static str>,
+    events: Vec<(String, String, String)>,
+    next: String,
+}
+
+/// `GET /events?kind=&before=`: the audit log, filterable by kind.
+pub async fn events(
+    State(state): State<AppState>,
+    axum::extract::Query(page): axum::extract::Query<super::Page>,
+) -> Response {
+    let (events, next) = match super::event_page(&state, &page).await {
+        Ok(found) => found,
+        Err(resp) => return resp,
+    };
+    let page = EventsPage {
+        kind: page.kind.map(|k| word(&k)).unwrap_or_default(),
+        kinds: KINDS.to_vec(),
+        events: events
+            .into_iter()
+            .map(|e| {
+                (
+                    e.at.format("%Y-%m-%d %H:%M:%S UTC").to_string(),
+                    word(&e.kind),
+                    e.reason,
+                )
+            })
+            .collect(),
+        next: next.map_or(String::new(), |n| n.to_string()),
+    };
+    html(page.render())
 }

@@ -87,6 +87,7 @@ pub fn router(state: AppState) -> Router {
         .route("/", get(page::dashboard))
         .route("/assets/tend.css", get(page::css))
         .route("/runs/{id}", get(detail::run))
+        .route("/events", get(detail::events))
         .route("/stacks/{name}", get(detail::stack))
         .route("/healthz", get(|| async { "ok\n" }))
         .route("/readyz", get(readyz))
@@ -127,21 +128,51 @@ async fn status(State(state): State<AppState>) -> Json<Status> {
 }
 
 #[derive(Deserialize)]
-struct Page {
-    limit: Option<usize>,
-    before: Option<u64>,
+pub(super) struct Page {
+    /// Page size.
+    pub limit: Option<usize>,
+    /// Cursor: events older than this `seq`.
+    pub before: Option<u64>,
+    /// Only events of this kind.
+    pub kind: Option<crate::model::AuditKind>,
+}
+
+/// Events newest first, of `kind` when given, with the next page's cursor.
+pub(super) async fn event_page(
+    state: &AppState,
+    page: &Page,
+) -> Result<(Vec<crate::model::Event>, Option<u64>), Response> {
+    let limit = page.limit.unwrap_or(50).clamp(1, 1000);
+    let (store, kind, mut before) = (state.store.clone(), page.kind, page.before);
+    blocking(move || {
+        // Without a kind, one read; with one, read back in chunks (bounded).
+        let mut found = Vec::new();
+        for _ in 0..if kind.is_some() { 50 } else { 1 } {
+            let chunk = store.events(if kind.is_some() { 500 } else { limit }, before)?;
+            let Some(last) = chunk.last().map(|e| e.seq) else {
+                break;
+            };
+            for e in chunk {
+                if found.len() < limit && kind.is_none_or(|k| e.kind == k) {
+                    found.push(e);
+                }
+            }
+            before = Some(last);
+            if found.len() == limit {
+                break;
+            }
+        }
+        let next = (found.len() == limit)
+            .then(|| found.last().map(|e| e.seq))
+            .flatten();
+        Ok((found, next))
+    })
+    .await
 }
 
 async fn events(State(state): State<AppState>, Query(page): Query<Page>) -> Response {
-    let limit = page.limit.unwrap_or(50).clamp(1, 1000);
-    let store = state.store.clone();
-    match blocking(move || store.events(limit, page.before)).await {
-        Ok(events) => {
-            let next = (events.len() == limit)
-                .then(|| events.last().map(|e| e.seq))
-                .flatten();
-            Json(json!({"events": events, "next_before": next})).into_response()
-        }
+    match event_page(&state, &page).await {
+        Ok((events, next)) => Json(json!({"events": events, "next_before": next})).into_response(),
         Err(resp) => resp,
     }
 }

@@ -112,6 +112,12 @@ async fn call(app: axum::Router, req: Request<Body>) -> (StatusCode, serde_json:
     )
 }
 
+/// A response body as text.
+async fn text(resp: axum::response::Response) -> String {
+    let bytes = resp.into_body().collect().await.unwrap().to_bytes();
+    String::from_utf8(bytes.to_vec()).unwrap()
+}
+
 fn hook(headers: &[(&str, &str)], body: &[u8]) -> Request<Body> {
     let mut req = Request::post("/hooks/git");
     for (k, v) in headers {
@@ -406,15 +412,7 @@ async fn dashboard_renders_and_escapes_what_it_shows() {
             .unwrap()
             .starts_with("text/html")
     );
-    let body = String::from_utf8(
-        resp.into_body()
-            .collect()
-            .await
-            .unwrap()
-            .to_bytes()
-            .to_vec(),
-    )
-    .unwrap();
+    let body = text(resp).await;
     assert!(body.contains("<code>0123456</code>"), "{body}");
     assert!(body.contains("5 s ago"), "{body}");
     assert!(
@@ -435,4 +433,52 @@ async fn dashboard_renders_and_escapes_what_it_shows() {
         .await
         .unwrap();
     assert_eq!(css.headers()["content-type"], "text/css; charset=utf-8");
+}
+
+#[tokio::test]
+async fn events_filter_by_kind_in_the_api_and_the_page() {
+    let fx = Fixture::new();
+    for i in 0..30 {
+        let kind = if i % 10 == 0 {
+            tend::model::AuditKind::Drift
+        } else {
+            tend::model::AuditKind::StackApplied
+        };
+        fx.store
+            .record(
+                kind,
+                None,
+                format!("event {i}"),
+                serde_json::Value::Null,
+                &[],
+            )
+            .unwrap();
+    }
+    let app = router(fx.state(status(None, None)));
+    let get = |path: &str| Request::get(path).body(Body::empty()).unwrap();
+    let (code, body) = call(app.clone(), get("/api/v1/events?kind=drift&limit=2")).await;
+    assert_eq!(code, StatusCode::OK);
+    let reasons: Vec<&str> = body["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["reason"].as_str().unwrap())
+        .collect();
+    assert_eq!(reasons, ["event 20", "event 10"]);
+    let next = body["next_before"].as_u64().unwrap();
+    let (_, body) = call(
+        app.clone(),
+        get(&format!("/api/v1/events?kind=drift&limit=2&before={next}")),
+    )
+    .await;
+    assert_eq!(body["events"][0]["reason"], "event 0");
+    assert!(body["next_before"].is_null());
+    let resp = app.oneshot(get("/events?kind=drift")).await.unwrap();
+    let page = text(resp).await;
+    assert_eq!(
+        page.matches("<span class=\"kind\">drift</span>").count(),
+        3,
+        "{page}"
+    );
+    assert!(!page.contains("stack-applied</span>"), "{page}");
 }
