@@ -9,7 +9,7 @@ use std::path::Path;
 use std::time::Instant;
 use tend::model::{Service, Stack, StackState};
 use tend::plan::render::render_all;
-use tend::plan::{ContainerSeen, Context, Health, HostState, NetworkSeen, RunState, plan};
+use tend::plan::{Context, HostState, NetworkSeen, plan};
 
 fn main() {
     let stacks: Vec<Stack> = (0..500)
@@ -46,23 +46,9 @@ fn main() {
     let mut host = HostState::default();
     for target in &targets {
         for (name, s) in &target.services {
-            host.containers.push(ContainerSeen {
-                id: format!("{}-{name}", target.name),
-                name: tend::plan::container_name(&target.name, name),
-                project: target.name.clone(),
-                service: name.clone(),
-                number: 1,
-                hash: s.hash.clone(),
-                parts: s.parts.clone(),
-                image: s.spec.image.clone(),
-                image_id: format!("sha256:{}", s.spec.image),
-                state: RunState::Running,
-                exit_code: None,
-                health: Health::None,
-                restart: s.spec.restart.clone(),
-            });
-            host.images
-                .insert(s.spec.image.clone(), format!("sha256:{}", s.spec.image));
+            let c = s.as_running(&target.name, name);
+            host.images.insert(s.spec.image.clone(), c.image_id.clone());
+            host.containers.push(c);
         }
         host.networks.push(NetworkSeen {
             id: target.name.clone(),

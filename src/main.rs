@@ -51,29 +51,9 @@ enum Command {
         now: Option<DateTime<Utc>>,
     },
     /// Show what would change on the Docker hosts; exit 0 in sync, 2 changes pending, 1 error.
-    Plan {
-        /// The config repository folder.
-        #[arg(default_value = ".")]
-        dir: PathBuf,
-        /// Output format.
-        #[arg(long, value_enum, default_value_t = cli::Format::Human)]
-        format: cli::Format,
-        /// Plan as if it were this instant (RFC 3339), e.g. to preview sleep windows.
-        #[arg(long)]
-        at: Option<DateTime<Utc>>,
-    },
+    Plan(cli::stacks::StacksArgs),
     /// Reconcile the stacks once, then exit; exit 0 when everything ends in sync.
-    Apply {
-        /// The config repository folder.
-        #[arg(default_value = ".")]
-        dir: PathBuf,
-        /// Output format.
-        #[arg(long, value_enum, default_value_t = cli::Format::Human)]
-        format: cli::Format,
-        /// Apply as if it were this instant (RFC 3339).
-        #[arg(long)]
-        at: Option<DateTime<Utc>>,
-    },
+    Apply(cli::stacks::StacksArgs),
     /// Show recent job runs of a running tend (through its API).
     History {
         /// Only this job's runs.
@@ -118,12 +98,8 @@ fn main() -> ExitCode {
         Command::Run(args) => cli::run::run(*args),
         Command::Check { dir, format } => Ok(cli::check(&dir, format)),
         Command::Jobs { dir, next, now } => cli::jobs(&dir, next, now.unwrap_or_else(Utc::now)),
-        Command::Plan { dir, format, at } => {
-            cli::stacks::plan(&dir, format, at.unwrap_or_else(Utc::now))
-        }
-        Command::Apply { dir, format, at } => {
-            cli::stacks::apply(&dir, format, at.unwrap_or_else(Utc::now))
-        }
+        Command::Plan(a) => cli::stacks::plan(&a.dir, a.format, a.at.unwrap_or_else(Utc::now)),
+        Command::Apply(a) => cli::stacks::apply(&a.dir, a.format, a.at.unwrap_or_else(Utc::now)),
         Command::Schema { out } => cli::schema(&out),
         Command::History { job, limit, api } => cli::client::history(&api, job.as_deref(), limit),
         Command::Trigger {

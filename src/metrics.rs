@@ -110,10 +110,7 @@ impl Metrics {
         seconds: Option<f64>,
         at: DateTime<Utc>,
     ) {
-        let word = serde_json::to_value(status)
-            .ok()
-            .and_then(|v| v.as_str().map(str::to_owned))
-            .unwrap_or_default();
+        let word = crate::model::word(&status);
         self.runs
             .get_or_create(&vec![("job".into(), job.into()), ("status".into(), word)])
             .inc();
@@ -151,10 +148,7 @@ impl Metrics {
         self.stack_sync.clear();
         for s in stacks {
             for word in ["synced", "out-of-sync", "degraded", "unknown"] {
-                let now = serde_json::to_value(s.sync)
-                    .ok()
-                    .and_then(|v| v.as_str().map(|w| w == word))
-                    .unwrap_or(false);
+                let now = crate::model::word(&s.sync) == word;
                 let labels = vec![
                     ("stack".to_owned(), s.name.clone()),
                     ("status".to_owned(), word.to_owned()),

@@ -12,6 +12,20 @@ use tend::config::{self, LoadError};
 use tend::plan::{self, Context, Holds, Plan, Sync};
 use tend::reconcile::pass::{self, Engines, Observation};
 
+/// Arguments of `tend plan` and `tend apply`.
+#[derive(clap::Args)]
+pub struct StacksArgs {
+    /// The config repository folder.
+    #[arg(default_value = ".")]
+    pub dir: std::path::PathBuf,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Human)]
+    pub format: Format,
+    /// Act as if it were this instant (RFC 3339), e.g. to preview sleep windows.
+    #[arg(long)]
+    pub at: Option<DateTime<Utc>>,
+}
+
 /// Loads, observes and plans; `Err(code)` when the folder is invalid.
 async fn prepare(
     dir: &Path,

@@ -27,6 +27,13 @@ pub struct Desired {
     pub stacks: Vec<Stack>,
 }
 
+impl Desired {
+    /// The names of the jobs, in order.
+    pub fn job_names(&self) -> Vec<String> {
+        self.jobs.iter().map(|j| j.name.clone()).collect()
+    }
+}
+
 /// The commit in force: its id, its files on disk, what it declares.
 #[derive(Debug, Clone)]
 pub struct Applied {
@@ -248,6 +255,15 @@ pub enum StackState {
     Stopped,
     /// No containers.
     Absent,
+}
+
+/// The word a value serialises to (`"out-of-sync"`, `"timed_out"`): the
+/// same words the config files and the API use. Empty for non-strings.
+pub fn word<T: Serialize>(value: &T) -> String {
+    serde_json::to_value(value)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_owned))
+        .unwrap_or_default()
 }
 
 mod run;

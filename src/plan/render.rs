@@ -48,6 +48,29 @@ pub struct ServiceTarget {
     pub level: u32,
 }
 
+impl ServiceTarget {
+    /// The container this target makes, as observation would report it
+    /// running: what an in-sync host shows (tests and benchmarks build
+    /// hosts from it).
+    pub fn as_running(&self, stack: &str, service: &str) -> super::ContainerSeen {
+        super::ContainerSeen {
+            id: format!("{stack}-{service}"),
+            name: super::container_name(stack, service),
+            project: stack.to_owned(),
+            service: service.to_owned(),
+            number: 1,
+            hash: self.hash.clone(),
+            parts: self.parts.clone(),
+            image: self.spec.image.clone(),
+            image_id: format!("sha256:{}", self.spec.image),
+            state: super::RunState::Running,
+            exit_code: None,
+            health: super::Health::None,
+            restart: self.spec.restart.clone(),
+        }
+    }
+}
+
 /// Renders every stack; a stack whose files cannot be read gets an `error`.
 pub fn render_all(
     stacks: &[Stack],

@@ -27,8 +27,7 @@ impl Action {
 impl fmt::Display for Plan {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         for s in &self.stacks {
-            let sync = serde_json::to_value(s.sync()).unwrap_or_default();
-            let sync = sync.as_str().unwrap_or("");
+            let sync = crate::model::word(&s.sync());
             writeln!(
                 f,
                 "stack {} on {} ({}, {sync})",

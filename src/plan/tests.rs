@@ -45,23 +45,9 @@ fn target(s: &Stack) -> Target {
 fn in_sync(t: &Target) -> HostState {
     let mut h = HostState::default();
     for (name, s) in &t.services {
-        h.containers.push(ContainerSeen {
-            id: format!("id-{name}"),
-            name: build::container_name(&t.name, name),
-            project: t.name.clone(),
-            service: name.clone(),
-            number: 1,
-            hash: s.hash.clone(),
-            parts: s.parts.clone(),
-            image: s.spec.image.clone(),
-            image_id: format!("sha256:{}", s.spec.image),
-            state: RunState::Running,
-            exit_code: None,
-            health: Health::None,
-            restart: s.spec.restart.clone(),
-        });
-        h.images
-            .insert(s.spec.image.clone(), format!("sha256:{}", s.spec.image));
+        let c = s.as_running(&t.name, name);
+        h.images.insert(s.spec.image.clone(), c.image_id.clone());
+        h.containers.push(c);
     }
     h.networks.push(NetworkSeen {
         id: "net1".into(),

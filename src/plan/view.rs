@@ -120,12 +120,7 @@ fn service(stack: &str, name: &str, t: Option<&Target>, host: Option<&HostState>
     ServiceStatus {
         name: name.to_owned(),
         container: found.map(|c| c.name.clone()),
-        state: found.map_or("missing".to_owned(), |c| {
-            serde_json::to_value(c.state)
-                .ok()
-                .and_then(|v| v.as_str().map(str::to_owned))
-                .unwrap_or_default()
-        }),
+        state: found.map_or("missing".to_owned(), |c| crate::model::word(&c.state)),
         health: found.map(|c| c.health).unwrap_or_default(),
         image,
     }

@@ -229,16 +229,13 @@ async fn attempt(launch: &Launch, run: &mut Run, stop: watch::Receiver<bool>) ->
         Ok(Err(e)) => tracing::error!(cause = %e, run = run.id, "cannot record run result"),
         Err(e) => tracing::error!(cause = %e, run = run.id, "cannot record run result"),
     }
-    let status = serde_json::to_value(run.status).ok();
     launch
         .config
         .live
         .publish(crate::live::Notice::RunFinished {
             run: run.id,
             job: run.job.clone(),
-            status: status
-                .and_then(|v| v.as_str().map(str::to_owned))
-                .unwrap_or_default(),
+            status: crate::model::word(&run.status),
         });
     run.status
 }

@@ -138,12 +138,7 @@ impl Scheduler {
         let now = Utc::now();
         self.next.clear();
         let reader = self.store.reader();
-        let names: Vec<String> = applied
-            .desired
-            .jobs
-            .iter()
-            .map(|j| j.name.clone())
-            .collect();
+        let names = applied.desired.job_names();
         let states = match tokio::task::spawn_blocking(move || reader.job_states(&names)).await {
             Ok(Ok(states)) => states,
             Ok(Err(e)) => {

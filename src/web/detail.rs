@@ -4,6 +4,7 @@
 //! reason of each change), and the audit log (`/events`, by kind).
 
 use super::{AppState, blocking, error};
+use crate::model::word;
 use askama::Template;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -39,13 +40,6 @@ fn html(page: Result<String, askama::Error>) -> Response {
         Ok(text) => Html(text).into_response(),
         Err(e) => error(StatusCode::INTERNAL_SERVER_ERROR, &e.to_string()),
     }
-}
-
-fn word<T: serde::Serialize>(v: &T) -> String {
-    serde_json::to_value(v)
-        .ok()
-        .and_then(|v| v.as_str().map(str::to_owned))
-        .unwrap_or_default()
 }
 
 /// `GET /runs/{id}`.

@@ -25,12 +25,7 @@ pub async fn rows(state: &AppState) -> Result<Vec<serde_json::Value>, Response> 
         return Ok(Vec::new());
     };
     let reader = state.store.clone();
-    let names: Vec<String> = applied
-        .desired
-        .jobs
-        .iter()
-        .map(|j| j.name.clone())
-        .collect();
+    let names = applied.desired.job_names();
     let last = blocking(move || reader.last_runs(&names)).await?;
     let now = Utc::now();
     Ok(applied

@@ -107,7 +107,7 @@ pub async fn dashboard(State(state): State<AppState>) -> Response {
             .into_iter()
             .map(|e| EventRow {
                 at: e.at.format("%Y-%m-%d %H:%M:%S UTC").to_string(),
-                kind: word(&serde_json::to_value(e.kind).unwrap_or_default()),
+                kind: crate::model::word(&e.kind),
                 reason: e.reason,
             })
             .collect(),
@@ -121,7 +121,8 @@ pub async fn dashboard(State(state): State<AppState>) -> Response {
     }
 }
 
-fn word(v: &serde_json::Value) -> String {
+/// A string field of a JSON row.
+fn text(v: &serde_json::Value) -> String {
     v.as_str().unwrap_or_default().to_owned()
 }
 
@@ -130,7 +131,7 @@ fn stack_row(s: &crate::plan::view::StackStatus) -> StackRow {
         .services
         .iter()
         .map(|v| {
-            let health = word(&serde_json::to_value(v.health).unwrap_or_default());
+            let health = crate::model::word(&v.health);
             match health.as_str() {
                 "none" => format!("{} {}", v.name, v.state),
                 _ => format!("{} {} ({health})", v.name, v.state),
@@ -142,7 +143,7 @@ fn stack_row(s: &crate::plan::view::StackStatus) -> StackRow {
         name: s.name.clone(),
         host: s.host.clone(),
         desired: s.desired_state.clone(),
-        sync: word(&serde_json::to_value(s.sync).unwrap_or_default()),
+        sync: crate::model::word(&s.sync),
         services,
         error: s.error.clone().unwrap_or_default(),
     }
@@ -159,10 +160,10 @@ fn job_row(j: &serde_json::Value, now: DateTime<Utc>) -> JobRow {
         (Some(a), Some(b)) => format!("{:.1} s", (b - a).num_milliseconds() as f64 / 1000.0),
         _ => String::new(),
     };
-    let status = word(&last["status"]);
+    let status = text(&last["status"]);
     JobRow {
-        name: word(&j["name"]),
-        kind: word(&j["kind"]),
+        name: text(&j["name"]),
+        kind: text(&j["kind"]),
         schedule: j["schedule_text"]
             .as_str()
             .map_or("only when triggered".into(), |s| {

@@ -78,19 +78,14 @@ impl Stacks {
         applied: watch::Receiver<Option<Arc<Applied>>>,
         data: &std::path::Path,
     ) -> Self {
-        let meta = |k: &str| store.meta::<serde_json::Value>(k).ok().flatten();
-        let holds = meta("stack_holds")
-            .and_then(|v| serde_json::from_value(v).ok())
-            .unwrap_or_default();
-        let deployed = meta("stacks_deployed")
-            .and_then(|v| serde_json::from_value(v).ok())
-            .unwrap_or_default();
-        let hosts_seen = meta("stack_hosts")
-            .and_then(|v| serde_json::from_value(v).ok())
-            .unwrap_or_default();
-        let last = meta("stacks_last_plan")
-            .and_then(|v| serde_json::from_value(v).ok())
-            .unwrap_or_default();
+        // What earlier runs stored; unreadable or absent starts empty.
+        fn load<T: serde::de::DeserializeOwned + Default>(store: &Store, key: &str) -> T {
+            store.meta(key).ok().flatten().unwrap_or_default()
+        }
+        let holds = load(&store, "stack_holds");
+        let deployed = load(&store, "stacks_deployed");
+        let hosts_seen = load(&store, "stack_hosts");
+        let last = load(&store, "stacks_last_plan");
         Stacks {
             store,
             queue: Arc::new(Queue::default()),
@@ -283,12 +278,9 @@ impl Stacks {
             let before = old.iter().find(|o| o.name == s.name);
             let same = before.is_some_and(|o| o.sync == s.sync && o.last_plan == s.last_plan);
             if !same {
-                let sync = serde_json::to_value(s.sync).ok();
                 self.live.publish(crate::live::Notice::StackChanged {
                     stack: s.name.clone(),
-                    sync: sync
-                        .and_then(|v| v.as_str().map(str::to_owned))
-                        .unwrap_or_default(),
+                    sync: crate::model::word(&s.sync),
                 });
             }
         }
