@@ -79,3 +79,12 @@ impl Hub {
         self.tx.subscribe()
     }
 }
+
+/// Where the loops report what happens: metrics and live notices.
+#[derive(Clone, Default)]
+pub struct Observers {
+    /// Prometheus metrics.
+    pub metrics: std::sync::Arc<crate::metrics::Metrics>,
+    /// Live notices.
+    pub hub: Hub,
+}

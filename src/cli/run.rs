@@ -197,11 +197,9 @@ async fn daemon(args: RunArgs, store: Store, secrets: Secrets) -> Result<std::pr
         Source::Dir(d) => Some(d.path().to_owned()),
         Source::Git(_) => None,
     };
-    let metrics = Arc::new(tend::metrics::Metrics::new());
-    let live = tend::live::Hub::default();
+    let observers = tend::live::Observers::default();
     let mut daemon = Daemon::new(source, store.clone(), status_tx, queue.clone())
-        .with_metrics(metrics.clone())
-        .with_live(live.clone());
+        .with_observers(observers.clone());
     if let Err(e) = daemon.restore().await {
         tracing::warn!(cause = %e, "could not restore the commit in force; waiting for a fetch");
     }
@@ -236,9 +234,8 @@ async fn daemon(args: RunArgs, store: Store, secrets: Secrets) -> Result<std::pr
     tracing::info!(addr = %listener.local_addr()?, "listening");
     let applied = daemon.applied();
     let (manual_tx, manual_rx) = tokio::sync::mpsc::channel::<Manual>(64);
-    let stacks = Stacks::new(store.clone(), applied.clone(), &args.data)
-        .with_metrics(metrics.clone())
-        .with_live(live.clone());
+    let stacks =
+        Stacks::new(store.clone(), applied.clone(), &args.data).with_observers(observers.clone());
     let stacks_view = stacks.view();
     let (stack_tx, stack_rx) = tokio::sync::mpsc::channel(64);
     let stacks_task = tokio::spawn(stacks.run(stack_rx, stop_rx.clone()));
@@ -247,8 +244,7 @@ async fn daemon(args: RunArgs, store: Store, secrets: Secrets) -> Result<std::pr
         ansible_playbook: args.ansible_playbook.clone(),
         grace: args.shutdown_grace,
         stacks: Some(stack_tx),
-        metrics: metrics.clone(),
-        live: live.clone(),
+        observers: observers.clone(),
     };
     let scheduler = Scheduler::new(store.clone(), sched_config, applied.clone());
     let scheduler_task = tokio::spawn(scheduler.run(manual_rx, stop_rx.clone()));
@@ -270,9 +266,9 @@ async fn daemon(args: RunArgs, store: Store, secrets: Secrets) -> Result<std::pr
         api_token: secrets.api.clone().map(Arc::new),
         trigger: secrets.api.is_some().then_some(trigger),
         stacks: stacks_view,
-        metrics,
+        metrics: observers.metrics.clone(),
         view_token: secrets.view.map(Arc::new),
-        live,
+        live: observers.hub,
     };
     let mut web_stop = stop_rx.clone();
     let web_task = tokio::spawn(web::serve(listener, web::router(state), async move {

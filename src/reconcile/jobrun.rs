@@ -142,10 +142,14 @@ async fn attempts(
 
 /// Runs one attempt to its end and stores the result.
 async fn attempt(launch: &Launch, run: &mut Run, stop: watch::Receiver<bool>) -> RunStatus {
-    launch.config.live.publish(crate::live::Notice::RunStarted {
-        run: run.id,
-        job: run.job.clone(),
-    });
+    launch
+        .config
+        .observers
+        .hub
+        .publish(crate::live::Notice::RunStarted {
+            run: run.id,
+            job: run.job.clone(),
+        });
     let (chunks_tx, mut chunks_rx) = mpsc::unbounded_channel::<Vec<u8>>();
     let store = launch.store.clone();
     let run_id = run.id;
@@ -218,6 +222,7 @@ async fn attempt(launch: &Launch, run: &mut Run, stop: watch::Receiver<bool>) ->
     let at = run.finished_at.unwrap_or_else(Utc::now);
     launch
         .config
+        .observers
         .metrics
         .run_finished(&run.job, run.status, seconds, at);
     let store = launch.store.clone();
@@ -231,7 +236,8 @@ async fn attempt(launch: &Launch, run: &mut Run, stop: watch::Receiver<bool>) ->
     }
     launch
         .config
-        .live
+        .observers
+        .hub
         .publish(crate::live::Notice::RunFinished {
             run: run.id,
             job: run.job.clone(),

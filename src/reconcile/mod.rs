@@ -57,8 +57,8 @@ pub struct Daemon {
     /// The commit in force, as the scheduler and web layer see it.
     published: watch::Sender<Option<Arc<Applied>>>,
     rejected: Option<String>,
-    metrics: Arc<crate::metrics::Metrics>,
-    live: crate::live::Hub,
+    /// Where metrics and live notices go.
+    observers: crate::live::Observers,
 }
 
 impl Daemon {
@@ -77,20 +77,13 @@ impl Daemon {
             failures: Arc::new(AtomicU32::new(0)),
             published: watch::Sender::new(None),
             rejected: None,
-            metrics: Arc::default(),
-            live: crate::live::Hub::default(),
+            observers: crate::live::Observers::default(),
         }
     }
 
-    /// Announces applied commits on `live`.
-    pub fn with_live(mut self, live: crate::live::Hub) -> Self {
-        self.live = live;
-        self
-    }
-
-    /// Counts fetch failures in `metrics`.
-    pub fn with_metrics(mut self, metrics: Arc<crate::metrics::Metrics>) -> Self {
-        self.metrics = metrics;
+    /// Reports to `observers` (metrics, live notices).
+    pub fn with_observers(mut self, observers: crate::live::Observers) -> Self {
+        self.observers = observers;
         self
     }
 
@@ -320,7 +313,8 @@ impl Daemon {
         });
         let commit = applied.commit.clone();
         self.published.send_replace(Some(applied));
-        self.live
+        self.observers
+            .hub
             .publish(crate::live::Notice::CommitApplied { commit });
     }
 
@@ -378,7 +372,7 @@ impl Daemon {
             return;
         }
         tracing::warn!(cause = %message, "fetch failed; the commit in force stays");
-        self.metrics.fetch_failed();
+        self.observers.metrics.fetch_failed();
         if self.failures.fetch_add(1, Ordering::Relaxed) == 0 {
             let reason = message.clone();
             self.log_event(AuditKind::FetchFailed, None, reason, json!(null), vec![])

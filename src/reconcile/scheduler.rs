@@ -46,10 +46,8 @@ pub struct SchedulerConfig {
     pub grace: Duration,
     /// Where stack jobs send their container actions.
     pub stacks: Option<tokio::sync::mpsc::Sender<super::stacks::StackRequest>>,
-    /// Where finished runs are counted.
-    pub metrics: std::sync::Arc<crate::metrics::Metrics>,
-    /// Where run starts and ends are announced.
-    pub live: crate::live::Hub,
+    /// Where runs are counted and announced.
+    pub observers: crate::live::Observers,
 }
 
 /// The scheduler task's state.

@@ -51,17 +51,7 @@ fn dashboard_in_a_real_browser() {
         "jobs:\n  - name: backup\n    command: [\"true\"]\n  - name: flaky\n    command: [\"false\"]\n  - name: shout\n    command: [sh, -c, 'printf \"\\033[31m<script>alert(1)</script>\\033[0m\\n\"']\n  - name: weekly\n    schedule: \"0 4 * * MON\"\n    command: [\"true\"]\n",
     );
     let data = Dir::new();
-    data.write("token", "tok\n");
-    let (dir, token) = (data.path().join("d"), data.path().join("token"));
-    let args = [
-        "--source",
-        repo.path().to_str().unwrap(),
-        "--data",
-        dir.to_str().unwrap(),
-        "--api-token-file",
-        token.to_str().unwrap(),
-    ];
-    let t = Tend::start(data.path(), &args, &data.path().join("tend.log"));
+    let t = Tend::follow(repo.path(), &data);
     t.wait_status(Duration::from_secs(20), "applied", |s| {
         !s["source"]["applied_commit"].is_null()
     });

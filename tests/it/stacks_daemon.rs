@@ -12,19 +12,9 @@ use crate::support::{Dir, tend};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-/// `tend run` following the folder `repo` with manual runs on (token `tok`).
+/// `tend run` following `repo` with manual runs on (token `tok`).
 fn daemon(repo: &Dir, data: &Dir) -> Tend {
-    data.write("token", "tok\n");
-    let (token, dir) = (data.path().join("token"), data.path().join("data"));
-    let args = [
-        "--source",
-        repo.path().to_str().unwrap(),
-        "--data",
-        dir.to_str().unwrap(),
-        "--api-token-file",
-        token.to_str().unwrap(),
-    ];
-    Tend::start(data.path(), &args, &data.path().join("tend.log"))
+    Tend::follow(repo.path(), data)
 }
 
 fn wait_stack(

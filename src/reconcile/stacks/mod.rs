@@ -63,10 +63,8 @@ pub struct Stacks {
     next_wake: Option<chrono::DateTime<Utc>>,
     /// Copies of relative bind sources.
     binds: super::binds::Binds,
-    /// Where pass durations are recorded.
-    metrics: Arc<crate::metrics::Metrics>,
-    /// Where stack changes are announced.
-    live: crate::live::Hub,
+    /// Where metrics and live notices go.
+    observers: crate::live::Observers,
     /// Set while a host is unreachable: when to look again.
     retry: Option<Duration>,
 }
@@ -106,20 +104,13 @@ impl Stacks {
             followed: BTreeSet::new(),
             next_wake: None,
             retry: None,
-            metrics: Arc::default(),
-            live: crate::live::Hub::default(),
+            observers: crate::live::Observers::default(),
         }
     }
 
-    /// Announces stack changes on `live`.
-    pub fn with_live(mut self, live: crate::live::Hub) -> Self {
-        self.live = live;
-        self
-    }
-
-    /// Records pass durations in `metrics`.
-    pub fn with_metrics(mut self, metrics: Arc<crate::metrics::Metrics>) -> Self {
-        self.metrics = metrics;
+    /// Reports to `observers` (metrics, live notices).
+    pub fn with_observers(mut self, observers: crate::live::Observers) -> Self {
+        self.observers = observers;
         self
     }
 
@@ -146,7 +137,7 @@ impl Stacks {
                     tracing::debug!(?reasons, "stacks pass");
                     let started = Instant::now();
                     self.pass(&reasons).await;
-                    self.metrics.reconciled(started.elapsed().as_secs_f64());
+                    self.observers.metrics.reconciled(started.elapsed().as_secs_f64());
                     tracing::debug!("stacks pass done");
                 }
                 Some(req) = requests.recv() => self.action(req).await,
@@ -278,10 +269,12 @@ impl Stacks {
             let before = old.iter().find(|o| o.name == s.name);
             let same = before.is_some_and(|o| o.sync == s.sync && o.last_plan == s.last_plan);
             if !same {
-                self.live.publish(crate::live::Notice::StackChanged {
-                    stack: s.name.clone(),
-                    sync: crate::model::word(&s.sync),
-                });
+                self.observers
+                    .hub
+                    .publish(crate::live::Notice::StackChanged {
+                        stack: s.name.clone(),
+                        sync: crate::model::word(&s.sync),
+                    });
             }
         }
     }

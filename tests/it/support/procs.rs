@@ -211,6 +211,22 @@ impl Tend {
         tend
     }
 
+    /// `tend run` following `repo` (data and log under `data`) with manual
+    /// runs on (API token `tok`).
+    pub fn follow(repo: &Path, data: &super::Dir) -> Tend {
+        data.write("token", "tok\n");
+        let (token, dir) = (data.path().join("token"), data.path().join("data"));
+        let args = [
+            "--source",
+            repo.to_str().unwrap(),
+            "--data",
+            dir.to_str().unwrap(),
+            "--api-token-file",
+            token.to_str().unwrap(),
+        ];
+        Tend::start(data.path(), &args, &data.path().join("tend.log"))
+    }
+
     /// The daemon's log so far.
     pub fn log_text(&self) -> String {
         std::fs::read_to_string(&self.log).unwrap_or_default()
