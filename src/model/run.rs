@@ -90,4 +90,57 @@ pub struct JobState {
     pub last_fire: Option<DateTime<Utc>>,
     /// Failed runs since the last success.
     pub consecutive_failures: u32,
+    /// The newest finished runs, oldest first, at most [`RECENT_RUNS`]
+    /// (success rate and duration trend without reading the history).
+    #[serde(default)]
+    pub recent: Vec<Outcome>,
+}
+
+/// How many finished runs [`JobState::recent`] keeps.
+pub const RECENT_RUNS: usize = 30;
+
+/// How one finished run ended, kept in [`JobState::recent`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Outcome {
+    /// Run id.
+    pub run: u64,
+    /// How it ended.
+    pub status: RunStatus,
+    /// Wall time in milliseconds (0 when it never started).
+    pub ms: u64,
+}
+
+impl JobState {
+    /// Remembers how `run` ended (skipped runs did no work and are left out).
+    pub fn remember(&mut self, run: &Run) {
+        match run.status {
+            RunStatus::Succeeded => self.consecutive_failures = 0,
+            RunStatus::Failed | RunStatus::TimedOut => self.consecutive_failures += 1,
+            RunStatus::Running | RunStatus::Interrupted | RunStatus::Skipped => {}
+        }
+        if matches!(run.status, RunStatus::Running | RunStatus::Skipped) {
+            return;
+        }
+        let ms = match (run.started_at, run.finished_at) {
+            (Some(a), Some(b)) => (b - a).num_milliseconds().max(0) as u64,
+            _ => 0,
+        };
+        self.recent.push(Outcome {
+            run: run.id,
+            status: run.status,
+            ms,
+        });
+        let extra = self.recent.len().saturating_sub(RECENT_RUNS);
+        self.recent.drain(..extra);
+    }
+
+    /// Share of succeeded runs among [`JobState::recent`], `None` before the first.
+    pub fn success_rate(&self) -> Option<f64> {
+        let ok = self
+            .recent
+            .iter()
+            .filter(|o| o.status == RunStatus::Succeeded)
+            .count();
+        (!self.recent.is_empty()).then(|| ok as f64 / self.recent.len() as f64)
+    }
 }

@@ -126,11 +126,7 @@ impl Store {
                 Some(v) => decode("job state", v.value())?,
                 None => JobState::default(),
             };
-            match run.status {
-                RunStatus::Succeeded => state.consecutive_failures = 0,
-                RunStatus::Failed | RunStatus::TimedOut => state.consecutive_failures += 1,
-                _ => {}
-            }
+            state.remember(run);
             states
                 .insert(run.job.as_str(), encode("job state", &state)?.as_slice())
                 .map_err(db)?;

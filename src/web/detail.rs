@@ -3,12 +3,13 @@
 //! one stack (`/stacks/{name}`: services and the last plan with the
 //! reason of each change), and the audit log (`/events`, by kind).
 
+use super::fmt::{html, short, stamp, took};
 use super::{AppState, blocking, error};
 use crate::model::word;
 use askama::Template;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::response::{Html, IntoResponse, Response};
+use axum::response::Response;
 
 #[derive(Template)]
 #[template(path = "run.html")]
@@ -20,8 +21,9 @@ struct RunPage {
     commit: String,
     started: String,
     finished: String,
+    took: String,
     reason: String,
-    recap: Vec<String>,
+    recap: Vec<crate::model::HostRecap>,
     log: String,
 }
 
@@ -30,16 +32,10 @@ struct RunPage {
 struct StackPage {
     stack: crate::plan::view::StackStatus,
     sync: String,
+    services: Vec<(String, String, String, String, String)>,
     changes: Vec<(String, String, String)>,
     plan_at: String,
     errors: Vec<String>,
-}
-
-fn html(page: Result<String, askama::Error>) -> Response {
-    match page {
-        Ok(text) => Html(text).into_response(),
-        Err(e) => error(StatusCode::INTERNAL_SERVER_ERROR, &e.to_string()),
-    }
 }
 
 /// `GET /runs/{id}`.
@@ -50,28 +46,17 @@ pub async fn run(State(state): State<AppState>, Path(id): Path<u64>) -> Response
         Ok((None, _)) => return error(StatusCode::NOT_FOUND, &format!("no run {id}")),
         Err(resp) => return resp,
     };
-    let time = |t: Option<chrono::DateTime<chrono::Utc>>| {
-        t.map_or(String::new(), |t| {
-            t.format("%Y-%m-%d %H:%M:%S UTC").to_string()
-        })
-    };
     let page = RunPage {
         id,
         job: run.job.clone(),
         status: word(&run.status),
         trigger: word(&run.trigger),
-        commit: run
-            .commit
-            .as_deref()
-            .map_or(String::new(), |c| c[..c.len().min(7)].to_owned()),
-        started: time(run.started_at),
-        finished: time(run.finished_at),
+        commit: short(run.commit.as_deref()),
+        started: stamp(run.started_at),
+        finished: stamp(run.finished_at),
+        took: took(run.started_at, run.finished_at),
         reason: run.reason.clone().unwrap_or_default(),
-        recap: run
-            .recap
-            .iter()
-            .map(|h| serde_json::to_string(h).unwrap_or_default())
-            .collect(),
+        recap: run.recap.clone(),
         log: strip_ansi(&String::from_utf8_lossy(&log)),
     };
     html(page.render())
@@ -92,6 +77,19 @@ pub async fn stack(State(state): State<AppState>, Path(name): Path<String>) -> R
     let text = |c: &serde_json::Value, k: &str| c[k].as_str().unwrap_or_default().to_owned();
     let page = StackPage {
         sync: word(&stack.sync),
+        services: stack
+            .services
+            .iter()
+            .map(|s| {
+                (
+                    s.name.clone(),
+                    s.container.clone().unwrap_or_default(),
+                    s.state.clone(),
+                    word(&s.health),
+                    s.image.clone(),
+                )
+            })
+            .collect(),
         changes: last
             .as_ref()
             .map(|l| {
@@ -101,9 +99,7 @@ pub async fn stack(State(state): State<AppState>, Path(name): Path<String>) -> R
                     .collect()
             })
             .unwrap_or_default(),
-        plan_at: last.as_ref().map_or(String::new(), |l| {
-            l.at.format("%Y-%m-%d %H:%M:%S UTC").to_string()
-        }),
+        plan_at: stamp(last.as_ref().map(|l| l.at)),
         errors: last.map(|l| l.errors).unwrap_or_default(),
         stack,
     };
@@ -154,6 +150,7 @@ const KINDS: [&str; 15] = [
 #[template(path = "events.html")]
 struct EventsPage {
     kind: String,
+    before: String,
     kinds: Vec<&'static str>,
     events: Vec<(String, String, String)>,
     next: String,
@@ -170,16 +167,11 @@ pub async fn events(
     };
     let page = EventsPage {
         kind: page.kind.map(|k| word(&k)).unwrap_or_default(),
+        before: page.before.map_or(String::new(), |b| b.to_string()),
         kinds: KINDS.to_vec(),
         events: events
             .into_iter()
-            .map(|e| {
-                (
-                    e.at.format("%Y-%m-%d %H:%M:%S UTC").to_string(),
-                    word(&e.kind),
-                    e.reason,
-                )
-            })
+            .map(|e| (stamp(Some(e.at)), word(&e.kind), e.reason))
             .collect(),
         next: next.map_or(String::new(), |n| n.to_string()),
     };

@@ -3,13 +3,13 @@
 //! `POST /api/v1/jobs/{name}/run`.
 
 use super::{AppState, blocking, error};
-use crate::model::RunStatus;
+use crate::model::{Job, JobState, Run, RunStatus};
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Json, Response};
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use serde::Deserialize;
-use serde_json::json;
+use serde_json::{Value, json};
 
 /// `GET /api/v1/jobs`: each job of the commit in force with its next and last run.
 pub async fn list(State(state): State<AppState>) -> Response {
@@ -20,34 +20,42 @@ pub async fn list(State(state): State<AppState>) -> Response {
 }
 
 /// The rows of `GET /api/v1/jobs` (also what the dashboard shows).
-pub async fn rows(state: &AppState) -> Result<Vec<serde_json::Value>, Response> {
+pub async fn rows(state: &AppState) -> Result<Vec<Value>, Response> {
     let Some(applied) = state.applied.borrow().clone() else {
         return Ok(Vec::new());
     };
     let reader = state.store.clone();
     let names = applied.desired.job_names();
-    let last = blocking(move || reader.last_runs(&names)).await?;
+    let (last, states) =
+        blocking(move || Ok((reader.last_runs(&names)?, reader.job_states(&names)?))).await?;
     let now = Utc::now();
     Ok(applied
         .desired
         .jobs
         .iter()
         .zip(last)
-        .map(|(job, last_run)| {
-            json!({
-                "name": job.name,
-                "kind": job.kind.word(),
-                "schedule": job.schedule.as_ref().map(|s| s.expr()),
-                "schedule_text": job.schedule.as_ref().map(|s| s.describe()),
-                "timezone": job.schedule.as_ref().map(|s| s.timezone().name()),
-                "next_run_at": job.schedule.as_ref().and_then(|s| s.next_after(now)).map(|t| t.to_rfc3339()),
-                "concurrency": job.concurrency,
-                "missed": job.missed,
-                "timeout_seconds": job.timeout.as_secs(),
-                "last_run": last_run,
-            })
-        })
+        .zip(states)
+        .map(|((job, last_run), state)| row(job, last_run, &state, now))
         .collect())
+}
+
+/// One job as `GET /api/v1/jobs` shows it.
+pub fn row(job: &Job, last_run: Option<Run>, state: &JobState, now: DateTime<Utc>) -> Value {
+    json!({
+        "name": job.name,
+        "kind": job.kind.word(),
+        "schedule": job.schedule.as_ref().map(|s| s.expr()),
+        "schedule_text": job.schedule.as_ref().map(|s| s.describe()),
+        "timezone": job.schedule.as_ref().map(|s| s.timezone().name()),
+        "next_run_at": job.schedule.as_ref().and_then(|s| s.next_after(now)).map(|t| t.to_rfc3339()),
+        "concurrency": job.concurrency,
+        "missed": job.missed,
+        "timeout_seconds": job.timeout.as_secs(),
+        "last_run": last_run,
+        "consecutive_failures": state.consecutive_failures,
+        "success_rate": state.success_rate(),
+        "recent": state.recent,
+    })
 }
 
 /// Query of `GET /api/v1/runs`.

@@ -8,7 +8,9 @@
 
 pub mod client;
 mod detail;
+mod fmt;
 mod guard;
+mod job;
 mod jobs;
 mod page;
 mod stream;
@@ -86,6 +88,8 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/", get(page::dashboard))
         .route("/assets/tend.css", get(page::css))
+        .route("/assets/tend.js", get(page::js))
+        .route("/jobs/{name}", get(job::page))
         .route("/runs/{id}", get(detail::run))
         .route("/events", get(detail::events))
         .route("/stacks/{name}", get(detail::stack))
@@ -94,6 +98,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/status", get(status))
         .route("/api/v1/events", get(events))
         .route("/api/v1/jobs", get(jobs::list))
+        .route("/api/v1/jobs/{name}", get(job::detail))
         .route("/api/v1/stacks", get(stacks))
         .route("/metrics", get(metrics))
         .route("/api/v1/stream", get(stream::stream))

@@ -4,15 +4,18 @@
 //! `/assets/tend.css` (served by tend; works offline; dark mode follows the
 //! system).
 
+use super::fmt::{ago, html, short, span, stamp, took};
 use super::{AppState, blocking};
 use askama::Template;
 use axum::extract::State;
 use axum::http::header;
-use axum::response::{Html, IntoResponse, Response};
+use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
 
 /// The stylesheet, compiled in.
 const CSS: &str = include_str!("../../assets/tend.css");
+/// The page script (countdowns, live refresh), compiled in.
+const JS: &str = include_str!("../../assets/tend.js");
 
 /// One row of the jobs table.
 struct JobRow {
@@ -20,6 +23,9 @@ struct JobRow {
     kind: String,
     schedule: String,
     next: String,
+    next_at: String,
+    next_local: String,
+    rate: String,
     last: String,
     last_class: String,
     last_id: String,
@@ -61,7 +67,24 @@ struct Dashboard {
 
 /// `GET /assets/tend.css`.
 pub async fn css() -> Response {
-    ([(header::CONTENT_TYPE, "text/css; charset=utf-8")], CSS).into_response()
+    asset("text/css; charset=utf-8", CSS)
+}
+
+/// `GET /assets/tend.js`.
+pub async fn js() -> Response {
+    asset("text/javascript; charset=utf-8", JS)
+}
+
+/// A compiled-in asset, cached by the browser for an hour.
+fn asset(kind: &'static str, body: &'static str) -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, kind),
+            (header::CACHE_CONTROL, "public, max-age=3600"),
+        ],
+        body,
+    )
+        .into_response()
 }
 
 /// `GET /`: the dashboard.
@@ -77,10 +100,6 @@ pub async fn dashboard(State(state): State<AppState>) -> Response {
         Ok(e) => e,
         Err(resp) => return resp,
     };
-    let short = |c: &Option<String>| {
-        c.as_deref()
-            .map_or("—".to_owned(), |c| c[..c.len().min(7)].to_owned())
-    };
     let page = Dashboard {
         source: status.source.url.clone(),
         branch: status
@@ -88,9 +107,9 @@ pub async fn dashboard(State(state): State<AppState>) -> Response {
             .branch
             .clone()
             .unwrap_or_else(|| "default".into()),
-        applied: short(&status.source.applied_commit),
+        applied: short(status.source.applied_commit.as_deref()),
         applied_summary: status.source.applied_summary.clone().unwrap_or_default(),
-        fetched: short(&status.source.fetched_commit),
+        fetched: short(status.source.fetched_commit.as_deref()),
         last_fetch: status
             .source
             .last_fetch_at
@@ -106,19 +125,13 @@ pub async fn dashboard(State(state): State<AppState>) -> Response {
         events: events
             .into_iter()
             .map(|e| EventRow {
-                at: e.at.format("%Y-%m-%d %H:%M:%S UTC").to_string(),
+                at: stamp(Some(e.at)),
                 kind: crate::model::word(&e.kind),
                 reason: e.reason,
             })
             .collect(),
     };
-    match page.render() {
-        Ok(html) => Html(html).into_response(),
-        Err(e) => super::error(
-            axum::http::StatusCode::INTERNAL_SERVER_ERROR,
-            &e.to_string(),
-        ),
-    }
+    html(page.render())
 }
 
 /// A string field of a JSON row.
@@ -156,11 +169,11 @@ fn job_row(j: &serde_json::Value, now: DateTime<Utc>) -> JobRow {
             .as_str()
             .and_then(|t| t.parse::<DateTime<Utc>>().ok())
     };
-    let duration = match (when("started_at"), when("finished_at")) {
-        (Some(a), Some(b)) => format!("{:.1} s", (b - a).num_milliseconds() as f64 / 1000.0),
-        _ => String::new(),
-    };
+    let duration = took(when("started_at"), when("finished_at"));
     let status = text(&last["status"]);
+    let next = j["next_run_at"]
+        .as_str()
+        .and_then(|t| DateTime::parse_from_rfc3339(t).ok());
     JobRow {
         name: text(&j["name"]),
         kind: text(&j["kind"]),
@@ -169,10 +182,12 @@ fn job_row(j: &serde_json::Value, now: DateTime<Utc>) -> JobRow {
             .map_or("only when triggered".into(), |s| {
                 s.trim_end_matches('.').to_owned()
             }),
-        next: j["next_run_at"]
-            .as_str()
-            .and_then(|t| t.parse::<DateTime<Utc>>().ok())
-            .map_or(String::new(), |t| format!("in {}", span(t - now))),
+        next: next.map_or(String::new(), |t| format!("in {}", span(t.to_utc() - now))),
+        next_at: text(&j["next_run_at"]),
+        next_local: next.map_or(String::new(), |t| {
+            format!("{} {}", t.format("%a %H:%M:%S"), text(&j["timezone"]))
+        }),
+        rate: super::fmt::rate(j["success_rate"].as_f64()),
         last_class: if status.is_empty() {
             "none".into()
         } else {
@@ -187,20 +202,5 @@ fn job_row(j: &serde_json::Value, now: DateTime<Utc>) -> JobRow {
             .as_u64()
             .map_or(String::new(), |id| id.to_string()),
         duration,
-    }
-}
-
-/// "3 min ago".
-fn ago(t: DateTime<Utc>, now: DateTime<Utc>) -> String {
-    format!("{} ago", span(now - t))
-}
-
-fn span(d: chrono::TimeDelta) -> String {
-    let s = d.num_seconds().max(0);
-    match s {
-        0..60 => format!("{s} s"),
-        60..3600 => format!("{} min", s / 60),
-        3600..86400 => format!("{} h {} min", s / 3600, s % 3600 / 60),
-        _ => format!("{} d {} h", s / 86400, s % 86400 / 3600),
     }
 }

@@ -48,7 +48,7 @@ fn dashboard_in_a_real_browser() {
     );
     repo.write(
         "jobs/j.yaml",
-        "jobs:\n  - name: backup\n    command: [\"true\"]\n  - name: flaky\n    command: [\"false\"]\n  - name: shout\n    command: [sh, -c, 'printf \"\\033[31m<script>alert(1)</script>\\033[0m\\n\"']\n  - name: weekly\n    schedule: \"0 4 * * MON\"\n    command: [\"true\"]\n",
+        "jobs:\n  - name: backup\n    command: [\"true\"]\n  - name: flaky\n    command: [\"false\"]\n  - name: shout\n    command: [sh, -c, 'printf \"\\033[31m<script>alert(1)</script>\\033[0m\\n\"']\n  - name: weekly\n    schedule: \"0 4 * * MON\"\n    command: [\"true\"]\n  - name: hourly\n    schedule: \"0 * * * *\"\n    command: [\"true\"]\n",
     );
     let data = Dir::new();
     let t = Tend::follow(repo.path(), &data);
@@ -69,8 +69,11 @@ fn dashboard_in_a_real_browser() {
     let url = format!("http://{}/", t.addr);
     let dom = chromium(&["--dump-dom"], &url);
     for want in [
-        "<td>backup</td>",
-        "<td>flaky</td>",
+        "<html lang=\"en\" data-js=\"on\">",
+        "<td><a href=\"/jobs/backup\">backup</a></td>",
+        "<td><a href=\"/jobs/flaky\">flaky</a></td>",
+        "<td class=\"rate\">100 %</td>",
+        "<td class=\"rate\">0 %</td>",
         &format!(
             "<span class=\"dot succeeded\"></span><a href=\"/runs/{}\">succeeded</a>",
             ids["backup"]
@@ -79,7 +82,7 @@ fn dashboard_in_a_real_browser() {
             "<span class=\"dot failed\"></span><a href=\"/runs/{}\">failed</a>",
             ids["flaky"]
         ),
-        "<td>At 04:00, on Monday</td><td>in ",
+        "<td>At 04:00, on Monday</td><td><span class=\"countdown\" data-at=\"",
         "<a href=\"/stacks/shop\">shop</a>",
         "<span class=\"badge synced\">synced</span>",
         "web running",
@@ -87,6 +90,32 @@ fn dashboard_in_a_real_browser() {
     ] {
         assert!(dom.contains(want), "missing {want:?} in the DOM:\n{dom}");
     }
+    // The script replaced the server's "in 3 min" with a ticking countdown.
+    let hourly = dom
+        .split("/jobs/hourly\">hourly</a>")
+        .nth(1)
+        .and_then(|rest| rest.split("</span>").next())
+        .unwrap_or_default();
+    assert!(
+        hourly.contains(" s") && hourly.contains(">in "),
+        "no ticking countdown for the hourly job: {hourly:?}"
+    );
+    // A job page: rate, streak, trend bars linked to runs, history.
+    let dom = chromium(&["--dump-dom"], &format!("http://{}/jobs/flaky", t.addr));
+    for want in [
+        "0 % <span class=\"muted small\">of the last 1 runs</span>",
+        "1 failed in a row",
+        &format!("<a href=\"/runs/{0}\">{0}</a>", ids["flaky"]),
+        "<rect class=\"failed\"",
+    ] {
+        assert!(
+            dom.contains(want),
+            "missing {want:?} in the job page:\n{dom}"
+        );
+    }
+    let dom = chromium(&["--dump-dom"], &format!("http://{}/jobs/weekly", t.addr));
+    assert_eq!(dom.matches("class=\"countdown\"").count(), 5, "{dom}");
+    assert!(dom.contains("<time>Mon "), "{dom}");
     // A run page: the log's markup is text, its colour codes are gone.
     let runs = t.runs("job=shout&limit=5");
     let id = runs
@@ -101,7 +130,10 @@ fn dashboard_in_a_real_browser() {
         dom.contains(" &lt;script&gt;alert(1)&lt;/script&gt;\n"),
         "{dom}"
     );
-    assert!(!dom.contains("<script") && !dom.contains('\u{1b}'), "{dom}");
+    assert!(
+        !dom.contains("<script>alert") && !dom.contains('\u{1b}'),
+        "{dom}"
+    );
     // A stack page with the reason of each change.
     let dom = chromium(&["--dump-dom"], &format!("http://{}/stacks/shop", t.addr));
     assert!(
