@@ -144,3 +144,48 @@ impl JobState {
         (!self.recent.is_empty()).then(|| ok as f64 / self.recent.len() as f64)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ended(id: u64, status: RunStatus, ms: i64) -> Run {
+        let start = Utc::now();
+        Run {
+            id,
+            job: "j".into(),
+            trigger: Trigger::Cron,
+            scheduled_for: None,
+            started_at: Some(start),
+            finished_at: Some(start + chrono::Duration::milliseconds(ms)),
+            status,
+            exit_code: None,
+            commit: None,
+            attempt: 1,
+            recap: Vec::new(),
+            reason: None,
+        }
+    }
+
+    #[test]
+    fn recent_keeps_the_newest_thirty_and_counts_successes() {
+        let mut state = JobState::default();
+        assert_eq!(state.success_rate(), None);
+        for id in 1..=40 {
+            let status = if id % 4 == 0 {
+                RunStatus::Failed
+            } else {
+                RunStatus::Succeeded
+            };
+            state.remember(&ended(id, status, id as i64 * 10));
+        }
+        state.remember(&ended(41, RunStatus::Skipped, 0));
+        assert_eq!(state.recent.len(), RECENT_RUNS);
+        assert_eq!(state.recent[0].run, 11);
+        assert_eq!(state.recent[29].run, 40);
+        assert_eq!(state.recent[29].ms, 400);
+        // Runs 11..=40: 12, 16, …, 40 failed (8 of 30).
+        assert_eq!(state.success_rate(), Some(22.0 / 30.0));
+        assert_eq!(state.consecutive_failures, 1);
+    }
+}

@@ -296,35 +296,24 @@ fn metrics_count_runs_and_show_the_source() {
 
 #[test]
 fn the_stream_announces_runs_and_commits() {
-    use std::io::{Read, Write};
     let (folder, _data, tend) = with_jobs(
         "jobs:\n  - name: tick\n    schedule: \"* * * * * *\"\n    command: [\"true\"]\n",
     );
-    let mut conn = std::net::TcpStream::connect(tend.addr).unwrap();
-    conn.set_read_timeout(Some(Duration::from_millis(200)))
-        .unwrap();
-    write!(
-        conn,
-        "GET /api/v1/stream HTTP/1.1\r\nHost: t\r\nAccept: text/event-stream\r\n\r\n"
-    )
-    .unwrap();
-    let mut seen = String::new();
+    let mut stream = http::Stream::open(tend.addr);
     let mut wrote: Option<usize> = None;
     let ok = wait_until(WAIT, || {
-        let mut buf = [0u8; 4096];
-        if let Ok(n) = conn.read(&mut buf) {
-            seen.push_str(&String::from_utf8_lossy(&buf[..n]));
-        }
-        if wrote.is_none() && seen.contains("event: run-finished") {
+        stream.poll();
+        if wrote.is_none() && stream.seen.contains("event: run-finished") {
             folder.write(
                 "jobs/k.yaml",
                 "jobs:\n  - name: tock\n    command: [\"true\"]\n",
             );
-            wrote = Some(seen.len());
+            wrote = Some(stream.seen.len());
         }
         // The commit made by the edit above, not the one applied at start.
-        wrote.is_some_and(|at| seen[at..].contains("event: commit-applied"))
+        wrote.is_some_and(|at| stream.seen[at..].contains("event: commit-applied"))
     });
+    let seen = stream.seen;
     assert!(ok, "{seen}");
     assert!(seen.contains("content-type: text/event-stream"), "{seen}");
     assert!(
@@ -335,6 +324,41 @@ fn the_stream_announces_runs_and_commits() {
         seen.contains("\"job\":\"tick\",\"status\":\"succeeded\""),
         "{seen}"
     );
+}
+
+#[test]
+fn a_job_shows_its_success_rate_streak_and_next_fire_times() {
+    let (_folder, _data, tend) = with_jobs(
+        "jobs:\n  - name: sulk\n    schedule: \"* * * * * *\"\n    command: [\"false\"]\n",
+    );
+    tend.wait_runs(WAIT, "three failed runs", "job=sulk&status=failed", |r| {
+        r.len() >= 3
+    });
+    let job: serde_json::Value =
+        serde_json::from_str(&http::get(tend.addr, "/api/v1/jobs/sulk").body).unwrap();
+    assert_eq!(job["success_rate"], 0.0, "{job:#}");
+    assert!(job["consecutive_failures"].as_u64() >= Some(3), "{job:#}");
+    let recent = job["recent"].as_array().unwrap();
+    assert!(
+        recent.len() >= 3 && recent.iter().all(|o| o["status"] == "failed"),
+        "{job:#}"
+    );
+    let upcoming: Vec<chrono::DateTime<chrono::Utc>> = job["upcoming"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t.as_str().unwrap().parse().unwrap())
+        .collect();
+    assert_eq!(upcoming.len(), 5, "{job:#}");
+    assert!(
+        upcoming
+            .windows(2)
+            .all(|w| (w[1] - w[0]).num_seconds() == 1),
+        "{upcoming:?}"
+    );
+    assert_eq!(http::get(tend.addr, "/api/v1/jobs/ghost").status, 404);
+    let page = http::get(tend.addr, "/jobs/sulk").body;
+    assert!(page.contains("failed in a row"), "{page}");
 }
 
 #[test]
@@ -363,6 +387,8 @@ fn no_page_or_api_response_shows_a_secret() {
         format!("/api/v1/runs/{id}/log"),
         "/api/v1/runs".to_owned(),
         "/api/v1/jobs".to_owned(),
+        "/jobs/leaky".to_owned(),
+        "/api/v1/jobs/leaky".to_owned(),
         "/api/v1/status".to_owned(),
         "/api/v1/events".to_owned(),
         "/api/v1/stacks".to_owned(),

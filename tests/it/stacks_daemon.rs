@@ -384,10 +384,18 @@ fn with_self_heal_off_drift_is_reported_and_left() {
     let data = Dir::new();
     let t = daemon(&repo, &data);
     wait_stack(&t, "manual", "manual synced", |s| s["sync"] == "synced");
+    let mut stream = crate::support::http::Stream::open(t.addr);
     docker(&host, &["stop", "-t", "1", "manual-app-1"]);
     let s = wait_stack(&t, "manual", "manual out of sync", |s| {
         s["sync"] == "out-of-sync"
     });
+    // The page learns of it through the stream.
+    let announced = "event: stack-changed\ndata: {\"type\":\"stack-changed\",\"stack\":\"manual\",\"sync\":\"out-of-sync\"}";
+    let heard = wait_until(Duration::from_secs(10), || {
+        stream.poll();
+        stream.seen.contains(announced)
+    });
+    assert!(heard, "{}", stream.seen);
     assert_eq!(s["services"][0]["state"], "exited", "{s:#}");
     t.wait_event(20, "drift");
     let drift: Vec<String> = t
