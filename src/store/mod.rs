@@ -8,7 +8,9 @@
 //! The daemon holds the [`Store`]; the web layer gets a [`StoreReader`],
 //! which has no way to write.
 
+mod overview;
 mod runs;
+pub use overview::Line;
 pub use runs::Retention;
 
 use crate::model::{AuditKind, Event};
@@ -66,12 +68,14 @@ fn db<E: Into<redb::Error>>(e: E) -> StoreError {
 #[derive(Clone)]
 pub struct Store {
     db: Arc<Database>,
+    cache: Arc<overview::Cache>,
 }
 
 /// A read-only view of the store, for the web layer.
 #[derive(Clone)]
 pub struct StoreReader {
     db: Arc<Database>,
+    cache: Arc<overview::Cache>,
 }
 
 impl Store {
@@ -83,6 +87,7 @@ impl Store {
         })?;
         let store = Store {
             db: Arc::new(database),
+            cache: Arc::default(),
         };
         store.migrate()?;
         Ok(store)
@@ -114,6 +119,7 @@ impl Store {
     pub fn reader(&self) -> StoreReader {
         StoreReader {
             db: self.db.clone(),
+            cache: self.cache.clone(),
         }
     }
 

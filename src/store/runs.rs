@@ -56,6 +56,7 @@ impl Store {
     ) -> Result<Vec<Option<Run>>, StoreError> {
         let tx = self.db.begin_write().map_err(db)?;
         let mut out = Vec::with_capacity(batch.len());
+        let mut remembered = Vec::with_capacity(batch.len());
         {
             let mut states = tx.open_table(JOB_STATE).map_err(db)?;
             let mut runs = tx.open_table(RUNS).map_err(db)?;
@@ -63,6 +64,7 @@ impl Store {
             let mut active = tx.open_table(ACTIVE).map_err(db)?;
             let mut next_id = runs.last().map_err(db)?.map_or(1, |(k, _)| k.value() + 1);
             for (mut run, fire) in batch {
+                let mut now_state = None;
                 if let Some(instant) = fire {
                     let mut state: JobState = match states.get(run.job.as_str()).map_err(db)? {
                         Some(v) => decode("job state", v.value())?,
@@ -76,6 +78,7 @@ impl Store {
                     states
                         .insert(run.job.as_str(), encode("job state", &state)?.as_slice())
                         .map_err(db)?;
+                    now_state = Some(state);
                 }
                 run.id = next_id;
                 next_id += 1;
@@ -85,10 +88,14 @@ impl Store {
                 if run.status == RunStatus::Running {
                     active.insert(run.id, ()).map_err(db)?;
                 }
+                remembered.push(now_state);
                 out.push(Some(run));
             }
         }
         tx.commit().map_err(db)?;
+        for (run, state) in out.iter().flatten().zip(&remembered) {
+            self.cache.wrote(run, state.as_ref());
+        }
         Ok(out)
     }
 
@@ -101,7 +108,7 @@ impl Store {
         log_tail: &[u8],
     ) -> Result<(), StoreError> {
         let tx = self.db.begin_write().map_err(db)?;
-        {
+        let state = {
             tx.open_table(RUNS)
                 .map_err(db)?
                 .insert(run.id, encode("run", run)?.as_slice())
@@ -130,9 +137,12 @@ impl Store {
             states
                 .insert(run.job.as_str(), encode("job state", &state)?.as_slice())
                 .map_err(db)?;
-        }
+            state
+        };
         prune(&tx, &run.job, keep)?;
-        tx.commit().map_err(db)
+        tx.commit().map_err(db)?;
+        self.cache.wrote(run, Some(&state));
+        Ok(())
     }
 
     /// Appends one chunk of a run's log.
@@ -290,38 +300,15 @@ impl StoreReader {
             })
             .collect()
     }
-
-    /// The newest run of each of `jobs`, read in one transaction.
-    pub fn last_runs<S: AsRef<str>>(&self, jobs: &[S]) -> Result<Vec<Option<Run>>, StoreError> {
-        let tx = self.db.begin_read().map_err(db)?;
-        let index = tx.open_table(JOB_RUNS).map_err(db)?;
-        let runs = tx.open_table(RUNS).map_err(db)?;
-        let mut out = Vec::with_capacity(jobs.len());
-        for job in jobs {
-            let job = job.as_ref();
-            let newest = index
-                .range((job, 0)..=(job, u64::MAX))
-                .map_err(db)?
-                .next_back();
-            let run = match newest.transpose().map_err(db)? {
-                Some((k, _)) => match runs.get(k.value().1).map_err(db)? {
-                    Some(v) => Some(decode("run", v.value())?),
-                    None => None,
-                },
-                None => None,
-            };
-            out.push(run);
-        }
-        Ok(out)
-    }
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
     use crate::model::Trigger;
 
-    fn run(job: &str) -> Run {
+    /// A running run of `job`, not yet stored.
+    pub(in crate::store) fn run(job: &str) -> Run {
         Run {
             id: 0,
             job: job.into(),
@@ -407,12 +394,12 @@ mod tests {
             .unwrap();
         assert_eq!(ids(&failed), vec![5]);
         assert_eq!(reader.job_state("a").unwrap().consecutive_failures, 1);
-        let last = reader.last_runs(&["a", "b", "none"]).unwrap();
+        let seen = reader.overview(&["a", "b", "none"]).unwrap();
         assert_eq!(
-            last.iter()
-                .map(|r| r.as_ref().map(|r| r.id))
+            seen.iter()
+                .map(|(r, s)| (r.as_ref().map(|r| r.id), s.recent.len()))
                 .collect::<Vec<_>>(),
-            vec![Some(5), Some(4), None]
+            vec![(Some(5), 3), (Some(4), 2), (None, 0)]
         );
         assert_eq!(
             String::from_utf8(reader.log(3).unwrap()).unwrap(),

@@ -92,9 +92,9 @@ async fn find(state: &AppState, name: String, before: Option<u64>) -> Result<Fou
     let found = blocking({
         let key = key.clone();
         move || {
-            let state = reader.job_state(&key)?;
             let runs = reader.runs(Some(&key), None, PAGE, before)?;
-            let last = reader.last_runs(&[key.as_str()])?.pop().flatten();
+            let state = reader.job_state(&key)?;
+            let last = reader.runs(Some(&key), None, 1, None)?.pop();
             Ok(Found {
                 job,
                 state,
@@ -123,14 +123,10 @@ pub async fn detail(State(state): State<AppState>, Path(name): Path<String>) -> 
             "this job is not in the commit in force (its runs stay in /api/v1/runs)",
         );
     };
-    let now = Utc::now();
-    let mut row = super::jobs::row(&job, found.last, &found.state, now);
-    row["upcoming"] = upcoming(&job)
-        .iter()
-        .map(|f| f.at.clone())
-        .collect::<Vec<_>>()
-        .into();
-    Json(row).into_response()
+    let mut view = super::jobs::JobView::new(&job, found.last.as_ref(), &found.state, Utc::now());
+    view.upcoming = Some(upcoming(&job).into_iter().map(|f| f.at).collect());
+    view.recent = Some(found.state.recent);
+    Json(view).into_response()
 }
 
 /// `GET /jobs/{name}?before=`.

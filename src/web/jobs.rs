@@ -3,13 +3,14 @@
 //! `POST /api/v1/jobs/{name}/run`.
 
 use super::{AppState, blocking, error};
-use crate::model::{Job, JobState, Run, RunStatus};
+use crate::model::{Concurrency, Job, JobState, Missed, Outcome, Run, RunStatus};
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Json, Response};
 use chrono::{DateTime, Utc};
-use serde::Deserialize;
-use serde_json::{Value, json};
+use chrono_tz::Tz;
+use serde::{Deserialize, Serialize};
+use serde_json::json;
 
 /// `GET /api/v1/jobs`: each job of the commit in force with its next and last run.
 pub async fn list(State(state): State<AppState>) -> Response {
@@ -19,43 +20,85 @@ pub async fn list(State(state): State<AppState>) -> Response {
     }
 }
 
+/// One job as `GET /api/v1/jobs` shows it (the dashboard reads the same).
+#[derive(Serialize)]
+pub struct JobView {
+    /// Job name.
+    pub name: String,
+    /// `playbook`, `command` or `stack`.
+    pub kind: &'static str,
+    /// Cron expression, when scheduled.
+    pub schedule: Option<String>,
+    /// The schedule in words.
+    pub schedule_text: Option<String>,
+    /// IANA zone of the schedule.
+    pub timezone: Option<&'static str>,
+    /// Next fire time (RFC 3339 in the job's zone).
+    pub next_run_at: Option<String>,
+    /// The same instant, typed.
+    #[serde(skip)]
+    pub next: Option<DateTime<Tz>>,
+    /// Concurrency policy.
+    pub concurrency: Concurrency,
+    /// Missed-run policy.
+    pub missed: Missed,
+    /// Time limit of one attempt.
+    pub timeout_seconds: u64,
+    /// Newest run (also one still running).
+    pub last_run: Option<Run>,
+    /// Failed runs since the last success.
+    pub consecutive_failures: u32,
+    /// Share of successes among `recent`.
+    pub success_rate: Option<f64>,
+    /// The last finished runs, oldest first (only `GET /api/v1/jobs/{name}`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub recent: Option<Vec<Outcome>>,
+    /// Next fire times (only `GET /api/v1/jobs/{name}`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub upcoming: Option<Vec<String>>,
+}
+
+impl JobView {
+    /// The view of `job` with what the store remembers of it.
+    pub fn new(job: &Job, last_run: Option<&Run>, state: &JobState, now: DateTime<Utc>) -> Self {
+        let schedule = job.schedule.as_ref();
+        let next = schedule.and_then(|s| s.next_after(now));
+        JobView {
+            name: job.name.clone(),
+            kind: job.kind.word(),
+            schedule: schedule.map(|s| s.expr().to_owned()),
+            schedule_text: schedule.map(|s| s.describe().to_owned()),
+            timezone: schedule.map(|s| s.timezone().name()),
+            next_run_at: next.map(|t| t.to_rfc3339()),
+            next,
+            concurrency: job.concurrency,
+            missed: job.missed,
+            timeout_seconds: job.timeout.as_secs(),
+            last_run: last_run.cloned(),
+            consecutive_failures: state.consecutive_failures,
+            success_rate: state.success_rate(),
+            recent: None,
+            upcoming: None,
+        }
+    }
+}
+
 /// The rows of `GET /api/v1/jobs` (also what the dashboard shows).
-pub async fn rows(state: &AppState) -> Result<Vec<Value>, Response> {
+pub async fn rows(state: &AppState) -> Result<Vec<JobView>, Response> {
     let Some(applied) = state.applied.borrow().clone() else {
         return Ok(Vec::new());
     };
     let reader = state.store.clone();
     let names = applied.desired.job_names();
-    let (last, states) =
-        blocking(move || Ok((reader.last_runs(&names)?, reader.job_states(&names)?))).await?;
+    let seen = blocking(move || reader.overview(&names)).await?;
     let now = Utc::now();
     Ok(applied
         .desired
         .jobs
         .iter()
-        .zip(last)
-        .zip(states)
-        .map(|((job, last_run), state)| row(job, last_run, &state, now))
+        .zip(seen.iter())
+        .map(|(job, (last_run, state))| JobView::new(job, last_run.as_ref(), state, now))
         .collect())
-}
-
-/// One job as `GET /api/v1/jobs` shows it.
-pub fn row(job: &Job, last_run: Option<Run>, state: &JobState, now: DateTime<Utc>) -> Value {
-    json!({
-        "name": job.name,
-        "kind": job.kind.word(),
-        "schedule": job.schedule.as_ref().map(|s| s.expr()),
-        "schedule_text": job.schedule.as_ref().map(|s| s.describe()),
-        "timezone": job.schedule.as_ref().map(|s| s.timezone().name()),
-        "next_run_at": job.schedule.as_ref().and_then(|s| s.next_after(now)).map(|t| t.to_rfc3339()),
-        "concurrency": job.concurrency,
-        "missed": job.missed,
-        "timeout_seconds": job.timeout.as_secs(),
-        "last_run": last_run,
-        "consecutive_failures": state.consecutive_failures,
-        "success_rate": state.success_rate(),
-        "recent": state.recent,
-    })
 }
 
 /// Query of `GET /api/v1/runs`.

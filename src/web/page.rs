@@ -134,11 +134,6 @@ pub async fn dashboard(State(state): State<AppState>) -> Response {
     html(page.render())
 }
 
-/// A string field of a JSON row.
-fn text(v: &serde_json::Value) -> String {
-    v.as_str().unwrap_or_default().to_owned()
-}
-
 fn stack_row(s: &crate::plan::view::StackStatus) -> StackRow {
     let services = s
         .services
@@ -162,32 +157,26 @@ fn stack_row(s: &crate::plan::view::StackStatus) -> StackRow {
     }
 }
 
-fn job_row(j: &serde_json::Value, now: DateTime<Utc>) -> JobRow {
-    let last = &j["last_run"];
-    let when = |k: &str| {
-        last[k]
-            .as_str()
-            .and_then(|t| t.parse::<DateTime<Utc>>().ok())
-    };
-    let duration = took(when("started_at"), when("finished_at"));
-    let status = text(&last["status"]);
-    let next = j["next_run_at"]
-        .as_str()
-        .and_then(|t| DateTime::parse_from_rfc3339(t).ok());
+fn job_row(j: &super::jobs::JobView, now: DateTime<Utc>) -> JobRow {
+    let last = j.last_run.as_ref();
+    let status = last.map_or(String::new(), |r| crate::model::word(&r.status));
     JobRow {
-        name: text(&j["name"]),
-        kind: text(&j["kind"]),
-        schedule: j["schedule_text"]
-            .as_str()
+        name: j.name.clone(),
+        kind: j.kind.to_owned(),
+        schedule: j
+            .schedule_text
+            .as_deref()
             .map_or("only when triggered".into(), |s| {
                 s.trim_end_matches('.').to_owned()
             }),
-        next: next.map_or(String::new(), |t| format!("in {}", span(t.to_utc() - now))),
-        next_at: text(&j["next_run_at"]),
-        next_local: next.map_or(String::new(), |t| {
-            format!("{} {}", t.format("%a %H:%M:%S"), text(&j["timezone"]))
+        next: j
+            .next
+            .map_or(String::new(), |t| format!("in {}", span(t.to_utc() - now))),
+        next_at: j.next_run_at.clone().unwrap_or_default(),
+        next_local: j.next.map_or(String::new(), |t| {
+            format!("{} {}", t.format("%a %H:%M:%S"), t.timezone().name())
         }),
-        rate: super::fmt::rate(j["success_rate"].as_f64()),
+        rate: super::fmt::rate(j.success_rate),
         last_class: if status.is_empty() {
             "none".into()
         } else {
@@ -198,9 +187,7 @@ fn job_row(j: &serde_json::Value, now: DateTime<Utc>) -> JobRow {
         } else {
             status
         },
-        last_id: last["id"]
-            .as_u64()
-            .map_or(String::new(), |id| id.to_string()),
-        duration,
+        last_id: last.map_or(String::new(), |r| r.id.to_string()),
+        duration: last.map_or(String::new(), |r| took(r.started_at, r.finished_at)),
     }
 }
