@@ -58,12 +58,14 @@ impl Notice {
 #[derive(Clone)]
 pub struct Hub {
     tx: broadcast::Sender<Notice>,
+    published: std::sync::Arc<std::sync::atomic::AtomicU64>,
 }
 
 impl Default for Hub {
     fn default() -> Self {
         Hub {
             tx: broadcast::channel(BACKLOG).0,
+            published: Default::default(),
         }
     }
 }
@@ -71,7 +73,15 @@ impl Default for Hub {
 impl Hub {
     /// Publishes a notice (dropped when nobody listens).
     pub fn publish(&self, notice: Notice) {
+        self.published
+            .fetch_add(1, std::sync::atomic::Ordering::Release);
         let _ = self.tx.send(notice);
+    }
+
+    /// How many notices were published so far: what a page shows may have
+    /// changed when this moved.
+    pub fn published(&self) -> u64 {
+        self.published.load(std::sync::atomic::Ordering::Acquire)
     }
 
     /// A new reader, seeing notices from now on.

@@ -269,6 +269,7 @@ async fn daemon(args: RunArgs, store: Store, secrets: Secrets) -> Result<std::pr
         metrics: observers.metrics.clone(),
         view_token: secrets.view.map(Arc::new),
         live: observers.hub,
+        pages: Default::default(),
     };
     let mut web_stop = stop_rx.clone();
     let web_task = tokio::spawn(web::serve(listener, web::router(state), async move {

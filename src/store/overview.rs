@@ -64,6 +64,11 @@ impl Cache {
 }
 
 impl StoreReader {
+    /// Writes to runs since the store was opened.
+    pub fn run_writes(&self) -> u64 {
+        self.cache.lock().writes
+    }
+
     /// The newest run (also one still running) and the remembered state
     /// of each of `jobs`, in order.
     pub fn overview<S: AsRef<str>>(&self, jobs: &[S]) -> Result<Arc<Vec<Line>>, StoreError> {

@@ -12,10 +12,18 @@ use chrono_tz::Tz;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-/// `GET /api/v1/jobs`: each job of the commit in force with its next and last run.
-pub async fn list(State(state): State<AppState>) -> Response {
-    match rows(&state).await {
-        Ok(jobs) => Json(json!({"jobs": jobs})).into_response(),
+/// `GET /api/v1/jobs`: each job of the commit in force with its next and
+/// last run (kept for a moment like the dashboard).
+pub async fn list(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    let key = (state.live.published(), state.store.run_writes());
+    let render = async || {
+        let jobs = rows(&state).await?;
+        serde_json::to_vec(&json!({ "jobs": jobs }))
+            .map(axum::body::Bytes::from)
+            .map_err(|e| error(StatusCode::INTERNAL_SERVER_ERROR, &e.to_string()))
+    };
+    match state.pages.get("jobs", key, render).await {
+        Ok(page) => page.respond(&headers, "application/json"),
         Err(resp) => resp,
     }
 }

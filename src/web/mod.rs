@@ -6,6 +6,7 @@
 //! call the router directly. Reads come from a status watch channel and the
 //! store's read-only handle; the webhook only requests a reconcile.
 
+pub mod cache;
 pub mod client;
 mod detail;
 mod fmt;
@@ -62,6 +63,8 @@ pub struct AppState {
     pub view_token: Option<Arc<Vec<u8>>>,
     /// Live notices for the SSE stream.
     pub live: crate::live::Hub,
+    /// Rendered pages kept for a moment.
+    pub pages: Arc<cache::Pages>,
 }
 
 /// Asks the scheduler to run a job now.

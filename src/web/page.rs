@@ -4,11 +4,12 @@
 //! `/assets/tend.css` (served by tend; works offline; dark mode follows the
 //! system).
 
-use super::fmt::{ago, html, short, span, stamp, took};
+use super::fmt::{ago, short, span, stamp, took};
 use super::{AppState, blocking};
 use askama::Template;
+use axum::body::Bytes;
 use axum::extract::State;
-use axum::http::header;
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
 
@@ -87,19 +88,22 @@ fn asset(kind: &'static str, body: &'static str) -> Response {
         .into_response()
 }
 
-/// `GET /`: the dashboard.
-pub async fn dashboard(State(state): State<AppState>) -> Response {
+/// `GET /`: the dashboard (kept for a moment, see [`super::cache`]).
+pub async fn dashboard(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    let key = (state.live.published(), state.store.run_writes());
+    let render = async || build(&state).await.map(Bytes::from);
+    match state.pages.get("dashboard", key, render).await {
+        Ok(page) => page.respond(&headers, "text/html; charset=utf-8"),
+        Err(resp) => resp,
+    }
+}
+
+async fn build(state: &AppState) -> Result<String, Response> {
     let now = Utc::now();
     let status = state.status.borrow().clone();
-    let jobs = match super::jobs::rows(&state).await {
-        Ok(j) => j,
-        Err(resp) => return resp,
-    };
+    let jobs = super::jobs::rows(state).await?;
     let reader = state.store.clone();
-    let events = match blocking(move || reader.events(20, None)).await {
-        Ok(e) => e,
-        Err(resp) => return resp,
-    };
+    let events = blocking(move || reader.events(20, None)).await?;
     let page = Dashboard {
         source: status.source.url.clone(),
         branch: status
@@ -131,7 +135,8 @@ pub async fn dashboard(State(state): State<AppState>) -> Response {
             })
             .collect(),
     };
-    html(page.render())
+    page.render()
+        .map_err(|e| super::error(StatusCode::INTERNAL_SERVER_ERROR, &e.to_string()))
 }
 
 fn stack_row(s: &crate::plan::view::StackStatus) -> StackRow {

@@ -67,6 +67,7 @@ impl Fixture {
             metrics: Arc::default(),
             view_token: None,
             live: tend::live::Hub::default(),
+            pages: Default::default(),
         }
     }
 
@@ -424,6 +425,24 @@ async fn dashboard_renders_and_escapes_what_it_shows() {
         !body.contains("<script>") && !body.contains("<b>bold"),
         "nothing unescaped: {body}"
     );
+    // A browser that accepts gzip gets the same page compressed.
+    let zipped = app
+        .clone()
+        .oneshot(
+            Request::get("/")
+                .header("accept-encoding", "gzip, deflate, br")
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(zipped.headers()["content-encoding"], "gzip");
+    assert_eq!(zipped.headers()["vary"], "accept-encoding");
+    let bytes = zipped.into_body().collect().await.unwrap().to_bytes();
+    let mut unzipped = String::new();
+    std::io::Read::read_to_string(&mut flate2::read::GzDecoder::new(&bytes[..]), &mut unzipped)
+        .unwrap();
+    assert_eq!(unzipped, body);
     let css = app
         .oneshot(
             Request::get("/assets/tend.css")
