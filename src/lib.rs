@@ -22,7 +22,10 @@
 //!   exposition. Pure (no I/O).
 //! - [`runner`]: job processes — clean env, secrets resolved and redacted,
 //!   process groups, timeouts, captured and capped logs, Ansible recaps. Edge.
-//! - [`web`]: axum — JSON API, health checks, the signed git webhook. Edge.
+//! - [`web`]: axum — pages, JSON API, SSE, metrics, health checks, the
+//!   signed git webhook. Edge.
+//! - [`alert`]: notifications — Apprise URLs to each service's request,
+//!   sent with reqwest (rustls). Edge.
 //! - [`reconcile`]: the loop — triggers → queue → fetch → validate → record
 //!   → status; the only module that sees several edges.
 //!
@@ -30,6 +33,7 @@
 //! (source, docker, runner, store, alert, web) depend on the core and not on
 //! each other; only `reconcile` and `main` see several edges.
 
+pub mod alert;
 pub mod config;
 pub mod docker;
 pub mod live;

@@ -75,6 +75,12 @@ enum Command {
         #[command(flatten)]
         api: cli::client::ApiArgs,
     },
+    /// Send a test message to a notification URL and print the answer.
+    NotifyTest {
+        /// Apprise-style URL (`discord://…`, `ntfy://…`, `json://…`, …);
+        /// `${env:…}`/`${file:…}` are resolved.
+        url: String,
+    },
     /// Write the JSON Schemas of the config files.
     Schema {
         /// Folder to write them to.
@@ -101,6 +107,7 @@ fn main() -> ExitCode {
         Command::Plan(a) => cli::stacks::plan(&a.dir, a.format, a.at.unwrap_or_else(Utc::now)),
         Command::Apply(a) => cli::stacks::apply(&a.dir, a.format, a.at.unwrap_or_else(Utc::now)),
         Command::Schema { out } => cli::schema(&out),
+        Command::NotifyTest { url } => cli::notify::notify_test(&url),
         Command::History { job, limit, api } => cli::client::history(&api, job.as_deref(), limit),
         Command::Trigger {
             job,

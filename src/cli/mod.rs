@@ -2,6 +2,7 @@
 //! and `schema`, with their output formats.
 
 pub mod client;
+pub mod notify;
 pub mod run;
 pub mod stacks;
 

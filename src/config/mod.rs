@@ -16,7 +16,7 @@ mod de;
 mod diag;
 mod jobs;
 pub mod node;
-mod notify_url;
+pub mod notify_url;
 pub mod raw;
 mod repo;
 pub mod schema;

@@ -79,29 +79,37 @@ pub fn resolve_env(job: &Job) -> Result<ResolvedEnv, String> {
     let mut vars = Vec::new();
     let mut secrets = Vec::new();
     for (name, value) in &job.env {
-        let mut out = String::new();
-        let mut rest = value.as_str();
-        while let Some(at) = rest.find('$') {
-            out.push_str(&rest[..at]);
-            rest = &rest[at..];
-            if let Some(after) = rest.strip_prefix("$${") {
-                out.push_str("${");
-                rest = after;
-            } else if let (Some(inner), Some(end)) = (rest.strip_prefix("${"), rest.find('}')) {
-                let secret =
-                    resolve_one(&inner[..end - 2]).map_err(|e| format!("env {name}: {e}"))?;
-                secrets.push(secret.clone());
-                out.push_str(&secret);
-                rest = &rest[end + 1..];
-            } else {
-                out.push('$');
-                rest = &rest[1..];
-            }
-        }
-        out.push_str(rest);
+        let (out, found) = expand(value).map_err(|e| format!("env {name}: {e}"))?;
+        secrets.extend(found);
         vars.push((name.clone(), out));
     }
     Ok(ResolvedEnv { vars, secrets })
+}
+
+/// `value` with each `${env:NAME}` / `${file:/path}` replaced (`$${` stays
+/// a literal `${`), and the secret values it took in.
+pub fn expand(value: &str) -> Result<(String, Vec<String>), String> {
+    let mut out = String::new();
+    let mut secrets = Vec::new();
+    let mut rest = value;
+    while let Some(at) = rest.find('$') {
+        out.push_str(&rest[..at]);
+        rest = &rest[at..];
+        if let Some(after) = rest.strip_prefix("$${") {
+            out.push_str("${");
+            rest = after;
+        } else if let (Some(inner), Some(end)) = (rest.strip_prefix("${"), rest.find('}')) {
+            let secret = resolve_one(&inner[..end - 2])?;
+            secrets.push(secret.clone());
+            out.push_str(&secret);
+            rest = &rest[end + 1..];
+        } else {
+            out.push('$');
+            rest = &rest[1..];
+        }
+    }
+    out.push_str(rest);
+    Ok((out, secrets))
 }
 
 fn resolve_one(reference: &str) -> Result<String, String> {

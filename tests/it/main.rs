@@ -8,6 +8,7 @@ mod check;
 mod daemon;
 mod hostile;
 mod jobs;
+mod notify;
 mod runs;
 mod schema;
 mod sources;

@@ -136,6 +136,7 @@ pub fn commit_and_clone(dir: &Dir, message: &str) -> Dir {
 pub mod docker;
 pub mod http;
 pub mod procs;
+pub mod recorder;
 
 /// A real git remote: a bare repository (`remote.git`, default branch
 /// `main`) and a working clone (`work/`) to commit and push from.
