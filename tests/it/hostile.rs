@@ -7,13 +7,15 @@ use chrono::Utc;
 use std::time::{Duration, Instant};
 use tend::config::{self, LoadError};
 
-/// Loads `dir` in-process; asserts it finishes quickly and that every
-/// diagnostic points inside an existing file.
+/// Loads `dir` in-process; asserts it finishes in bounded time (5 s: a
+/// debug build on a loaded two-core machine takes ~1 s for the alias bomb;
+/// an unbounded expansion would take hours) and that every diagnostic
+/// points inside an existing file.
 fn load_bounded(dir: &Dir) -> Result<(), Vec<config::Diagnostic>> {
     let started = Instant::now();
     let result = config::load(dir.path(), Utc::now());
     let took = started.elapsed();
-    assert!(took < Duration::from_secs(1), "load took {took:?}");
+    assert!(took < Duration::from_secs(5), "load took {took:?}");
     match result {
         Ok(_) => Ok(()),
         Err(LoadError::Invalid(report)) => {

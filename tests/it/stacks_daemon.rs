@@ -525,8 +525,10 @@ fn relative_binds_follow_their_content_not_the_commit() {
 
     // New content: a new container that sees it, with the reason.
     repo.write("stacks/site/www/index.html", "v2\n");
+    // While it is replaced the name may briefly not exist: ask, don't insist.
     eventually("the container recreated", || {
-        inspect(&host, "site-web-1", "{{.Id}}") != id
+        let (found, now) = docker_try(&host, &["inspect", "-f", "{{.Id}}", "site-web-1"]);
+        found && now != id
     });
     eventually("the new content", || {
         docker_try(&host, &["exec", "site-web-1", "cat", "/www/index.html"]).1 == "v2"
