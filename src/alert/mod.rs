@@ -1,6 +1,7 @@
 //! Notifications: what an alert says ([`Alert`]), how each service wants
 //! it ([`request::build`]: Apprise URL → HTTP request with that service's
-//! payload), and sending it ([`send`]). Sent natively over reqwest with
+//! payload), sending it ([`send`]), and when a repeat is held back
+//! ([`throttle`]). Sent natively over reqwest with
 //! rustls — no Apprise sidecar.
 //!
 //! Every service can be pointed at another base URL with `?base=` (a
@@ -9,6 +10,7 @@
 
 pub mod request;
 mod send;
+pub mod throttle;
 
 pub use request::{Outgoing, build};
 pub use send::{ATTEMPT_TIMEOUT, Delivered, client, redact, send};
