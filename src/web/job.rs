@@ -81,7 +81,14 @@ struct Found {
     runs: Vec<Run>,
 }
 
-async fn find(state: &AppState, name: String, before: Option<u64>) -> Result<Found, Response> {
+/// The job, its state and newest run, and with `history` the page of runs
+/// older than `before` (the newest page when `None`).
+async fn find(
+    state: &AppState,
+    name: String,
+    history: bool,
+    before: Option<u64>,
+) -> Result<Found, Response> {
     let job = state
         .applied
         .borrow()
@@ -92,9 +99,16 @@ async fn find(state: &AppState, name: String, before: Option<u64>) -> Result<Fou
     let found = blocking({
         let key = key.clone();
         move || {
-            let runs = reader.runs(Some(&key), None, PAGE, before)?;
             let state = reader.job_state(&key)?;
-            let last = reader.runs(Some(&key), None, 1, None)?.pop();
+            let runs = match history {
+                true => reader.runs(Some(&key), None, PAGE, before)?,
+                false => Vec::new(),
+            };
+            // The newest page already starts with the newest run.
+            let last = match (history, before) {
+                (true, None) => runs.first().cloned(),
+                _ => reader.runs(Some(&key), None, 1, None)?.pop(),
+            };
             Ok(Found {
                 job,
                 state,
@@ -113,7 +127,7 @@ async fn find(state: &AppState, name: String, before: Option<u64>) -> Result<Fou
 /// `GET /api/v1/jobs/{name}`: the job's row of `/api/v1/jobs` plus its next
 /// fire times; 404 for a job neither declared nor in the history.
 pub async fn detail(State(state): State<AppState>, Path(name): Path<String>) -> Response {
-    let found = match find(&state, name, Some(0)).await {
+    let found = match find(&state, name, false, None).await {
         Ok(f) => f,
         Err(resp) => return resp,
     };
@@ -135,7 +149,7 @@ pub async fn page(
     Path(name): Path<String>,
     Query(older): Query<Older>,
 ) -> Response {
-    let found = match find(&state, name.clone(), older.before).await {
+    let found = match find(&state, name.clone(), true, older.before).await {
         Ok(f) => f,
         Err(resp) => return resp,
     };

@@ -15,7 +15,7 @@ use serde_json::json;
 /// `GET /api/v1/jobs`: each job of the commit in force with its next and
 /// last run (kept for a moment like the dashboard).
 pub async fn list(State(state): State<AppState>, headers: HeaderMap) -> Response {
-    let key = (state.live.published(), state.store.run_writes());
+    let key = state.page_key();
     let render = async || {
         let jobs = rows(&state).await?;
         serde_json::to_vec(&json!({ "jobs": jobs }))
@@ -41,10 +41,8 @@ pub struct JobView {
     pub schedule_text: Option<String>,
     /// IANA zone of the schedule.
     pub timezone: Option<&'static str>,
-    /// Next fire time (RFC 3339 in the job's zone).
-    pub next_run_at: Option<String>,
-    /// The same instant, typed.
-    #[serde(skip)]
+    /// Next fire time in the job's zone (`next_run_at`, RFC 3339).
+    #[serde(rename = "next_run_at", serialize_with = "rfc3339")]
     pub next: Option<DateTime<Tz>>,
     /// Concurrency policy.
     pub concurrency: Concurrency,
@@ -77,7 +75,6 @@ impl JobView {
             schedule: schedule.map(|s| s.expr().to_owned()),
             schedule_text: schedule.map(|s| s.describe().to_owned()),
             timezone: schedule.map(|s| s.timezone().name()),
-            next_run_at: next.map(|t| t.to_rfc3339()),
             next,
             concurrency: job.concurrency,
             missed: job.missed,
@@ -88,6 +85,14 @@ impl JobView {
             recent: None,
             upcoming: None,
         }
+    }
+}
+
+/// Writes an instant as `to_rfc3339` does (what the API always showed).
+fn rfc3339<S: serde::Serializer>(t: &Option<DateTime<Tz>>, s: S) -> Result<S::Ok, S::Error> {
+    match t {
+        Some(t) => s.serialize_str(&t.to_rfc3339()),
+        None => s.serialize_none(),
     }
 }
 

@@ -67,6 +67,14 @@ pub struct AppState {
     pub pages: Arc<cache::Pages>,
 }
 
+impl AppState {
+    /// What kept pages depend on besides the clock: notices published and
+    /// runs written (see [`cache`]).
+    pub fn page_key(&self) -> (u64, u64) {
+        (self.live.published(), self.store.run_writes())
+    }
+}
+
 /// Asks the scheduler to run a job now.
 pub type TriggerFn =
     Arc<dyn Fn(String) -> tokio::sync::oneshot::Receiver<Result<u64, String>> + Send + Sync>;

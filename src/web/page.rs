@@ -90,7 +90,7 @@ fn asset(kind: &'static str, body: &'static str) -> Response {
 
 /// `GET /`: the dashboard (kept for a moment, see [`super::cache`]).
 pub async fn dashboard(State(state): State<AppState>, headers: HeaderMap) -> Response {
-    let key = (state.live.published(), state.store.run_writes());
+    let key = state.page_key();
     let render = async || build(&state).await.map(Bytes::from);
     match state.pages.get("dashboard", key, render).await {
         Ok(page) => page.respond(&headers, "text/html; charset=utf-8"),
@@ -177,7 +177,7 @@ fn job_row(j: &super::jobs::JobView, now: DateTime<Utc>) -> JobRow {
         next: j
             .next
             .map_or(String::new(), |t| format!("in {}", span(t.to_utc() - now))),
-        next_at: j.next_run_at.clone().unwrap_or_default(),
+        next_at: j.next.map_or(String::new(), |t| t.to_rfc3339()),
         next_local: j.next.map_or(String::new(), |t| {
             format!("{} {}", t.format("%a %H:%M:%S"), t.timezone().name())
         }),
