@@ -125,6 +125,16 @@ impl Metrics {
         }
     }
 
+    /// A notification attempt ended: `outcome` is `sent`, `retry` or `failed`.
+    pub fn notification(&self, channel: &str, outcome: &str) {
+        self.notifications
+            .get_or_create(&vec![
+                ("channel".into(), channel.into()),
+                ("outcome".into(), outcome.into()),
+            ])
+            .inc();
+    }
+
     /// A fetch of the config source failed.
     pub fn fetch_failed(&self) {
         self.fetch_errors.inc();

@@ -49,9 +49,10 @@ pub async fn send(client: &reqwest::Client, out: &Outgoing) -> Result<Delivered,
     for (k, v) in &out.headers {
         req = req.header(k, v);
     }
+    // reqwest's message names the URL, and URL paths hold tokens.
     let failed = |e: reqwest::Error| AlertError::Transport {
         url: redact(&out.url),
-        cause: causes(&e),
+        cause: causes(&e.without_url()),
     };
     let resp = req.send().await.map_err(failed)?;
     let status = resp.status().as_u16();
@@ -59,8 +60,7 @@ pub async fn send(client: &reqwest::Client, out: &Outgoing) -> Result<Delivered,
         .headers()
         .get(reqwest::header::RETRY_AFTER)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.trim().parse::<u64>().ok())
-        .map(Duration::from_secs);
+        .and_then(retry_after);
     let body = resp.text().await.map_err(failed)?;
     Ok(Delivered {
         status,
@@ -69,11 +69,24 @@ pub async fn send(client: &reqwest::Client, out: &Outgoing) -> Result<Delivered,
     })
 }
 
-/// The URL without its path (paths hold webhook tokens).
+/// `Retry-After` as seconds or as an HTTP date.
+fn retry_after(value: &str) -> Option<Duration> {
+    let value = value.trim();
+    if let Ok(s) = value.parse::<u64>() {
+        return Some(Duration::from_secs(s));
+    }
+    let at = chrono::DateTime::parse_from_rfc2822(value).ok()?;
+    (at.with_timezone(&chrono::Utc) - chrono::Utc::now())
+        .to_std()
+        .ok()
+}
+
+/// The URL without credentials and path (both hold tokens).
 pub fn redact(url: &str) -> String {
     match url.split_once("://") {
         Some((scheme, rest)) => {
-            let host = rest.split('/').next().unwrap_or_default();
+            let authority = rest.split(['/', '?']).next().unwrap_or_default();
+            let host = authority.rsplit('@').next().unwrap_or_default();
             format!("{scheme}://{host}/…")
         }
         None => "…".into(),

@@ -9,6 +9,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 use tend::model::{DesiredSummary, SourceMode, SourceStatus, Status};
+use tend::reconcile::deliver::Courier;
+use tend::reconcile::mail::Mailer;
 use tend::reconcile::queue::{Queue, Reason};
 use tend::reconcile::scheduler::{Manual, Scheduler, SchedulerConfig};
 use tend::reconcile::stacks::Stacks;
@@ -63,6 +65,9 @@ pub struct RunArgs {
         default_value = "ansible-playbook"
     )]
     pub ansible_playbook: PathBuf,
+    /// Wait before the first retry of an undelivered notification (tripled for each further one).
+    #[arg(long, env = "TEND_NOTIFY_BACKOFF", default_value = "5s", value_parser = duration, hide = true)]
+    pub notify_backoff: Duration,
     /// How long work in flight may take to finish on shutdown.
     #[arg(long, env = "TEND_SHUTDOWN_GRACE", default_value = "10s", value_parser = duration)]
     pub shutdown_grace: Duration,
@@ -198,8 +203,10 @@ async fn daemon(args: RunArgs, store: Store, secrets: Secrets) -> Result<std::pr
         Source::Git(_) => None,
     };
     let observers = tend::live::Observers::default();
-    let mut daemon = Daemon::new(source, store.clone(), status_tx, queue.clone())
+    let daemon = Daemon::new(source, store.clone(), status_tx, queue.clone())
         .with_observers(observers.clone());
+    let mailer = Mailer::new(daemon.applied(), Some(status_rx.clone()));
+    let mut daemon = daemon.with_mailer(mailer.clone());
     if let Err(e) = daemon.restore().await {
         tracing::warn!(cause = %e, "could not restore the commit in force; waiting for a fetch");
     }
@@ -234,8 +241,9 @@ async fn daemon(args: RunArgs, store: Store, secrets: Secrets) -> Result<std::pr
     tracing::info!(addr = %listener.local_addr()?, "listening");
     let applied = daemon.applied();
     let (manual_tx, manual_rx) = tokio::sync::mpsc::channel::<Manual>(64);
-    let stacks =
-        Stacks::new(store.clone(), applied.clone(), &args.data).with_observers(observers.clone());
+    let stacks = Stacks::new(store.clone(), applied.clone(), &args.data)
+        .with_observers(observers.clone())
+        .with_mailer(mailer.clone());
     let stacks_view = stacks.view();
     let (stack_tx, stack_rx) = tokio::sync::mpsc::channel(64);
     let stacks_task = tokio::spawn(stacks.run(stack_rx, stop_rx.clone()));
@@ -245,7 +253,14 @@ async fn daemon(args: RunArgs, store: Store, secrets: Secrets) -> Result<std::pr
         grace: args.shutdown_grace,
         stacks: Some(stack_tx),
         observers: observers.clone(),
+        mail: Some(mailer),
     };
+    let courier = Courier {
+        store: store.clone(),
+        metrics: observers.metrics.clone(),
+        backoff: args.notify_backoff,
+    };
+    tokio::spawn(courier.run(stop_rx.clone()));
     let scheduler = Scheduler::new(store.clone(), sched_config, applied.clone());
     let scheduler_task = tokio::spawn(scheduler.run(manual_rx, stop_rx.clone()));
     let trigger: web::TriggerFn = Arc::new(move |job| {

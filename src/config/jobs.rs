@@ -92,6 +92,12 @@ fn build(
         retries: retries?,
         env,
         file: PathBuf::from(rel),
+        notify: spec.notify.as_ref().map(|rules| {
+            rules
+                .iter()
+                .map(|r| super::settings::rule(cx, rel, r))
+                .collect()
+        }),
     })
 }
 

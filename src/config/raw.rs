@@ -23,6 +23,9 @@ pub struct TendFile {
     /// Docker engines by name; `local` (the local socket) exists unless redefined.
     #[serde(default)]
     pub hosts: BTreeMap<String, At<HostSpec>>,
+    /// Base URL of the status page as people reach it (e.g.
+    /// `https://tend.home.lan`); alerts link to the run or stack page under it.
+    pub public_url: Option<At<String>>,
     /// Notification rules.
     #[serde(default)]
     pub notify: Vec<At<NotifySpec>>,
@@ -87,6 +90,9 @@ pub struct NotifySpec {
     pub url: At<String>,
     /// Events to send. Default: failure, recovery, config-error, apply-failed, degraded.
     pub on: Option<Vec<EventKind>>,
+    /// Least time between two alerts about the same ongoing problem of one
+    /// job or stack (the first is sent at once, the recovery once), e.g. `1h`. Default `6h`.
+    pub repeat: Option<At<String>>,
 }
 
 /// A file under `jobs/`: a list of jobs.
@@ -139,6 +145,9 @@ pub struct JobSpec {
     pub retries: Option<RetriesSpec>,
     /// Environment of the process; values may reference host secrets.
     pub env: Option<BTreeMap<String, At<Scalar>>>,
+    /// Notification rules for this job instead of `tend.toml`'s `[[notify]]`;
+    /// `[]` silences the job.
+    pub notify: Option<Vec<At<NotifySpec>>>,
 }
 
 /// `retries: { count, backoff }`.

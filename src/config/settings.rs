@@ -51,6 +51,7 @@ pub(super) fn build(
         reconcile_interval,
         self_heal: file.reconcile.self_heal.unwrap_or(true),
         prune: file.reconcile.prune.unwrap_or(true),
+        public_url: file.public_url.as_ref().and_then(|u| public_url(cx, u)),
     };
     let mut hosts = BTreeMap::new();
     for (name, spec) in &file.hosts {
@@ -63,7 +64,7 @@ pub(super) fn build(
         docker: "unix:///var/run/docker.sock".into(),
         tls: None,
     });
-    let notify = file.notify.iter().map(|n| rule(cx, n)).collect();
+    let notify = file.notify.iter().map(|n| rule(cx, FILE, n)).collect();
     (settings, hosts, notify)
 }
 
@@ -104,13 +105,36 @@ fn host(cx: &mut Ctx, spec: &HostSpec) -> Host {
     }
 }
 
-fn rule(cx: &mut Ctx, spec: &At<NotifySpec>) -> NotifyRule {
+/// `public_url`: an http(s) URL, kept without its trailing `/`.
+fn public_url(cx: &mut Ctx, at: &At<String>) -> Option<String> {
+    let u = at.value.trim_end_matches('/');
+    let host = u
+        .strip_prefix("https://")
+        .or_else(|| u.strip_prefix("http://"));
+    if host.is_none_or(|h| h.is_empty() || h.contains(char::is_whitespace)) {
+        let msg = format!(
+            "public_url `{}` must be an http:// or https:// URL, e.g. `https://tend.home.lan`",
+            at.value
+        );
+        cx.error(FILE, at.pos, msg);
+        return None;
+    }
+    Some(u.to_owned())
+}
+
+/// One notification rule (of `tend.toml` or a job's `notify:`), checked.
+pub(super) fn rule(cx: &mut Ctx, file: &str, spec: &At<NotifySpec>) -> NotifyRule {
     let url = &spec.url;
-    cx.references(FILE, url);
+    cx.references(file, url);
     let placeholder = blank_references(url);
     if let Err(e) = notify_url::parse(&placeholder) {
-        cx.error(FILE, url.pos, e);
+        cx.error(file, url.pos, e);
     }
+    let repeat = spec
+        .repeat
+        .as_ref()
+        .and_then(|r| cx.duration(file, r))
+        .unwrap_or(Duration::from_secs(6 * 3600));
     let on = spec.on.clone().unwrap_or_else(|| {
         vec![
             EventKind::Failure,
@@ -123,6 +147,7 @@ fn rule(cx: &mut Ctx, spec: &At<NotifySpec>) -> NotifyRule {
     NotifyRule {
         url: url.value.clone(),
         on,
+        repeat,
     }
 }
 

@@ -64,6 +64,8 @@ pub struct Settings {
     pub self_heal: bool,
     /// Remove containers of stacks that are gone from the repository.
     pub prune: bool,
+    /// Base URL of the status page for links in alerts (no trailing `/`).
+    pub public_url: Option<String>,
 }
 
 /// What to do when a job is due while its previous run is still going.
@@ -141,6 +143,8 @@ pub struct NotifyRule {
     pub url: String,
     /// Events this rule sends.
     pub on: Vec<EventKind>,
+    /// Least time between alerts about one ongoing problem.
+    pub repeat: Duration,
 }
 
 /// A scheduled (or manually triggered) job.
@@ -166,6 +170,8 @@ pub struct Job {
     pub env: BTreeMap<String, String>,
     /// The file that declares the job, relative to the repository root.
     pub file: PathBuf,
+    /// Its own notification rules, replacing the repository's; `None` uses those.
+    pub notify: Option<Vec<NotifyRule>>,
 }
 
 /// How often and how patiently a failed job is retried.
@@ -266,9 +272,12 @@ pub fn word<T: Serialize>(value: &T) -> String {
         .unwrap_or_default()
 }
 
+pub mod alert;
 mod run;
 mod stack;
+pub mod throttle;
 mod status;
+pub use alert::{Alert, Delivery, Letter, Notification};
 pub use run::*;
 pub use stack::*;
 pub use status::*;

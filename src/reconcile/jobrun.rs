@@ -142,6 +142,7 @@ async fn attempts(
 
 /// Runs one attempt to its end and stores the result.
 async fn attempt(launch: &Launch, run: &mut Run, stop: watch::Receiver<bool>) -> RunStatus {
+    let stop_seen = stop.clone();
     launch
         .config
         .observers
@@ -228,7 +229,14 @@ async fn attempt(launch: &Launch, run: &mut Run, stop: watch::Receiver<bool>) ->
     let store = launch.store.clone();
     let record = run.clone();
     let tail = outcome.log_tail;
-    let finish = move || store.finish_run(&record, Retention::default(), &tail);
+    let retried = matches!(run.status, RunStatus::Failed | RunStatus::TimedOut)
+        && run.attempt <= launch.job.retries.count
+        && !*stop_seen.borrow();
+    let letters = match &launch.config.mail {
+        Some(mail) => mail.run(&run, &tail, !retried),
+        None => Vec::new(),
+    };
+    let finish = move || store.finish_run(&record, Retention::default(), &tail, &letters);
     match tokio::task::spawn_blocking(finish).await {
         Ok(Ok(())) => {}
         Ok(Err(e)) => tracing::error!(cause = %e, run = run.id, "cannot record run result"),

@@ -11,7 +11,9 @@
 mod audit;
 pub mod binds;
 pub mod brake;
+pub mod deliver;
 pub mod jobrun;
+pub mod mail;
 pub mod pass;
 pub mod queue;
 pub mod scheduler;
@@ -59,6 +61,8 @@ pub struct Daemon {
     rejected: Option<String>,
     /// Where metrics and live notices go.
     observers: crate::live::Observers,
+    /// Turns config errors into alerts.
+    mail: Option<mail::Mailer>,
 }
 
 impl Daemon {
@@ -78,7 +82,14 @@ impl Daemon {
             published: watch::Sender::new(None),
             rejected: None,
             observers: crate::live::Observers::default(),
+            mail: None,
         }
+    }
+
+    /// Sends alerts about rejected (and again accepted) commits through `mail`.
+    pub fn with_mailer(mut self, mail: mail::Mailer) -> Self {
+        self.mail = Some(mail);
+        self
     }
 
     /// Reports to `observers` (metrics, live notices).
@@ -392,7 +403,11 @@ impl Daemon {
         details: serde_json::Value,
         meta: Vec<(&'static str, serde_json::Value)>,
     ) {
-        record(&self.store, kind, commit, reason, details, meta).await;
+        let letters = match &self.mail {
+            Some(mail) => mail.event(kind, None, commit, &reason),
+            None => Vec::new(),
+        };
+        record(&self.store, kind, commit, reason, details, meta, letters).await;
     }
 }
 

@@ -48,6 +48,8 @@ pub struct SchedulerConfig {
     pub stacks: Option<tokio::sync::mpsc::Sender<super::stacks::StackRequest>>,
     /// Where runs are counted and announced.
     pub observers: crate::live::Observers,
+    /// Turns finished runs into alerts.
+    pub mail: Option<super::mail::Mailer>,
 }
 
 /// The scheduler task's state.
@@ -339,11 +341,13 @@ impl Scheduler {
             Some(reason.clone()),
         );
         let store = self.store.clone();
+        let mail = self.config.mail.clone();
         tracing::info!(job = %job.name, %reason, "run skipped");
         let recorded = tokio::task::spawn_blocking(move || {
             let run = store.start_run(run, instant)?;
             if let Some(run) = &run {
-                store.finish_run(run, Default::default(), b"")?;
+                let letters = mail.map(|m| m.run(run, b"", true)).unwrap_or_default();
+                store.finish_run(run, Default::default(), b"", &letters)?;
             }
             Ok::<Option<Run>, crate::store::StoreError>(run)
         })

@@ -2,18 +2,20 @@
 //! opened in one place. Synchronous API — async callers go through
 //! `spawn_blocking`. Tables: `meta` (named JSON values such as the applied
 //! commit), `events` (the audit log, by sequence number), and the run
-//! tables of [`runs`] (runs, logs, job state). Later tables (the alert
-//! outbox) slot in beside them.
+//! tables of [`runs`] (runs, logs, job state) and of [`outbox`] (alerts to
+//! deliver, throttle streaks).
 //!
 //! The daemon holds the [`Store`]; the web layer gets a [`StoreReader`],
 //! which has no way to write.
 
+mod outbox;
 mod overview;
 mod runs;
+pub use outbox::KEEP_DONE;
 pub use overview::Line;
 pub use runs::Retention;
 
-use crate::model::{AuditKind, Event};
+use crate::model::{AuditKind, Event, Letter};
 use chrono::Utc;
 use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
 use serde::Serialize;
@@ -69,6 +71,7 @@ fn db<E: Into<redb::Error>>(e: E) -> StoreError {
 pub struct Store {
     db: Arc<Database>,
     cache: Arc<overview::Cache>,
+    posted: Arc<tokio::sync::Notify>,
 }
 
 /// A read-only view of the store, for the web layer.
@@ -88,6 +91,7 @@ impl Store {
         let store = Store {
             db: Arc::new(database),
             cache: Arc::default(),
+            posted: Arc::default(),
         };
         store.migrate()?;
         Ok(store)
@@ -107,6 +111,9 @@ impl Store {
         tx.open_table(runs::ACTIVE).map_err(db)?;
         tx.open_table(runs::LOGS).map_err(db)?;
         tx.open_table(runs::JOB_STATE).map_err(db)?;
+        tx.open_table(outbox::OUTBOX).map_err(db)?;
+        tx.open_table(outbox::PENDING).map_err(db)?;
+        tx.open_table(outbox::STREAKS).map_err(db)?;
         put(
             &mut tx.open_table(META).map_err(db)?,
             SCHEMA_KEY,
@@ -123,7 +130,8 @@ impl Store {
         }
     }
 
-    /// Appends an audit event and sets `meta` values, in one transaction.
+    /// Appends an audit event, sets `meta` values and queues the alerts it
+    /// causes, in one transaction.
     pub fn record(
         &self,
         kind: AuditKind,
@@ -131,6 +139,7 @@ impl Store {
         reason: impl Into<String>,
         details: serde_json::Value,
         meta: &[(&str, serde_json::Value)],
+        letters: &[Letter],
     ) -> Result<Event, StoreError> {
         let tx = self.db.begin_write().map_err(db)?;
         let event = {
@@ -154,7 +163,9 @@ impl Store {
                 put(&mut table, key, value)?;
             }
         }
+        let queued = outbox::post(&tx, letters, event.at)?;
         tx.commit().map_err(db)?;
+        self.wake_outbox(queued);
         Ok(event)
     }
 
@@ -246,6 +257,7 @@ mod tests {
                     "start",
                     serde_json::Value::Null,
                     &[],
+                    &[],
                 )
                 .unwrap();
             let meta = [("applied_commit", serde_json::json!("abc"))];
@@ -256,6 +268,7 @@ mod tests {
                     "new commit",
                     serde_json::Value::Null,
                     &meta,
+                    &[],
                 )
                 .unwrap();
             assert_eq!(e.seq, 2);

@@ -7,7 +7,7 @@
 //! transaction, so an instant fires at most once, even across crashes.
 
 use super::{Store, StoreError, StoreReader, db, decode, encode};
-use crate::model::{JobState, Run, RunStatus};
+use crate::model::{JobState, Letter, Run, RunStatus};
 use chrono::{DateTime, Utc};
 use redb::{ReadableDatabase, ReadableTable, TableDefinition};
 
@@ -100,12 +100,14 @@ impl Store {
     }
 
     /// Stores a run's final state and the end of its log, updates the job's
-    /// failure count, and applies retention to the job's history.
+    /// failure count, queues the alerts it causes, and applies retention to
+    /// the job's history — in one transaction.
     pub fn finish_run(
         &self,
         run: &Run,
         keep: Retention,
         log_tail: &[u8],
+        letters: &[Letter],
     ) -> Result<(), StoreError> {
         let tx = self.db.begin_write().map_err(db)?;
         let state = {
@@ -140,8 +142,10 @@ impl Store {
             state
         };
         prune(&tx, &run.job, keep)?;
+        let queued = super::outbox::post(&tx, letters, Utc::now())?;
         tx.commit().map_err(db)?;
         self.cache.wrote(run, Some(&state));
+        self.wake_outbox(queued);
         Ok(())
     }
 
@@ -172,7 +176,7 @@ impl Store {
                 run.status = RunStatus::Interrupted;
                 run.finished_at = Some(Utc::now());
                 run.reason = Some(reason.to_owned());
-                self.finish_run(&run, Retention::default(), b"")?;
+                self.finish_run(&run, Retention::default(), b"", &[])?;
                 done.push(run);
             }
         }

@@ -1,7 +1,8 @@
 //! Detail pages: one run (`/runs/{id}`: status, trigger, commit, recap,
 //! the log with ANSI colour codes stripped and every character escaped)
 //! one stack (`/stacks/{name}`: services and the last plan with the
-//! reason of each change), and the audit log (`/events`, by kind).
+//! reason of each change), and the audit log (`/events`, by kind, with the
+//! newest notifications).
 
 use super::fmt::{html, short, stamp, took};
 use super::{AppState, blocking, error};
@@ -154,6 +155,7 @@ struct EventsPage {
     kinds: Vec<&'static str>,
     events: Vec<(String, String, String)>,
     next: String,
+    notices: Vec<super::notices::Row>,
 }
 
 /// `GET /events?kind=&before=`: the audit log, filterable by kind.
@@ -174,6 +176,10 @@ pub async fn events(
             .map(|e| (stamp(Some(e.at)), word(&e.kind), e.reason))
             .collect(),
         next: next.map_or(String::new(), |n| n.to_string()),
+        notices: match page.before {
+            None => super::notices::rows(&state, 10).await,
+            Some(_) => Vec::new(),
+        },
     };
     html(page.render())
 }

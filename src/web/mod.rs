@@ -13,6 +13,7 @@ mod fmt;
 mod guard;
 mod job;
 mod jobs;
+mod notices;
 mod page;
 mod stream;
 pub mod webhook;
@@ -111,6 +112,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/jobs", get(jobs::list))
         .route("/api/v1/jobs/{name}", get(job::detail))
         .route("/api/v1/stacks", get(stacks))
+        .route("/api/v1/notifications", get(notices::list))
         .route("/metrics", get(metrics))
         .route("/api/v1/stream", get(stream::stream))
         .route("/api/v1/jobs/{name}/run", post(jobs::trigger))

@@ -65,6 +65,8 @@ pub struct Stacks {
     binds: super::binds::Binds,
     /// Where metrics and live notices go.
     observers: crate::live::Observers,
+    /// Turns events into alerts.
+    mail: Option<super::mail::Mailer>,
     /// Set while a host is unreachable: when to look again.
     retry: Option<Duration>,
 }
@@ -105,12 +107,19 @@ impl Stacks {
             next_wake: None,
             retry: None,
             observers: crate::live::Observers::default(),
+            mail: None,
         }
     }
 
     /// Reports to `observers` (metrics, live notices).
     pub fn with_observers(mut self, observers: crate::live::Observers) -> Self {
         self.observers = observers;
+        self
+    }
+
+    /// Sends alerts about stack events through `mail`.
+    pub fn with_mailer(mut self, mail: super::mail::Mailer) -> Self {
+        self.mail = Some(mail);
         self
     }
 
@@ -218,6 +227,7 @@ impl Stacks {
                     let reason = format!("stack {}: {first} (self_heal is off)", sp.stack);
                     self.event(
                         AuditKind::Drift,
+                        Some(&sp.stack),
                         &app.commit,
                         reason,
                         json!({"changes": sp.changes}),
@@ -232,6 +242,7 @@ impl Stacks {
                 self.degraded_told.insert(sp.stack.clone());
                 self.event(
                     AuditKind::Degraded,
+                    Some(&sp.stack),
                     &app.commit,
                     reason,
                     json!({"last_drift": first}),

@@ -24,7 +24,7 @@ impl Stacks {
             if errors.is_empty() {
                 self.failed.remove(&r.stack);
                 let reason = format!("stack {}: {}", r.stack, summary.join("; "));
-                self.event(AuditKind::StackApplied, commit, reason, details)
+                self.event(AuditKind::StackApplied, Some(&r.stack), commit, reason, details)
                     .await;
             } else {
                 let reason = format!("stack {}: {}", r.stack, errors.join("; "));
@@ -32,7 +32,7 @@ impl Stacks {
                     r.stack.clone(),
                     format!("apply failed: {}", errors.join("; ")),
                 );
-                self.event(AuditKind::ApplyFailed, commit, reason, details)
+                self.event(AuditKind::ApplyFailed, Some(&r.stack), commit, reason, details)
                     .await;
             }
             self.last
@@ -49,12 +49,12 @@ impl Stacks {
                 Err(e) if self.unreachable.insert(name.clone()) => {
                     tracing::warn!(host = %name, cause = %e, "docker host unreachable");
                     let reason = format!("docker host {name}: {e}");
-                    self.event(AuditKind::HostUnreachable, commit, reason, json!(null))
+                    self.event(AuditKind::HostUnreachable, None, commit, reason, json!(null))
                         .await;
                 }
                 Ok(_) if self.unreachable.remove(name) => {
                     let reason = format!("docker host {name} answers again");
-                    self.event(AuditKind::HostRecovered, commit, reason, json!(null))
+                    self.event(AuditKind::HostRecovered, None, commit, reason, json!(null))
                         .await;
                 }
                 _ => {}
@@ -72,6 +72,7 @@ impl Stacks {
                 let reason = format!("stack {}: {why}", s.name);
                 self.event(
                     AuditKind::Degraded,
+                    Some(&s.name),
                     commit,
                     reason,
                     json!({"services": s.services}),
@@ -80,18 +81,25 @@ impl Stacks {
             } else if s.sync == plan::Sync::Synced && known {
                 self.degraded_told.remove(&s.name);
                 let reason = format!("stack {} is in sync again", s.name);
-                self.event(AuditKind::StackRecovered, commit, reason, json!(null))
+                self.event(AuditKind::StackRecovered, Some(&s.name), commit, reason, json!(null))
                     .await;
             }
         }
     }
+    /// Records an event about `stack` (or a host, without one) with the
+    /// alerts it causes.
     pub(super) async fn event(
         &self,
         kind: AuditKind,
+        stack: Option<&str>,
         commit: &str,
         reason: String,
         details: serde_json::Value,
     ) {
-        record(&self.store, kind, Some(commit), reason, details, vec![]).await;
+        let letters = match (&self.mail, stack) {
+            (Some(mail), Some(_)) => mail.event(kind, stack, Some(commit), &reason),
+            _ => Vec::new(),
+        };
+        record(&self.store, kind, Some(commit), reason, details, vec![], letters).await;
     }
 }

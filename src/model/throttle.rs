@@ -4,7 +4,7 @@
 //! caller keeps a [`Streak`] per rule and subject (job or stack) and stores
 //! it with the outbox.
 
-use crate::model::EventKind;
+use super::EventKind;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 

@@ -1,0 +1,272 @@
+//! The delivery worker: sends what the outbox holds, each notification on
+//! its own task, so a slow or dead service delays neither jobs nor the
+//! other services (at most [`PER_CHANNEL`] attempts in flight per service).
+//! A refused or unanswered attempt is retried with exponential backoff
+//! (with jitter, from `backoff`), a `429` after its `Retry-After`; after
+//! [`MAX_ATTEMPTS`], or on an answer that will not change (`400`, `401`,
+//! `404`, …), it is marked failed. Each attempt is written back to the
+//! store, so a restart goes on where it stopped.
+
+use crate::alert::{self, AlertError, Delivered};
+use crate::metrics::Metrics;
+use crate::model::{Delivery, Notification};
+use crate::store::Store;
+use chrono::{DateTime, Utc};
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::watch;
+use tokio::task::JoinSet;
+
+/// Attempts before a notification is marked failed.
+pub const MAX_ATTEMPTS: u32 = 8;
+/// Attempts in flight at once per service.
+pub const PER_CHANNEL: usize = 4;
+/// Longest wait between two attempts.
+const MAX_WAIT: Duration = Duration::from_secs(3600);
+
+/// The worker's settings.
+pub struct Courier {
+    /// Where the outbox is.
+    pub store: Store,
+    /// `tend_notifications_total`.
+    pub metrics: Arc<Metrics>,
+    /// Wait before the first retry; tripled for each further one.
+    pub backoff: Duration,
+}
+
+impl Courier {
+    /// Delivers until `stop` turns true.
+    pub async fn run(self, mut stop: watch::Receiver<bool>) {
+        let client = match alert::client() {
+            Ok(c) => c,
+            Err(e) => {
+                tracing::error!(cause = %e, "notifications are off: no HTTP client");
+                return;
+            }
+        };
+        let mut queue: BTreeMap<u64, Notification> = BTreeMap::new();
+        let mut seen = 0u64;
+        let mut busy: HashMap<String, usize> = HashMap::new();
+        let mut flying: JoinSet<Notification> = JoinSet::new();
+        let mut reload = true;
+        loop {
+            if reload {
+                reload = false;
+                for n in self.pending_after(seen).await {
+                    seen = seen.max(n.id);
+                    queue.insert(n.id, n);
+                }
+            }
+            let now = Utc::now();
+            let due: Vec<u64> = queue
+                .values()
+                .filter(|n| n.next_at <= now)
+                .map(|n| n.id)
+                .collect();
+            for id in due {
+                let n = &queue[&id];
+                let slots = busy.entry(n.channel.clone()).or_default();
+                if *slots >= PER_CHANNEL {
+                    continue;
+                }
+                *slots += 1;
+                let n = queue.remove(&id).expect("listed above");
+                flying.spawn(attempt(client.clone(), n, self.backoff));
+            }
+            let wake = queue
+                .values()
+                .filter(|n| busy.get(&n.channel).copied().unwrap_or(0) < PER_CHANNEL)
+                .map(|n| n.next_at)
+                .min();
+            let sleep = wake.map_or(MAX_WAIT, |t| (t - Utc::now()).to_std().unwrap_or_default());
+            tokio::select! {
+                _ = self.store.posted() => reload = true,
+                Some(done) = flying.join_next() => {
+                    let Ok(n) = done else { continue };
+                    if let Some(c) = busy.get_mut(&n.channel) {
+                        *c = c.saturating_sub(1);
+                    }
+                    self.settle(&n).await;
+                    if n.state == Delivery::Pending {
+                        queue.insert(n.id, n);
+                    }
+                }
+                _ = tokio::time::sleep(sleep) => {}
+                _ = super::timers::stopped(&mut stop) => break,
+            }
+        }
+        // Attempts in flight are dropped; they stay pending in the store.
+        flying.abort_all();
+    }
+
+    async fn pending_after(&self, seen: u64) -> Vec<Notification> {
+        let reader = self.store.reader();
+        match tokio::task::spawn_blocking(move || reader.outbox_pending(seen)).await {
+            Ok(Ok(list)) => list,
+            Ok(Err(e)) => {
+                tracing::error!(cause = %e, "cannot read the outbox");
+                Vec::new()
+            }
+            Err(_) => Vec::new(),
+        }
+    }
+
+    /// Writes an attempt's result back and counts it.
+    async fn settle(&self, n: &Notification) {
+        let outcome = match n.state {
+            Delivery::Sent => "sent",
+            Delivery::Failed => "failed",
+            Delivery::Pending => "retry",
+        };
+        self.metrics.notification(&n.channel, outcome);
+        let target = &n.target;
+        match n.state {
+            Delivery::Sent => {
+                tracing::info!(id = n.id, %target, subject = %n.alert.subject, "notification sent")
+            }
+            _ => tracing::warn!(
+                id = n.id,
+                %target,
+                attempts = n.attempts,
+                outcome,
+                error = n.last_error.as_deref().unwrap_or(""),
+                "notification not delivered"
+            ),
+        }
+        let store = self.store.clone();
+        let copy = n.clone();
+        match tokio::task::spawn_blocking(move || store.outbox_update(&copy)).await {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => tracing::error!(cause = %e, id = n.id, "cannot record a notification"),
+            Err(_) => {}
+        }
+    }
+}
+
+/// One attempt: resolve the URL's secrets, build the request, send it.
+async fn attempt(client: reqwest::Client, n: Notification, backoff: Duration) -> Notification {
+    let result = match crate::runner::expand(&n.url) {
+        Err(e) => Err(AlertError::Url(e)),
+        Ok((url, _)) => match alert::build(&url, &n.alert) {
+            Ok(out) => alert::send(&client, &out).await,
+            Err(e) => Err(e),
+        },
+    };
+    outcome(n, result, Utc::now(), backoff)
+}
+
+/// The notification after an attempt that got `result` at `now`. Pure.
+pub fn outcome(
+    mut n: Notification,
+    result: Result<Delivered, AlertError>,
+    now: DateTime<Utc>,
+    backoff: Duration,
+) -> Notification {
+    n.attempts += 1;
+    let mut retry_after = None;
+    let retryable = match result {
+        Ok(d) if d.ok() => {
+            n.state = Delivery::Sent;
+            n.last_status = Some(d.status);
+            n.last_error = None;
+            n.done_at = Some(now);
+            return n;
+        }
+        Ok(d) => {
+            n.last_status = Some(d.status);
+            let body = alert::cut(d.body.trim(), 200);
+            n.last_error = Some(format!("answered {}: {body}", d.status));
+            retry_after = d.retry_after;
+            matches!(d.status, 408 | 425 | 429) || d.status >= 500
+        }
+        Err(e @ AlertError::Transport { .. }) => {
+            n.last_error = Some(e.to_string());
+            true
+        }
+        Err(e) => {
+            n.last_error = Some(e.to_string());
+            false
+        }
+    };
+    if !retryable || n.attempts >= MAX_ATTEMPTS {
+        n.state = Delivery::Failed;
+        n.done_at = Some(now);
+        return n;
+    }
+    let wait = retry_after.unwrap_or_else(|| {
+        let grow = backoff.saturating_mul(3u32.saturating_pow(n.attempts - 1));
+        // ±20 % so that many alerts to one dead service spread out.
+        let jitter = 0.8 + 0.4 * (n.id.wrapping_mul(2_654_435_761) % 1000) as f64 / 1000.0;
+        grow.mul_f64(jitter)
+    });
+    n.next_at = now + chrono::Duration::from_std(wait.min(MAX_WAIT)).unwrap_or_default();
+    n
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{Alert, EventKind};
+
+    fn queued() -> Notification {
+        Notification {
+            id: 1,
+            channel: "json".into(),
+            url: "json://127.0.0.1:9/x".into(),
+            target: "json://127.0.0.1:9/…".into(),
+            alert: Alert {
+                event: EventKind::Failure,
+                subject: "backup".into(),
+                status: "failed".into(),
+                summary: "failed".into(),
+                host: None,
+                commit: None,
+                duration: None,
+                log_tail: None,
+                link: None,
+            },
+            state: Delivery::Pending,
+            attempts: 0,
+            created_at: Utc::now(),
+            next_at: Utc::now(),
+            done_at: None,
+            last_status: None,
+            last_error: None,
+        }
+    }
+
+    fn answer(status: u16, retry_after: Option<u64>) -> Result<Delivered, AlertError> {
+        Ok(Delivered {
+            status,
+            body: "nope".into(),
+            retry_after: retry_after.map(Duration::from_secs),
+        })
+    }
+
+    #[test]
+    fn retries_back_off_honour_retry_after_and_give_up() {
+        let now = Utc::now();
+        let base = Duration::from_secs(5);
+        let n = outcome(queued(), answer(500, None), now, base);
+        assert_eq!((n.state, n.attempts, n.last_status), (Delivery::Pending, 1, Some(500)));
+        let wait = (n.next_at - now).num_milliseconds();
+        assert!((4000..=6000).contains(&wait), "{wait}");
+        let n = outcome(n, answer(429, Some(30)), now, base);
+        assert_eq!((n.next_at - now).num_seconds(), 30);
+        let n = outcome(n, answer(200, None), now, base);
+        assert_eq!((n.state, n.done_at), (Delivery::Sent, Some(now)));
+        let gone = outcome(queued(), answer(404, None), now, base);
+        assert_eq!(gone.state, Delivery::Failed);
+        assert_eq!(gone.last_error.as_deref(), Some("answered 404: nope"));
+        let mut n = queued();
+        for _ in 0..MAX_ATTEMPTS {
+            let refused = Err(AlertError::Transport {
+                url: "x".into(),
+                cause: "refused".into(),
+            });
+            n = outcome(n, refused, now, base);
+        }
+        assert_eq!((n.state, n.attempts), (Delivery::Failed, MAX_ATTEMPTS));
+    }
+}
