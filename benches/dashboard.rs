@@ -71,7 +71,7 @@ fn fill(store: &Store, names: &[String]) {
             r.id = started.id;
             r.status = status(k + j);
             store
-                .finish_run(&r, Retention::default(), b"done\n")
+                .finish_run(&r, Retention::default(), b"done\n", &[])
                 .expect("finish");
         }
     }
@@ -82,6 +82,7 @@ fn fill(store: &Store, names: &[String]) {
                 Some("0123456"),
                 format!("new commit {i}: bench"),
                 serde_json::Value::Null,
+                &[],
                 &[],
             )
             .expect("event");
@@ -156,7 +157,7 @@ async fn time(
             r.id = store.start_run(r.clone(), None).expect("start").unwrap().id;
             r.status = RunStatus::Succeeded;
             store
-                .finish_run(&r, Retention::default(), b"")
+                .finish_run(&r, Retention::default(), b"", &[])
                 .expect("finish");
         }
         let req = Request::get(path).body(Body::empty()).unwrap();

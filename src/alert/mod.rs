@@ -33,4 +33,3 @@ pub enum AlertError {
         cause: String,
     },
 }
-

@@ -160,6 +160,9 @@ pub fn parse_yaml(text: &str) -> Result<Node, SyntaxError> {
     alias_limits.max_total_replayed_events = MAX_NODES;
     let options = serde_saphyr::options! {
         with_snippet: false,
+        // YAML 1.2 (as Compose reads it): `on`, `yes`, `off` are words, so
+        // `on: [failure]` is a key, not `true`.
+        strict_booleans: true,
         alias_limits: alias_limits,
         budget: serde_saphyr::budget! { max_depth: MAX_DEPTH, max_nodes: MAX_NODES },
     };

@@ -116,7 +116,6 @@ pub fn tail(s: &str, limit: usize) -> String {
     out
 }
 
-
 /// An alert offered to one rule: the store decides, in the transaction
 /// that records its cause, whether the rule's throttle lets it out.
 #[derive(Debug, Clone, PartialEq)]

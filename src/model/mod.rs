@@ -275,8 +275,8 @@ pub fn word<T: Serialize>(value: &T) -> String {
 pub mod alert;
 mod run;
 mod stack;
-pub mod throttle;
 mod status;
+pub mod throttle;
 pub use alert::{Alert, Delivery, Letter, Notification};
 pub use run::*;
 pub use stack::*;

@@ -249,7 +249,10 @@ mod tests {
         let now = Utc::now();
         let base = Duration::from_secs(5);
         let n = outcome(queued(), answer(500, None), now, base);
-        assert_eq!((n.state, n.attempts, n.last_status), (Delivery::Pending, 1, Some(500)));
+        assert_eq!(
+            (n.state, n.attempts, n.last_status),
+            (Delivery::Pending, 1, Some(500))
+        );
         let wait = (n.next_at - now).num_milliseconds();
         assert!((4000..=6000).contains(&wait), "{wait}");
         let n = outcome(n, answer(429, Some(30)), now, base);

@@ -233,7 +233,7 @@ async fn attempt(launch: &Launch, run: &mut Run, stop: watch::Receiver<bool>) ->
         && run.attempt <= launch.job.retries.count
         && !*stop_seen.borrow();
     let letters = match &launch.config.mail {
-        Some(mail) => mail.run(&run, &tail, !retried),
+        Some(mail) => mail.run(run, &tail, !retried),
         None => Vec::new(),
     };
     let finish = move || store.finish_run(&record, Retention::default(), &tail, &letters);

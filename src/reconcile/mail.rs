@@ -76,7 +76,10 @@ impl Mailer {
                 RunStatus::Skipped => "was skipped",
                 _ => "was caught up",
             };
-            let reason = run.reason.as_deref().unwrap_or("missed while tend was down");
+            let reason = run
+                .reason
+                .as_deref()
+                .unwrap_or("missed while tend was down");
             let summary = format!("a missed fire time of {} {what}: {reason}", run.job);
             events.push((EventKind::Missed, summary));
         }
@@ -144,7 +147,11 @@ impl Mailer {
             commit: self.commit(commit),
             duration: None,
             log_tail: None,
-            link: desired.settings.public_url.as_ref().map(|b| b.clone() + &link),
+            link: desired
+                .settings
+                .public_url
+                .as_ref()
+                .map(|b| b.clone() + &link),
         };
         offer(&desired.notify, &key, alert)
     }

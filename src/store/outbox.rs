@@ -226,12 +226,18 @@ mod tests {
         assert_eq!(queued, 2, "first failure and the recovery");
         let mut pending = store.reader().outbox_pending(0).unwrap();
         assert_eq!(pending.len(), 2);
-        assert_eq!(pending[1].alert.summary, "run failed (5 more since the last alert)");
+        assert_eq!(
+            pending[1].alert.summary,
+            "run failed (5 more since the last alert)"
+        );
         assert_eq!(pending[0].channel, "json");
         pending[0].state = Delivery::Sent;
         store.outbox_update(&pending[0]).unwrap();
         assert_eq!(store.reader().outbox_pending(0).unwrap().len(), 1);
-        assert_eq!(store.reader().outbox_pending(pending[1].id).unwrap().len(), 0);
+        assert_eq!(
+            store.reader().outbox_pending(pending[1].id).unwrap().len(),
+            0
+        );
         assert_eq!(store.reader().outbox_counts().unwrap(), (1, 0));
         let sent = store.reader().outbox(10, Some(Delivery::Sent)).unwrap();
         assert_eq!(sent.len(), 1);

@@ -147,7 +147,9 @@ mod tests {
         );
         r.status = RunStatus::Failed;
         r.finished_at = Some(chrono::Utc::now());
-        store.finish_run(&r, Retention::default(), b"").unwrap();
+        store
+            .finish_run(&r, Retention::default(), b"", &[])
+            .unwrap();
         store
             .start_runs(vec![(run("b"), Some(chrono::Utc::now()))])
             .unwrap();

@@ -387,7 +387,7 @@ pub(super) mod tests {
             store
                 .append_log(r.id, 0, format!("log of {}\n", r.id).as_bytes())
                 .unwrap();
-            store.finish_run(&r, keep, b"").unwrap();
+            store.finish_run(&r, keep, b"", &[]).unwrap();
         }
         let reader = store.reader();
         let a = ids(&reader.runs(Some("a"), None, 10, None).unwrap());
@@ -411,7 +411,7 @@ pub(super) mod tests {
         );
         let mut extra = store.start_run(run("a"), None).unwrap().unwrap();
         extra.status = RunStatus::Succeeded;
-        store.finish_run(&extra, keep, b"tail\n").unwrap();
+        store.finish_run(&extra, keep, b"tail\n", &[]).unwrap();
         let a = ids(&reader.runs(Some("a"), None, 10, None).unwrap());
         assert_eq!(a, vec![6, 5, 3], "oldest pruned beyond 3 per job");
         assert!(reader.log(1).unwrap().is_empty(), "its log went with it");

@@ -2,6 +2,7 @@
 //! face of tend through the built `tend` binary or the library, against real
 //! files and real git repositories in temp folders.
 
+mod alerts;
 mod ansible;
 mod browser;
 mod check;

@@ -250,6 +250,7 @@ async fn events_are_paged_newest_first() {
                 format!("e{i}"),
                 serde_json::Value::Null,
                 &[],
+                &[],
             )
             .unwrap();
     }
@@ -469,6 +470,7 @@ async fn events_filter_by_kind_in_the_api_and_the_page() {
                 None,
                 format!("event {i}"),
                 serde_json::Value::Null,
+                &[],
                 &[],
             )
             .unwrap();

@@ -24,16 +24,28 @@ impl Stacks {
             if errors.is_empty() {
                 self.failed.remove(&r.stack);
                 let reason = format!("stack {}: {}", r.stack, summary.join("; "));
-                self.event(AuditKind::StackApplied, Some(&r.stack), commit, reason, details)
-                    .await;
+                self.event(
+                    AuditKind::StackApplied,
+                    Some(&r.stack),
+                    commit,
+                    reason,
+                    details,
+                )
+                .await;
             } else {
                 let reason = format!("stack {}: {}", r.stack, errors.join("; "));
                 self.failed.insert(
                     r.stack.clone(),
                     format!("apply failed: {}", errors.join("; ")),
                 );
-                self.event(AuditKind::ApplyFailed, Some(&r.stack), commit, reason, details)
-                    .await;
+                self.event(
+                    AuditKind::ApplyFailed,
+                    Some(&r.stack),
+                    commit,
+                    reason,
+                    details,
+                )
+                .await;
             }
             self.last
                 .insert(r.stack.clone(), view::last_plan(commit, &changes, errors));
@@ -49,8 +61,14 @@ impl Stacks {
                 Err(e) if self.unreachable.insert(name.clone()) => {
                     tracing::warn!(host = %name, cause = %e, "docker host unreachable");
                     let reason = format!("docker host {name}: {e}");
-                    self.event(AuditKind::HostUnreachable, None, commit, reason, json!(null))
-                        .await;
+                    self.event(
+                        AuditKind::HostUnreachable,
+                        None,
+                        commit,
+                        reason,
+                        json!(null),
+                    )
+                    .await;
                 }
                 Ok(_) if self.unreachable.remove(name) => {
                     let reason = format!("docker host {name} answers again");
@@ -81,8 +99,14 @@ impl Stacks {
             } else if s.sync == plan::Sync::Synced && known {
                 self.degraded_told.remove(&s.name);
                 let reason = format!("stack {} is in sync again", s.name);
-                self.event(AuditKind::StackRecovered, Some(&s.name), commit, reason, json!(null))
-                    .await;
+                self.event(
+                    AuditKind::StackRecovered,
+                    Some(&s.name),
+                    commit,
+                    reason,
+                    json!(null),
+                )
+                .await;
             }
         }
     }
@@ -100,6 +124,15 @@ impl Stacks {
             (Some(mail), Some(_)) => mail.event(kind, stack, Some(commit), &reason),
             _ => Vec::new(),
         };
-        record(&self.store, kind, Some(commit), reason, details, vec![], letters).await;
+        record(
+            &self.store,
+            kind,
+            Some(commit),
+            reason,
+            details,
+            vec![],
+            letters,
+        )
+        .await;
     }
 }

@@ -18,6 +18,8 @@ pub struct Seen {
     pub headers: Vec<(String, String)>,
     /// Body as text.
     pub body: String,
+    /// When it arrived.
+    pub at: std::time::Instant,
 }
 
 impl Seen {
@@ -46,7 +48,12 @@ impl Recorder {
     /// Starts one answering `script` in order (status, extra header line),
     /// then `200`.
     pub fn start(script: Vec<(u16, &'static str)>) -> Recorder {
-        let listener = TcpListener::bind("127.0.0.1:0").expect("bind recorder");
+        Recorder::start_on("127.0.0.1:0".parse().unwrap(), script)
+    }
+
+    /// [`Recorder::start`] on a given address (a port tend already sends to).
+    pub fn start_on(addr: SocketAddr, script: Vec<(u16, &'static str)>) -> Recorder {
+        let listener = TcpListener::bind(addr).expect("bind recorder");
         let addr = listener.local_addr().unwrap();
         let seen: Arc<Mutex<Vec<Seen>>> = Arc::default();
         let keep = seen.clone();
@@ -107,5 +114,6 @@ fn read(conn: &mut std::net::TcpStream) -> Option<Seen> {
         path,
         headers,
         body: String::from_utf8_lossy(&body).into_owned(),
+        at: std::time::Instant::now(),
     })
 }
