@@ -9,11 +9,27 @@
 
 pub mod request;
 mod send;
+pub mod smtp;
+mod trust;
 
 pub use request::{Outgoing, build};
 pub use send::{ATTEMPT_TIMEOUT, Delivered, client, redact, send};
 
 pub use crate::model::alert::{Alert, LOG_TAIL_BYTES, Tone, cut, tail};
+
+/// Delivers `alert` to the service `url` names (secrets already resolved):
+/// one HTTP request, or one e-mail for `mailto[s]://`.
+pub async fn deliver(
+    client: &reqwest::Client,
+    url: &str,
+    alert: &Alert,
+) -> Result<Delivered, AlertError> {
+    let u = crate::config::notify_url::parse(url).map_err(AlertError::Url)?;
+    if u.scheme.starts_with("mailto") {
+        return smtp::send(&smtp::mail(&u, alert)?).await;
+    }
+    send(client, &build(url, alert)?).await
+}
 
 /// Why an alert could not be built or delivered.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -24,6 +40,9 @@ pub enum AlertError {
     /// The service is known but not sent by this tend.
     #[error("`{0}://` is not supported for sending yet")]
     Unsupported(String),
+    /// The service said no for good (an SMTP `5xx`).
+    #[error("refused: {0}")]
+    Refused(String),
     /// The request did not get an answer (refused, timed out, TLS).
     #[error("no answer from {url}: {cause}")]
     Transport {

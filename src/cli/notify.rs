@@ -22,7 +22,7 @@ pub fn notify_test(url: &str) -> anyhow::Result<ExitCode> {
         status: "works".into(),
         summary: format!(
             "A test message from tend on {}: this URL is set up.",
-            hostname()
+            tend::reconcile::mail::hostname()
         ),
         host: None,
         commit: None,
@@ -30,24 +30,21 @@ pub fn notify_test(url: &str) -> anyhow::Result<ExitCode> {
         log_tail: None,
         link: None,
     };
-    let outgoing = match alert::build(&resolved, &message) {
-        Ok(o) => o,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return Ok(ExitCode::from(2));
-        }
-    };
+    if let Err(e) = tend::config::notify_url::parse(&resolved) {
+        eprintln!("error: {e}");
+        return Ok(ExitCode::from(2));
+    }
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
     let answer = runtime.block_on(async {
         let client = alert::client()?;
-        alert::send(&client, &outgoing).await
+        alert::deliver(&client, &resolved, &message).await
     });
-    let target = alert::redact(&outgoing.url);
+    let target = alert::redact(&resolved);
     match answer {
         Ok(d) => {
-            println!("POST {target} → {}", d.status);
+            println!("{target} → {}", d.status);
             if !d.body.trim().is_empty() {
                 println!("{}", d.body.trim_end());
             }
@@ -57,15 +54,13 @@ pub fn notify_test(url: &str) -> anyhow::Result<ExitCode> {
                 ExitCode::from(1)
             })
         }
+        Err(e @ (alert::AlertError::Url(_) | alert::AlertError::Unsupported(_))) => {
+            eprintln!("error: {e}");
+            Ok(ExitCode::from(2))
+        }
         Err(e) => {
             eprintln!("error: {e}");
             Ok(ExitCode::from(1))
         }
     }
-}
-
-fn hostname() -> String {
-    std::fs::read_to_string("/proc/sys/kernel/hostname")
-        .map(|h| h.trim().to_owned())
-        .unwrap_or_else(|_| "this host".into())
 }

@@ -43,8 +43,11 @@ pub fn parse(url: &str) -> Result<NotifyUrl, String> {
         ));
     }
     let (rest, query) = rest.split_once('?').unwrap_or((rest, ""));
-    let (userinfo, rest) = match rest.rsplit_once('@') {
-        Some((u, r)) => (Some(u.to_owned()), r),
+    // Credentials sit before the host: an `@` further on is part of a path
+    // (`mailto://relay/ops@example.com`).
+    let authority_end = rest.find('/').unwrap_or(rest.len());
+    let (userinfo, rest) = match rest[..authority_end].rsplit_once('@') {
+        Some((u, _)) => (Some(u.to_owned()), &rest[u.len() + 1..]),
         None => (None, rest),
     };
     let mut segments = rest.split('/').filter(|s| !s.is_empty()).map(str::to_owned);

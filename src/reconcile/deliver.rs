@@ -148,10 +148,7 @@ impl Courier {
 async fn attempt(client: reqwest::Client, n: Notification, backoff: Duration) -> Notification {
     let result = match crate::runner::expand(&n.url) {
         Err(e) => Err(AlertError::Url(e)),
-        Ok((url, _)) => match alert::build(&url, &n.alert) {
-            Ok(out) => alert::send(&client, &out).await,
-            Err(e) => Err(e),
-        },
+        Ok((url, _)) => alert::deliver(&client, &url, &n.alert).await,
     };
     outcome(n, result, Utc::now(), backoff)
 }

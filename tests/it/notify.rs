@@ -4,6 +4,7 @@
 //! for a 2xx, an error answer, no answer and a bad URL.
 
 use crate::support::recorder::Recorder;
+use crate::support::smtp::Sink;
 use std::process::Command;
 
 fn notify_test(url: &str, env: &[(&str, &str)]) -> (i32, String, String) {
@@ -26,7 +27,7 @@ fn notify_test_sends_each_service_its_shape() {
     let a = rec.addr;
     let (code, out, err) = notify_test(&format!("json://me:pw@{a}/hook"), &[]);
     assert_eq!(code, 0, "{out}{err}");
-    assert!(out.contains(&format!("POST http://{a}/… → 200")), "{out}");
+    assert!(out.contains(&format!("json://{a}/… → 200")), "{out}");
     let secret = "s3cret-webhook-token";
     let url = format!("discord://tend@123/${{env:HOOK_TOKEN}}?base=http://{a}");
     let (code, out, err) = notify_test(&url, &[("HOOK_TOKEN", secret)]);
@@ -79,4 +80,60 @@ fn notify_test_reports_refusals_and_bad_urls() {
     let (code, _, err) = notify_test("ntfy://${env:TEND_TEST_UNSET_VAR}", &[]);
     assert_eq!(code, 2);
     assert!(err.contains("TEND_TEST_UNSET_VAR} is not set"), "{err}");
+}
+
+#[test]
+fn mailto_sends_mail_to_a_real_smtp_server() {
+    let dir = crate::support::Dir::new();
+    let plain = Sink::start(dir.path(), false);
+    let url = format!(
+        "mailto://127.0.0.1:{}?to=ops@example.com,oncall@example.com&from=tend@example.com",
+        plain.port
+    );
+    let (code, out, err) = notify_test(&url, &[]);
+    assert_eq!(code, 0, "{out}{err}");
+    let mail = plain.received();
+    assert_eq!(mail.len(), 1, "{mail:#?}");
+    assert_eq!(mail[0]["from"], "tend@example.com");
+    assert_eq!(
+        mail[0]["to"],
+        serde_json::json!(["ops@example.com", "oncall@example.com"])
+    );
+    let data = mail[0]["data"].as_str().unwrap();
+    assert!(data.contains("Subject: tend: notify-test works"), "{data}");
+    assert!(data.contains("this URL is set up"), "{data}");
+    // Plain SMTP never carries a password.
+    let (code, _, err) = notify_test(&format!("mailto://me:pw@127.0.0.1:{}", plain.port), &[]);
+    assert_eq!(code, 2);
+    assert!(err.contains("use `mailtos://`"), "{err}");
+
+    let tls = Sink::start(dir.path(), true);
+    let secure = |pass: &str, verify: &str| {
+        format!(
+            "mailtos://alerts:{pass}@127.0.0.1:{}?to=ops@example.com{verify}",
+            tls.port
+        )
+    };
+    let (code, out, err) = notify_test(
+        &secure("${env:SMTP_PW}", "&verify=no"),
+        &[("SMTP_PW", "pw")],
+    );
+    assert_eq!(code, 0, "{out}{err}");
+    let mail = tls.received();
+    assert_eq!(mail.len(), 1, "{mail:#?}");
+    assert_eq!(
+        (mail[0]["tls"].as_bool(), mail[0]["authenticated"].as_bool()),
+        (Some(true), Some(true))
+    );
+    assert_eq!(mail[0]["from"], "alerts@127.0.0.1");
+    assert!(!out.contains("pw@") && !err.contains("pw@"), "{out}{err}");
+    // A wrong password is refused for good; a self-signed certificate is
+    // refused unless verify=no.
+    let (code, _, err) = notify_test(&secure("wrong", "&verify=no"), &[]);
+    assert_eq!(code, 1);
+    assert!(err.contains("refused: 535"), "{err}");
+    let (code, _, err) = notify_test(&secure("pw", ""), &[]);
+    assert_eq!(code, 1);
+    assert!(err.to_lowercase().contains("certificate"), "{err}");
+    assert_eq!(tls.received().len(), 1);
 }

@@ -137,6 +137,7 @@ pub mod docker;
 pub mod http;
 pub mod procs;
 pub mod recorder;
+pub mod smtp;
 
 /// A real git remote: a bare repository (`remote.git`, default branch
 /// `main`) and a working clone (`work/`) to commit and push from.
