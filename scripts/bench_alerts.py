@@ -172,8 +172,8 @@ def main():
         filled = fill(tmp, port)
         results = {"empty outbox": [], "1,000 queued, receiver refuses": [], "1,000 queued, receiver hangs": []}
         for n in range(ROUNDS):
-            for label in results:
-                data = os.path.join(tmp, f"data-{n}-{len(results[label])}-{label[:5]}")
+            for k, label in enumerate(results):
+                data = os.path.join(tmp, f"data-{n}-{k}")
                 hang = None
                 if label == "empty outbox":
                     os.makedirs(data)
@@ -181,7 +181,7 @@ def main():
                     shutil.copytree(filled, data)
                 if "hangs" in label:
                     hang = Hanging(port)
-                results[label].append(lag(tmp, data, port, label[:5], n))
+                results[label].append(lag(tmp, data, port, str(k), n))
                 if hang:
                     hang.close()
         for label, rounds in results.items():

@@ -83,13 +83,21 @@ impl Courier {
             tokio::select! {
                 _ = self.store.posted() => reload = true,
                 Some(done) = flying.join_next() => {
-                    let Ok(n) = done else { continue };
-                    if let Some(c) = busy.get_mut(&n.channel) {
-                        *c = c.saturating_sub(1);
+                    // Every attempt that has ended is written in one transaction.
+                    let mut ended: Vec<Notification> = done.into_iter().collect();
+                    while let Some(more) = flying.try_join_next() {
+                        ended.extend(more);
                     }
-                    self.settle(&n).await;
-                    if n.state == Delivery::Pending {
-                        queue.insert(n.id, n);
+                    for n in &ended {
+                        if let Some(c) = busy.get_mut(&n.channel) {
+                            *c = c.saturating_sub(1);
+                        }
+                    }
+                    self.settle(&ended).await;
+                    for n in ended {
+                        if n.state == Delivery::Pending {
+                            queue.insert(n.id, n);
+                        }
                     }
                 }
                 _ = tokio::time::sleep(sleep) => {}
@@ -112,33 +120,35 @@ impl Courier {
         }
     }
 
-    /// Writes an attempt's result back and counts it.
-    async fn settle(&self, n: &Notification) {
-        let outcome = match n.state {
-            Delivery::Sent => "sent",
-            Delivery::Failed => "failed",
-            Delivery::Pending => "retry",
-        };
-        self.metrics.notification(&n.channel, outcome);
-        let target = &n.target;
-        match n.state {
-            Delivery::Sent => {
-                tracing::info!(id = n.id, %target, subject = %n.alert.subject, "notification sent")
+    /// Writes attempts' results back and counts them.
+    async fn settle(&self, ended: &[Notification]) {
+        for n in ended {
+            let outcome = match n.state {
+                Delivery::Sent => "sent",
+                Delivery::Failed => "failed",
+                Delivery::Pending => "retry",
+            };
+            self.metrics.notification(&n.channel, outcome);
+            let (id, target, subject) = (n.id, &n.target, &n.alert.subject);
+            let error = n.last_error.as_deref().unwrap_or("");
+            let attempts = n.attempts;
+            match n.state {
+                Delivery::Sent => tracing::info!(id, %target, %subject, "notification sent"),
+                Delivery::Failed => {
+                    tracing::error!(id, %target, attempts, error, "notification failed; giving up")
+                }
+                // The first miss is worth a warning, each retry is not.
+                _ if attempts == 1 => {
+                    tracing::warn!(id, %target, error, "notification not delivered; will retry")
+                }
+                _ => tracing::debug!(id, %target, attempts, error, "notification retry failed"),
             }
-            _ => tracing::warn!(
-                id = n.id,
-                %target,
-                attempts = n.attempts,
-                outcome,
-                error = n.last_error.as_deref().unwrap_or(""),
-                "notification not delivered"
-            ),
         }
         let store = self.store.clone();
-        let copy = n.clone();
+        let copy = ended.to_vec();
         match tokio::task::spawn_blocking(move || store.outbox_update(&copy)).await {
             Ok(Ok(())) => {}
-            Ok(Err(e)) => tracing::error!(cause = %e, id = n.id, "cannot record a notification"),
+            Ok(Err(e)) => tracing::error!(cause = %e, "cannot record notification attempts"),
             Err(_) => {}
         }
     }

@@ -93,34 +93,37 @@ fn channel(url: &str) -> String {
 }
 
 impl Store {
-    /// Writes back a notification after an attempt; once delivered or
-    /// failed it leaves the pending set and old finished ones are pruned.
-    pub fn outbox_update(&self, n: &Notification) -> Result<(), StoreError> {
+    /// Writes back notifications after their attempts, in one transaction;
+    /// those delivered or failed leave the pending set and old finished
+    /// ones are pruned.
+    pub fn outbox_update(&self, list: &[Notification]) -> Result<(), StoreError> {
         let tx = self.db.begin_write().map_err(db)?;
         {
             let mut outbox = tx.open_table(OUTBOX).map_err(db)?;
             let mut pending = tx.open_table(PENDING).map_err(db)?;
-            outbox
-                .insert(n.id, encode("notification", n)?.as_slice())
-                .map_err(db)?;
-            if n.state != Delivery::Pending {
-                pending.remove(n.id).map_err(db)?;
-                let done = outbox.len().map_err(db)? - pending.len().map_err(db)?;
-                let mut extra = done.saturating_sub(KEEP_DONE);
-                let mut old = Vec::new();
-                for item in outbox.iter().map_err(db)? {
-                    if extra == 0 {
-                        break;
-                    }
-                    let id = item.map_err(db)?.0.value();
-                    if pending.get(id).map_err(db)?.is_none() {
-                        old.push(id);
-                        extra -= 1;
-                    }
+            for n in list {
+                outbox
+                    .insert(n.id, encode("notification", n)?.as_slice())
+                    .map_err(db)?;
+                if n.state != Delivery::Pending {
+                    pending.remove(n.id).map_err(db)?;
                 }
-                for id in old {
-                    outbox.remove(id).map_err(db)?;
+            }
+            let done = outbox.len().map_err(db)? - pending.len().map_err(db)?;
+            let mut extra = done.saturating_sub(KEEP_DONE);
+            let mut old = Vec::new();
+            for item in outbox.iter().map_err(db)? {
+                if extra == 0 {
+                    break;
                 }
+                let id = item.map_err(db)?.0.value();
+                if pending.get(id).map_err(db)?.is_none() {
+                    old.push(id);
+                    extra -= 1;
+                }
+            }
+            for id in old {
+                outbox.remove(id).map_err(db)?;
             }
         }
         tx.commit().map_err(db).map(drop)
@@ -232,7 +235,7 @@ mod tests {
         );
         assert_eq!(pending[0].channel, "json");
         pending[0].state = Delivery::Sent;
-        store.outbox_update(&pending[0]).unwrap();
+        store.outbox_update(&pending[..1]).unwrap();
         assert_eq!(store.reader().outbox_pending(0).unwrap().len(), 1);
         assert_eq!(
             store.reader().outbox_pending(pending[1].id).unwrap().len(),
