@@ -81,6 +81,12 @@ enum Command {
         /// `${env:…}`/`${file:…}` are resolved.
         url: String,
     },
+    /// Exit 0 when a local `tend run` answers `/healthz` (for container health checks).
+    Healthcheck {
+        /// The daemon's `--listen` address.
+        #[arg(long, env = "TEND_LISTEN", default_value = "127.0.0.1:8080")]
+        listen: String,
+    },
     /// Write the JSON Schemas of the config files.
     Schema {
         /// Folder to write them to.
@@ -107,6 +113,7 @@ fn main() -> ExitCode {
         Command::Plan(a) => cli::stacks::plan(&a.dir, a.format, a.at.unwrap_or_else(Utc::now)),
         Command::Apply(a) => cli::stacks::apply(&a.dir, a.format, a.at.unwrap_or_else(Utc::now)),
         Command::Schema { out } => cli::schema(&out),
+        Command::Healthcheck { listen } => cli::client::healthcheck(&listen),
         Command::NotifyTest { url } => cli::notify::notify_test(&url),
         Command::History { job, limit, api } => cli::client::history(&api, job.as_deref(), limit),
         Command::Trigger {

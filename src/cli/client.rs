@@ -95,3 +95,23 @@ pub fn trigger(api: &ApiArgs, job: &str, token_file: &std::path::Path) -> Result
         ),
     }
 }
+
+/// `tend healthcheck`: exit 0 when the daemon listening on `listen` answers
+/// `/healthz` with 200, else 1 — for a container's `HEALTHCHECK` (the image
+/// has no curl). A wildcard address is asked on loopback.
+pub fn healthcheck(listen: &str) -> Result<ExitCode> {
+    let addr = listen
+        .replace("0.0.0.0:", "127.0.0.1:")
+        .replace("[::]:", "[::1]:");
+    match request(&format!("http://{addr}"), "GET", "/healthz", None) {
+        Ok((200, _)) => Ok(ExitCode::SUCCESS),
+        Ok((status, body)) => {
+            eprintln!("unhealthy: /healthz answered {status}: {}", body.trim());
+            Ok(ExitCode::from(1))
+        }
+        Err(e) => {
+            eprintln!("unhealthy: {e:#}");
+            Ok(ExitCode::from(1))
+        }
+    }
+}

@@ -8,6 +8,7 @@ mod browser;
 mod check;
 mod daemon;
 mod hostile;
+mod image;
 mod jobs;
 mod notify;
 mod runs;
