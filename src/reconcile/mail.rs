@@ -120,7 +120,7 @@ impl Mailer {
             AuditKind::Drift => (EventKind::Drift, "drifted"),
             AuditKind::ApplyFailed => (EventKind::ApplyFailed, "apply failed"),
             AuditKind::Degraded => (EventKind::Degraded, "degraded"),
-            AuditKind::StackApplied | AuditKind::StackRecovered => (EventKind::Recovery, "in sync"),
+            AuditKind::StackRecovered => (EventKind::Recovery, "in sync"),
             _ => return Vec::new(),
         };
         let Some(applied) = self.applied.borrow().clone() else {
@@ -129,9 +129,12 @@ impl Mailer {
         let desired = &applied.desired;
         let (subject, key, link) = match stack {
             Some(name) => {
-                // Drift has no recovery: it is its own streak.
+                // A degraded stack recovers when it is in sync again; drift
+                // and failed applies are streaks of their own (a heal that
+                // works after one that failed is no news).
                 let key = match event {
                     EventKind::Drift => format!("drift:{name}"),
+                    EventKind::ApplyFailed => format!("apply:{name}"),
                     _ => format!("stack:{name}"),
                 };
                 (format!("stack {name}"), key, format!("/stacks/{name}"))

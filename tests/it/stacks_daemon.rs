@@ -48,6 +48,13 @@ fn count(t: &Tend, kind: &str, stack: &str) -> usize {
 fn drift_is_healed_and_a_crash_loop_trips_the_brake() {
     let (host, _clean) = shared_for(&["heal", "crashy", "moody"]);
     let repo = repo(&host, false);
+    let alerts = crate::support::recorder::Recorder::start(vec![]);
+    let toml = std::fs::read_to_string(repo.path().join("tend.toml")).unwrap();
+    let rule = format!(
+        "\n[[notify]]\nurl = \"json://{}/stacks\"\non = [\"degraded\", \"recovery\"]\n",
+        alerts.addr
+    );
+    repo.write("tend.toml", toml + &rule);
     repo.write(
         "stacks/heal/compose.yaml",
         "services:\n  app:\n    image: localhost/busybox:v1\n    command: [\"sleep\", \"3600\"]\n    init: true\n",
@@ -139,6 +146,24 @@ fn drift_is_healed_and_a_crash_loop_trips_the_brake() {
     assert_eq!(degraded, ["stack moody: failing: app"]);
     // The healthy stack is unaffected.
     assert_eq!(t.stack("heal")["sync"], "synced");
+    // Alerts: each degraded stack once, and moody's recovery.
+    let told = wait_until(Duration::from_secs(20), || alerts.seen().len() >= 3);
+    std::thread::sleep(Duration::from_millis(500));
+    let mut titles: Vec<String> = alerts
+        .seen()
+        .iter()
+        .map(|s| s.json()["title"].as_str().unwrap_or("").to_owned())
+        .collect();
+    titles.sort();
+    assert!(told, "{titles:?}");
+    assert_eq!(
+        titles,
+        [
+            "tend: stack crashy degraded",
+            "tend: stack moody degraded",
+            "tend: stack moody in sync"
+        ]
+    );
 }
 
 #[test]
