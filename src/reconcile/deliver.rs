@@ -1,18 +1,20 @@
 //! The delivery worker: sends what the outbox holds, each notification on
 //! its own task, so a slow or dead service delays neither jobs nor the
-//! other services (at most [`PER_CHANNEL`] attempts in flight per service).
+//! other services ([`super::gate`] decides what may go: a few attempts in
+//! flight per service, one probe at a time to a receiver that failed).
 //! A refused or unanswered attempt is retried with exponential backoff
 //! (with jitter, from `backoff`), a `429` after its `Retry-After`; after
 //! [`MAX_ATTEMPTS`], or on an answer that will not change (`400`, `401`,
 //! `404`, …), it is marked failed. Each attempt is written back to the
 //! store, so a restart goes on where it stopped.
 
+use super::gate::Gate;
 use crate::alert::{self, AlertError, Delivered};
 use crate::metrics::Metrics;
 use crate::model::{Delivery, Notification};
 use crate::store::Store;
 use chrono::{DateTime, Utc};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::watch;
@@ -20,8 +22,6 @@ use tokio::task::JoinSet;
 
 /// Attempts before a notification is marked failed.
 pub const MAX_ATTEMPTS: u32 = 8;
-/// Attempts in flight at once per service.
-pub const PER_CHANNEL: usize = 4;
 /// Longest wait between two attempts.
 const MAX_WAIT: Duration = Duration::from_secs(3600);
 
@@ -47,7 +47,7 @@ impl Courier {
         };
         let mut queue: BTreeMap<u64, Notification> = BTreeMap::new();
         let mut seen = 0u64;
-        let mut busy: HashMap<String, usize> = HashMap::new();
+        let mut gate = Gate::default();
         let mut flying: JoinSet<Notification> = JoinSet::new();
         let mut reload = true;
         loop {
@@ -59,27 +59,22 @@ impl Courier {
                 }
             }
             let now = Utc::now();
-            let due: Vec<u64> = queue
-                .values()
-                .filter(|n| n.next_at <= now)
-                .map(|n| n.id)
+            let expired: Vec<Notification> = gate
+                .expired(&queue, now)
+                .into_iter()
+                .filter_map(|id| queue.remove(&id))
+                .map(|n| give_up(n, now))
                 .collect();
-            for id in due {
-                let n = &queue[&id];
-                let slots = busy.entry(n.channel.clone()).or_default();
-                if *slots >= PER_CHANNEL {
-                    continue;
-                }
-                *slots += 1;
-                let n = queue.remove(&id).expect("listed above");
+            if !expired.is_empty() {
+                self.settle(&expired).await;
+            }
+            for id in gate.pick(&queue, now) {
+                let n = queue.remove(&id).expect("picked from the queue");
                 flying.spawn(attempt(client.clone(), n, self.backoff));
             }
-            let wake = queue
-                .values()
-                .filter(|n| busy.get(&n.channel).copied().unwrap_or(0) < PER_CHANNEL)
-                .map(|n| n.next_at)
-                .min();
-            let sleep = wake.map_or(MAX_WAIT, |t| (t - Utc::now()).to_std().unwrap_or_default());
+            let sleep = gate
+                .wake(&queue)
+                .map_or(MAX_WAIT, |t| (t - Utc::now()).to_std().unwrap_or_default());
             tokio::select! {
                 _ = self.store.posted() => reload = true,
                 Some(done) = flying.join_next() => {
@@ -88,10 +83,9 @@ impl Courier {
                     while let Some(more) = flying.try_join_next() {
                         ended.extend(more);
                     }
+                    let now = Utc::now();
                     for n in &ended {
-                        if let Some(c) = busy.get_mut(&n.channel) {
-                            *c = c.saturating_sub(1);
-                        }
+                        gate.ended(n, now);
                     }
                     self.settle(&ended).await;
                     for n in ended {
@@ -100,7 +94,7 @@ impl Courier {
                         }
                     }
                 }
-                _ = tokio::time::sleep(sleep) => {}
+                _ = tokio::time::sleep(sleep.min(MAX_WAIT)) => {}
                 _ = super::timers::stopped(&mut stop) => break,
             }
         }
@@ -152,6 +146,18 @@ impl Courier {
             Err(_) => {}
         }
     }
+}
+
+/// A notification that waited too long on a receiver that stays down.
+fn give_up(mut n: Notification, now: DateTime<Utc>) -> Notification {
+    n.state = Delivery::Failed;
+    n.done_at = Some(now);
+    n.last_error = Some(format!(
+        "receiver down for {} h; gave up ({})",
+        super::gate::MAX_AGE.num_hours(),
+        n.last_error.as_deref().unwrap_or("no attempt")
+    ));
+    n
 }
 
 /// One attempt: resolve the URL's secrets, build the request, send it.

@@ -12,6 +12,7 @@ mod audit;
 pub mod binds;
 pub mod brake;
 pub mod deliver;
+pub mod gate;
 pub mod jobrun;
 pub mod mail;
 pub mod pass;
