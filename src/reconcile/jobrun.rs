@@ -233,7 +233,7 @@ async fn attempt(launch: &Launch, run: &mut Run, stop: watch::Receiver<bool>) ->
         && run.attempt <= launch.job.retries.count
         && !*stop_seen.borrow();
     let letters = match &launch.config.mail {
-        Some(mail) => mail.run(run, &tail, !retried),
+        Some(mail) => mail.run(run, &log_end(launch, run, &tail).await, !retried),
         None => Vec::new(),
     };
     let finish = move || store.finish_run(&record, Retention::default(), &tail, &letters);
@@ -252,6 +252,21 @@ async fn attempt(launch: &Launch, run: &mut Run, stop: watch::Receiver<bool>) ->
             status: crate::model::word(&run.status),
         });
     run.status
+}
+
+/// The end of a failed run's log for its alert: the chunks already stored
+/// and the tail not yet written (a success's alert carries no log).
+async fn log_end(launch: &Launch, run: &Run, tail: &[u8]) -> Vec<u8> {
+    if !matches!(run.status, RunStatus::Failed | RunStatus::TimedOut) {
+        return Vec::new();
+    }
+    let (reader, id) = (launch.store.reader(), run.id);
+    let mut log = match tokio::task::spawn_blocking(move || reader.log(id)).await {
+        Ok(Ok(bytes)) => bytes,
+        _ => Vec::new(),
+    };
+    log.extend_from_slice(tail);
+    log
 }
 
 /// The outcome of a stack job from the controller's answer.
