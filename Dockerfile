@@ -35,7 +35,9 @@ ENV PATH=/opt/ansible/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbi
     TEND_LOG_FORMAT=json
 USER tend
 WORKDIR /var/lib/tend
-VOLUME ["/data"]
+# SSH keys and known_hosts for jobs that reach other machines (Ansible).
+RUN mkdir -m 0700 /var/lib/tend/.ssh
+VOLUME ["/data", "/var/lib/tend/.ssh"]
 EXPOSE 8080
 HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 CMD ["tend", "healthcheck"]
 ENTRYPOINT ["/usr/bin/tini", "--", "tend"]
