@@ -28,7 +28,7 @@ pub async fn deliver(
     if u.scheme.starts_with("mailto") {
         return smtp::send(&smtp::mail(&u, alert)?).await;
     }
-    send(client, &build(url, alert)?).await
+    send(client, &request::build_from(&u, alert)?).await
 }
 
 /// Why an alert could not be built or delivered.

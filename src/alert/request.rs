@@ -29,6 +29,11 @@ const YELLOW: u32 = 0xCA_CF29;
 /// The request that delivers `alert` to the service `url` names.
 pub fn build(url: &str, alert: &Alert) -> Result<Outgoing, AlertError> {
     let u = crate::config::notify_url::parse(url).map_err(AlertError::Url)?;
+    build_from(&u, alert)
+}
+
+/// [`build`] for a URL already parsed.
+pub fn build_from(u: &NotifyUrl, alert: &Alert) -> Result<Outgoing, AlertError> {
     let query = |k: &str| u.query.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
     let base = |default: &str| query("base").unwrap_or_else(|| default.to_owned());
     let title = alert.title();
@@ -41,7 +46,7 @@ pub fn build(url: &str, alert: &Alert) -> Result<Outgoing, AlertError> {
     let out = |url: String, headers, body| Ok(Outgoing { url, headers, body });
     match u.scheme.as_str() {
         "json" | "jsons" => {
-            basic(&u, &mut headers);
+            basic(u, &mut headers);
             let body = json!({
                 "version": "1.0",
                 "title": title,
@@ -50,7 +55,7 @@ pub fn build(url: &str, alert: &Alert) -> Result<Outgoing, AlertError> {
                 "type": apprise_type,
             });
             out(
-                format!("{}/{}", origin(&u, "json"), u.path.join("/")),
+                format!("{}/{}", origin(u, "json"), u.path.join("/")),
                 headers,
                 body,
             )
@@ -58,11 +63,11 @@ pub fn build(url: &str, alert: &Alert) -> Result<Outgoing, AlertError> {
         "ntfy" | "ntfys" => {
             // `ntfy://topic` is ntfy.sh; `ntfy://host/topic` a server of its own.
             let (server, topic) = match u.path.last() {
-                Some(topic) => (origin(&u, "ntfy"), topic.clone()),
+                Some(topic) => (origin(u, "ntfy"), topic.clone()),
                 None => (base("https://ntfy.sh"), u.host.clone()),
             };
             match u.userinfo.as_deref() {
-                Some(user) if user.contains(':') => basic(&u, &mut headers),
+                Some(user) if user.contains(':') => basic(u, &mut headers),
                 Some(token) => headers.push(("Authorization".into(), format!("Bearer {token}"))),
                 None => {}
             }
@@ -120,7 +125,7 @@ pub fn build(url: &str, alert: &Alert) -> Result<Outgoing, AlertError> {
         "gotify" | "gotifys" => {
             let token = u.path.last().cloned().unwrap_or_default();
             let prefix = &u.path[..u.path.len().saturating_sub(1)];
-            let mut url = origin(&u, "gotify");
+            let mut url = origin(u, "gotify");
             for p in prefix {
                 url.push('/');
                 url.push_str(p);

@@ -3,6 +3,7 @@
 
 use super::raw::{HostSpec, NotifySpec, TendFile};
 use super::{At, Ctx, notify_url, values};
+use crate::model::throttle::DEFAULT_REPEAT;
 use crate::model::{Concurrency, EventKind, Host, Missed, NotifyRule, Settings, Tls};
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -134,7 +135,7 @@ pub(super) fn rule(cx: &mut Ctx, file: &str, spec: &At<NotifySpec>) -> NotifyRul
         .repeat
         .as_ref()
         .and_then(|r| cx.duration(file, r))
-        .unwrap_or(Duration::from_secs(6 * 3600));
+        .unwrap_or_else(|| DEFAULT_REPEAT.to_std().unwrap_or_default());
     let on = spec.on.clone().unwrap_or_else(|| {
         vec![
             EventKind::Failure,

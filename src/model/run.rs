@@ -110,6 +110,14 @@ pub struct Outcome {
     pub ms: u64,
 }
 
+impl Run {
+    /// How long it ran, in seconds, once it has started and finished.
+    pub fn seconds(&self) -> Option<f64> {
+        let (a, b) = self.started_at.zip(self.finished_at)?;
+        Some((b - a).num_milliseconds() as f64 / 1000.0)
+    }
+}
+
 impl JobState {
     /// Remembers how `run` ended (skipped runs did no work and are left out).
     pub fn remember(&mut self, run: &Run) {

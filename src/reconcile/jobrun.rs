@@ -109,11 +109,8 @@ async fn attempts(
         tokio::time::sleep(wait).await;
     }
     loop {
-        let status = attempt(&launch, &mut run, stop.clone()).await;
-        let again = matches!(status, RunStatus::Failed | RunStatus::TimedOut)
-            && run.attempt <= launch.job.retries.count
-            && !*stop.borrow();
-        if !again {
+        attempt(&launch, &mut run, stop.clone()).await;
+        if !retries(&launch.job, &run, &stop) {
             return;
         }
         tokio::select! {
@@ -216,10 +213,7 @@ async fn attempt(launch: &Launch, run: &mut Run, stop: watch::Receiver<bool>) ->
     run.reason = outcome.reason;
     run.finished_at = Some(Utc::now());
     tracing::info!(job = %run.job, run = run.id, status = ?run.status, "run finished");
-    let seconds = run
-        .started_at
-        .zip(run.finished_at)
-        .map(|(a, b)| (b - a).num_milliseconds() as f64 / 1000.0);
+    let seconds = run.seconds();
     let at = run.finished_at.unwrap_or_else(Utc::now);
     launch
         .config
@@ -229,11 +223,9 @@ async fn attempt(launch: &Launch, run: &mut Run, stop: watch::Receiver<bool>) ->
     let store = launch.store.clone();
     let record = run.clone();
     let tail = outcome.log_tail;
-    let retried = matches!(run.status, RunStatus::Failed | RunStatus::TimedOut)
-        && run.attempt <= launch.job.retries.count
-        && !*stop_seen.borrow();
+    let last = !retries(&launch.job, run, &stop_seen);
     let letters = match &launch.config.mail {
-        Some(mail) => mail.run(run, &log_end(launch, run, &tail).await, !retried),
+        Some(mail) => mail.run(run, &log_end(launch, run, &tail).await, last),
         None => Vec::new(),
     };
     let finish = move || store.finish_run(&record, Retention::default(), &tail, &letters);
@@ -252,6 +244,14 @@ async fn attempt(launch: &Launch, run: &mut Run, stop: watch::Receiver<bool>) ->
             status: crate::model::word(&run.status),
         });
     run.status
+}
+
+/// Whether a retry follows `run`: it failed, attempts are left, and no stop
+/// was asked for.
+fn retries(job: &Job, run: &Run, stop: &watch::Receiver<bool>) -> bool {
+    matches!(run.status, RunStatus::Failed | RunStatus::TimedOut)
+        && run.attempt <= job.retries.count
+        && !*stop.borrow()
 }
 
 /// The end of a failed run's log for its alert: the chunks already stored

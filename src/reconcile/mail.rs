@@ -46,10 +46,7 @@ impl Mailer {
             .and_then(|j| j.notify.as_ref())
             .unwrap_or(&desired.notify);
         let status = crate::model::word(&run.status);
-        let seconds = run
-            .started_at
-            .zip(run.finished_at)
-            .map(|(a, b)| (b - a).num_milliseconds() as f64 / 1000.0);
+        let seconds = run.seconds();
         let mut events = Vec::new();
         match run.status {
             RunStatus::Failed | RunStatus::TimedOut if final_attempt => {

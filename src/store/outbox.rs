@@ -178,14 +178,6 @@ impl StoreReader {
         }
         Ok(out)
     }
-
-    /// How many notifications are pending and how many failed (of those kept).
-    pub fn outbox_counts(&self) -> Result<(u64, u64), StoreError> {
-        let failed = self.outbox(KEEP_DONE as usize * 2, Some(Delivery::Failed))?;
-        let tx = self.db.begin_read().map_err(db)?;
-        let pending = tx.open_table(PENDING).map_err(db)?.len().map_err(db)?;
-        Ok((pending, failed.len() as u64))
-    }
 }
 
 #[cfg(test)]
@@ -241,7 +233,6 @@ mod tests {
             store.reader().outbox_pending(pending[1].id).unwrap().len(),
             0
         );
-        assert_eq!(store.reader().outbox_counts().unwrap(), (1, 0));
         let sent = store.reader().outbox(10, Some(Delivery::Sent)).unwrap();
         assert_eq!(sent.len(), 1);
         // A recovery without a problem before it is no news.
