@@ -13,9 +13,9 @@ pub mod smtp;
 mod trust;
 
 pub use request::{Outgoing, build};
-pub use send::{ATTEMPT_TIMEOUT, Delivered, client, redact, send};
+pub use send::{ATTEMPT_TIMEOUT, Delivered, client, send};
 
-pub use crate::model::alert::{Alert, LOG_TAIL_BYTES, Tone, cut, tail};
+pub use crate::model::alert::{Alert, LOG_TAIL_BYTES, Tone, cut, redact, tail};
 
 /// Delivers `alert` to the service `url` names (secrets already resolved):
 /// one HTTP request, or one e-mail for `mailto[s]://`.

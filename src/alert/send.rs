@@ -51,7 +51,7 @@ pub async fn send(client: &reqwest::Client, out: &Outgoing) -> Result<Delivered,
     }
     // reqwest's message names the URL, and URL paths hold tokens.
     let failed = |e: reqwest::Error| AlertError::Transport {
-        url: redact(&out.url),
+        url: crate::model::alert::redact(&out.url),
         cause: causes(&e.without_url()),
     };
     let resp = req.send().await.map_err(failed)?;
@@ -79,18 +79,6 @@ fn retry_after(value: &str) -> Option<Duration> {
     (at.with_timezone(&chrono::Utc) - chrono::Utc::now())
         .to_std()
         .ok()
-}
-
-/// The URL without credentials and path (both hold tokens).
-pub fn redact(url: &str) -> String {
-    match url.split_once("://") {
-        Some((scheme, rest)) => {
-            let authority = rest.split(['/', '?']).next().unwrap_or_default();
-            let host = authority.rsplit('@').next().unwrap_or_default();
-            format!("{scheme}://{host}/…")
-        }
-        None => "…".into(),
-    }
 }
 
 fn causes(e: &dyn std::error::Error) -> String {

@@ -126,8 +126,6 @@ pub struct Letter {
     pub repeat: chrono::Duration,
     /// The rule's URL, references unresolved.
     pub url: String,
-    /// The URL as it may be shown: scheme and host only.
-    pub target: String,
     /// What to say.
     pub alert: Alert,
 }
@@ -154,8 +152,6 @@ pub struct Notification {
     /// The rule's URL, references unresolved; not shown (a literal token
     /// may be in it).
     pub url: String,
-    /// The URL as it may be shown: scheme and host only.
-    pub target: String,
     /// What it says.
     pub alert: Alert,
     /// Where it stands.
@@ -175,6 +171,18 @@ pub struct Notification {
     /// Why the last attempt failed.
     #[serde(default)]
     pub last_error: Option<String>,
+}
+
+/// The URL without credentials and path (both hold tokens).
+pub fn redact(url: &str) -> String {
+    match url.split_once("://") {
+        Some((scheme, rest)) => {
+            let authority = rest.split(['/', '?']).next().unwrap_or_default();
+            let host = authority.rsplit('@').next().unwrap_or_default();
+            format!("{scheme}://{host}/…")
+        }
+        None => "…".into(),
+    }
 }
 
 #[cfg(test)]

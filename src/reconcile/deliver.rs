@@ -123,7 +123,7 @@ impl Courier {
                 Delivery::Pending => "retry",
             };
             self.metrics.notification(&n.channel, outcome);
-            let (id, target, subject) = (n.id, &n.target, &n.alert.subject);
+            let (id, target, subject) = (n.id, alert::redact(&n.url), &n.alert.subject);
             let error = n.last_error.as_deref().unwrap_or("");
             let attempts = n.attempts;
             match n.state {
@@ -227,7 +227,6 @@ mod tests {
             id: 1,
             channel: "json".into(),
             url: "json://127.0.0.1:9/x".into(),
-            target: "json://127.0.0.1:9/…".into(),
             alert: Alert {
                 event: EventKind::Failure,
                 subject: "backup".into(),

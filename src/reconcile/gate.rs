@@ -106,7 +106,6 @@ mod tests {
             id,
             channel: "json".into(),
             url: url.into(),
-            target: String::new(),
             alert: Alert {
                 event: EventKind::Failure,
                 subject: "job".into(),

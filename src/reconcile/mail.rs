@@ -184,7 +184,6 @@ fn offer(rules: &[NotifyRule], subject_key: &str, alert: Alert) -> Vec<Letter> {
             key: format!("{}|{subject_key}", r.url),
             repeat: chrono::Duration::from_std(r.repeat).unwrap_or(DEFAULT_REPEAT),
             url: r.url.clone(),
-            target: crate::alert::redact(&r.url),
             alert: alert.clone(),
         })
         .collect()

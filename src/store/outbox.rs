@@ -65,7 +65,6 @@ pub(super) fn post(
             id: next_id,
             channel: channel(&letter.url),
             url: letter.url.clone(),
-            target: letter.target.clone(),
             alert,
             state: Delivery::Pending,
             attempts: 0,
@@ -190,7 +189,6 @@ mod tests {
             key: "json://x/|job:backup".into(),
             repeat: throttle::DEFAULT_REPEAT,
             url: "json://127.0.0.1:9/hook".into(),
-            target: "json://127.0.0.1:9/…".into(),
             alert: Alert {
                 event,
                 subject: "backup".into(),

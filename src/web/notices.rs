@@ -42,7 +42,7 @@ impl From<Notification> for View {
         View {
             id: n.id,
             channel: n.channel,
-            target: n.target,
+            target: crate::model::alert::redact(&n.url),
             event: word(&n.alert.event),
             subject: n.alert.subject,
             summary: n.alert.summary,
@@ -89,7 +89,11 @@ pub async fn rows(state: &AppState, limit: usize) -> Vec<Row> {
             (
                 stamp(Some(n.created_at)),
                 word(&n.state),
-                format!("{} {}", word(&n.alert.event), n.target),
+                format!(
+                    "{} {}",
+                    word(&n.alert.event),
+                    crate::model::alert::redact(&n.url)
+                ),
                 n.alert.subject,
                 detail,
             )
