@@ -5,15 +5,12 @@ use crate::model::EventKind;
 
 fn failure() -> Alert {
     Alert {
-        event: EventKind::Failure,
-        subject: "backup".into(),
-        status: "failed".into(),
         summary: "run 7 of backup failed (exit 1)".into(),
-        host: None,
         commit: Some("0123456 Bump".into()),
         duration: Some(2.0),
         log_tail: Some("boom".into()),
         link: Some("https://tend.lan/runs/7".into()),
+        ..crate::model::alert::sample::alert(EventKind::Failure)
     }
 }
 

@@ -283,15 +283,8 @@ mod tests {
 
     fn parsed(url: &str) -> Result<Mail, AlertError> {
         let alert = Alert {
-            event: EventKind::Failure,
-            subject: "backup".into(),
-            status: "failed".into(),
             summary: "run 1 failed\n.hidden dot line".into(),
-            host: None,
-            commit: None,
-            duration: None,
-            log_tail: None,
-            link: None,
+            ..crate::model::alert::sample::alert(EventKind::Failure)
         };
         mail(&crate::config::notify_url::parse(url).unwrap(), &alert)
     }

@@ -185,6 +185,44 @@ pub fn redact(url: &str) -> String {
     }
 }
 
+/// Values for the tests of the modules that shape, queue and send alerts.
+#[cfg(test)]
+pub(crate) mod sample {
+    use super::*;
+
+    /// "run failed" about job `backup`.
+    pub fn alert(event: EventKind) -> Alert {
+        Alert {
+            event,
+            subject: "backup".into(),
+            status: "failed".into(),
+            summary: "run failed".into(),
+            host: None,
+            commit: None,
+            duration: None,
+            log_tail: None,
+            link: None,
+        }
+    }
+
+    /// A failure alert to `url`, queued at `at` and due then.
+    pub fn queued(id: u64, url: &str, at: DateTime<Utc>) -> Notification {
+        Notification {
+            id,
+            channel: "json".into(),
+            url: url.into(),
+            alert: alert(EventKind::Failure),
+            state: Delivery::Pending,
+            attempts: 0,
+            created_at: at,
+            next_at: at,
+            done_at: None,
+            last_status: None,
+            last_error: None,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -192,15 +230,12 @@ mod tests {
     #[test]
     fn text_keeps_the_facts_and_cuts_the_log_from_its_start() {
         let alert = Alert {
-            event: EventKind::Failure,
-            subject: "backup".into(),
-            status: "failed".into(),
             summary: "run 7 of backup failed (exit 2)".into(),
             host: Some("nas".into()),
             commit: Some("0123456 Bump".into()),
             duration: Some(1.25),
             log_tail: Some(format!("{}\nLAST LINE", "x".repeat(5000))),
-            link: None,
+            ..sample::alert(EventKind::Failure)
         };
         let text = alert.text(300);
         assert!(text.chars().count() <= 300, "{}", text.len());

@@ -220,32 +220,10 @@ pub fn outcome(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{Alert, EventKind};
+    use crate::model::alert::sample;
 
     fn queued() -> Notification {
-        Notification {
-            id: 1,
-            channel: "json".into(),
-            url: "json://127.0.0.1:9/x".into(),
-            alert: Alert {
-                event: EventKind::Failure,
-                subject: "backup".into(),
-                status: "failed".into(),
-                summary: "failed".into(),
-                host: None,
-                commit: None,
-                duration: None,
-                log_tail: None,
-                link: None,
-            },
-            state: Delivery::Pending,
-            attempts: 0,
-            created_at: Utc::now(),
-            next_at: Utc::now(),
-            done_at: None,
-            last_status: None,
-            last_error: None,
-        }
+        sample::queued(1, "json://127.0.0.1:9/x", Utc::now())
     }
 
     fn answer(status: u16, retry_after: Option<u64>) -> Result<Delivered, AlertError> {

@@ -99,33 +99,7 @@ impl Gate {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{Alert, EventKind};
-
-    fn queued(id: u64, url: &str, at: DateTime<Utc>) -> Notification {
-        Notification {
-            id,
-            channel: "json".into(),
-            url: url.into(),
-            alert: Alert {
-                event: EventKind::Failure,
-                subject: "job".into(),
-                status: "failed".into(),
-                summary: String::new(),
-                host: None,
-                commit: None,
-                duration: None,
-                log_tail: None,
-                link: None,
-            },
-            state: Delivery::Pending,
-            attempts: 0,
-            created_at: at,
-            next_at: at,
-            done_at: None,
-            last_status: None,
-            last_error: None,
-        }
-    }
+    use crate::model::alert::sample::queued;
 
     #[test]
     fn a_dead_receiver_gets_one_probe_and_a_live_one_the_rest() {

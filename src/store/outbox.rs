@@ -182,24 +182,15 @@ impl StoreReader {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{Alert, EventKind};
+    use crate::model::EventKind;
+    use crate::model::alert::sample;
 
     fn letter(event: EventKind) -> Letter {
         Letter {
             key: "json://x/|job:backup".into(),
             repeat: throttle::DEFAULT_REPEAT,
             url: "json://127.0.0.1:9/hook".into(),
-            alert: Alert {
-                event,
-                subject: "backup".into(),
-                status: "failed".into(),
-                summary: "run failed".into(),
-                host: None,
-                commit: None,
-                duration: None,
-                log_tail: None,
-                link: None,
-            },
+            alert: sample::alert(event),
         }
     }
 
