@@ -12,12 +12,8 @@ use std::time::Duration;
 const WAIT: Duration = Duration::from_secs(90);
 
 fn ansible_playbook() -> PathBuf {
-    let path = std::env::var_os("TEND_TEST_ANSIBLE")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            PathBuf::from(std::env::var("HOME").unwrap_or_default())
-                .join(".cache/tend/ansible-venv/bin/ansible-playbook")
-        });
+    let path =
+        crate::support::setup_cache("TEND_TEST_ANSIBLE", "ansible-venv/bin/ansible-playbook");
     assert!(
         path.exists(),
         "ansible-playbook not found at {}: run scripts/setup (installs ansible-core in a venv)",

@@ -19,12 +19,7 @@ const IMAGE: &str = "tend-test:prebuilt";
 const NAME: &str = "tend-image-test";
 
 fn base_tarball() -> PathBuf {
-    let path = std::env::var_os("TEND_DEBIAN_BASE")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            PathBuf::from(std::env::var("HOME").unwrap_or_default())
-                .join(".cache/tend/bookworm-minbase.tar.gz")
-        });
+    let path = crate::support::setup_cache("TEND_DEBIAN_BASE", "bookworm-minbase.tar.gz");
     assert!(
         path.exists(),
         "no Debian base at {}: run scripts/setup (debootstrap bookworm minbase)",

@@ -57,6 +57,16 @@ pub fn project() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
+/// What `scripts/setup` put under `~/.cache/tend/REL`, or the path the
+/// environment variable `env` names instead.
+pub fn setup_cache(env: &str, rel: &str) -> PathBuf {
+    std::env::var_os(env).map(PathBuf::from).unwrap_or_else(|| {
+        PathBuf::from(std::env::var("HOME").unwrap_or_default())
+            .join(".cache/tend")
+            .join(rel)
+    })
+}
+
 /// A fixture folder under `tests/fixtures`.
 pub fn fixture(name: &str) -> PathBuf {
     project().join("tests/fixtures").join(name)

@@ -74,12 +74,7 @@ impl Sink {
 }
 
 fn venv_python() -> PathBuf {
-    let venv = std::env::var_os("TEND_ANSIBLE_VENV")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            PathBuf::from(std::env::var("HOME").unwrap_or_default())
-                .join(".cache/tend/ansible-venv")
-        });
+    let venv = super::setup_cache("TEND_ANSIBLE_VENV", "ansible-venv");
     let python = venv.join("bin/python");
     let has = Command::new(&python)
         .args(["-c", "import aiosmtpd"])
