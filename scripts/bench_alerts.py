@@ -20,7 +20,7 @@ from datetime import datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from benchlib import call, free_port, wait  # noqa: E402
+from benchlib import Tend, call, free_port, wait  # noqa: E402
 
 TEND = sys.argv[1]
 SECONDS = int(sys.argv[2]) if len(sys.argv) > 2 else 20
@@ -82,18 +82,8 @@ class Hanging:
             c.close()
 
 
-class Tend:
-    def __init__(self, repo, data, backoff="100ms"):
-        self.port = free_port()
-        args = [TEND, "run", "--source", repo, "--data", data, "--listen", f"127.0.0.1:{self.port}",
-                "--notify-backoff", backoff]
-        self.proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                                     env=dict(os.environ, TEND_LOG="error"))
-        assert wait(lambda: call(self.port, "/readyz")["ready"], 60), "tend did not get ready"
-
-    def stop(self):
-        self.proc.send_signal(signal.SIGTERM)
-        self.proc.wait(timeout=60)
+def launch(repo, data, backoff="100ms"):
+    return Tend(TEND, repo, data, ["--notify-backoff", backoff], log="error")
 
 
 def repo(folder, rule_port, jobs):
@@ -112,7 +102,7 @@ def repo(folder, rule_port, jobs):
 def latency(tmp):
     rec = Receiver()
     folder = repo(os.path.join(tmp, "latency"), rec.port, [(f"fail-{i}", ["sh", "-c", "exit 1"]) for i in range(5)])
-    tend = Tend(folder, os.path.join(tmp, "latency-data"))
+    tend = launch(folder, os.path.join(tmp, "latency-data"))
     time.sleep(SECONDS)
     tend_port = tend.port
     time.sleep(1)
@@ -132,7 +122,7 @@ def fill(tmp, port):
     hang = Hanging(port)
     folder = repo(os.path.join(tmp, "fill"), port, [(f"fail-{i}", ["sh", "-c", "exit 1"]) for i in range(50)])
     data = os.path.join(tmp, "filled")
-    tend = Tend(folder, data, backoff="1h")
+    tend = launch(folder, data, backoff="1h")
     ok = wait(lambda: len(call(tend.port, "/api/v1/notifications?state=pending&limit=1000")["notifications"]) >= 1000,
               120, 0.5)
     tend.stop()
@@ -143,7 +133,7 @@ def fill(tmp, port):
 
 def lag(tmp, data, port, label, n):
     folder = repo(os.path.join(tmp, f"lag-{label}-{n}"), port, [(f"ok-{i}", ["true"]) for i in range(10)])
-    tend = Tend(folder, data)
+    tend = launch(folder, data)
     start = time.time()
     time.sleep(SECONDS)
     lags = []

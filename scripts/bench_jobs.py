@@ -20,7 +20,7 @@ TEND, ANSIBLE = sys.argv[1], sys.argv[2]
 SECONDS = int(sys.argv[3]) if len(sys.argv) > 3 else 75
 RUNS = 30
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from benchlib import call, free_port, rss_mb, wait  # noqa: E402
+from benchlib import Tend, call, free_port, rss_mb, wait  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -34,18 +34,9 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 
-class Tend:
-    def __init__(self, tmp, source, extra=()):
-        self.port = free_port()
-        args = [TEND, "run", "--source", source, "--data", os.path.join(tmp, f"data-{self.port}"),
-                "--listen", f"127.0.0.1:{self.port}", *extra]
-        self.proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                                     env=dict(os.environ, TEND_LOG="warn"))
-        assert wait(lambda: call(self.port, "/readyz")["ready"], 60), "tend did not get ready"
-
-    def stop(self):
-        self.proc.send_signal(signal.SIGTERM)
-        self.proc.wait(timeout=30)
+def launch(tmp, source, extra=()):
+    """`tend run` on `source` with a data folder of its own under tmp."""
+    return Tend(TEND, source, tempfile.mkdtemp(prefix="data-", dir=tmp), extra)
 
 
 def write_jobs(folder, count, schedule):
@@ -73,7 +64,7 @@ def main():
         def lag_run(name, schedule):
             lag_dir = os.path.join(tmp, name)
             write_jobs(lag_dir, 1000, schedule)
-            tend = Tend(tmp, lag_dir)
+            tend = launch(tmp, lag_dir)
             time.sleep(SECONDS)
             lags, before = [], ""
             while True:
@@ -96,7 +87,7 @@ def main():
 
         big_dir = os.path.join(tmp, "big")
         write_jobs(big_dir, 10000, lambda i: f"{i % 60} {i % 24} 1 1 *")
-        tend = Tend(tmp, big_dir)
+        tend = launch(tmp, big_dir)
         time.sleep(3)
         print(f"| RSS with 10,000 jobs loaded | {rss_mb(tend.proc.pid):.1f} MB | | |")
         tend.stop()
@@ -107,7 +98,7 @@ def main():
         open(token, "w").write("tok")
         env = dict(PATH=os.environ["PATH"], HOME=os.environ.get("HOME", "/"), LANG="C.UTF-8",
                    ANSIBLE_NOCOLOR="1", ANSIBLE_HOME=os.path.join(tmp, "ah"), ANSIBLE_LOCAL_TEMP=os.path.join(tmp, "at"))
-        tend = Tend(tmp, repo, ["--api-token-file", token, "--ansible-playbook", ANSIBLE])
+        tend = launch(tmp, repo, ["--api-token-file", token, "--ansible-playbook", ANSIBLE])
         bare, via = [], []
         # Interleaved, so drift of the shared machine hits both sides alike.
         for i in range(2 + RUNS):

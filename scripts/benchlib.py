@@ -1,7 +1,9 @@
-"""Helpers shared by tend's benchmark scripts (bench_daemon.py, bench_jobs.py)."""
+"""Helpers shared by tend's benchmark scripts (bench_daemon.py, bench_jobs.py, bench_alerts.py)."""
 import json
 import os
+import signal
 import socket
+import subprocess
 import time
 import urllib.request
 
@@ -42,3 +44,19 @@ def rss_mb(pid):
         if line.startswith("VmRSS:"):
             return int(line.split()[1]) / 1024
     return 0.0
+
+
+class Tend:
+    """`tend run` on a free port of 127.0.0.1, ready (`/readyz`) when made."""
+
+    def __init__(self, binary, source, data, extra=(), log="warn"):
+        self.port = free_port()
+        args = [binary, "run", "--source", source, "--data", data,
+                "--listen", f"127.0.0.1:{self.port}", *extra]
+        self.proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                     env=dict(os.environ, TEND_LOG=log))
+        assert wait(lambda: call(self.port, "/readyz")["ready"], 60), "tend did not get ready"
+
+    def stop(self):
+        self.proc.send_signal(signal.SIGTERM)
+        self.proc.wait(timeout=60)
