@@ -32,6 +32,8 @@ fn main() {
             networks: BTreeMap::new(),
             volumes: BTreeMap::new(),
             file: format!("stacks/stack-{i:03}/compose.yaml").into(),
+            host_owned: Vec::new(),
+            remove_data: false,
         })
         .collect();
     let t = Instant::now();
@@ -40,7 +42,13 @@ fn main() {
         Path::new("/r"),
         &|_| Err("none".into()),
         &|_| None,
-        &|p| Ok(p.to_owned()),
+        &|s, rel| {
+            let dir = Path::new("/r").join(s.file.parent().unwrap_or(Path::new("")));
+            Ok(tend::plan::render::Bound {
+                path: dir.join(rel),
+                files: None,
+            })
+        },
     );
     let render_ms = t.elapsed().as_secs_f64() * 1e3;
     let mut host = HostState::default();

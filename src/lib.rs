@@ -26,11 +26,14 @@
 //!   signed git webhook. Edge.
 //! - [`alert`]: notifications — Apprise URLs to each service's request,
 //!   sent with reqwest (rustls). Edge.
+//! - [`workdir`]: each stack's persistent working directory — tracked
+//!   files placed from git with a manifest, drift restored, what
+//!   containers write never touched; the upgrade from `DATA/binds`. Edge.
 //! - [`reconcile`]: the loop — triggers → queue → fetch → validate → record
 //!   → status; the only module that sees several edges.
 //!
 //! Dependency rule: the pure core (`model`, `config`, `schedule`, `plan`) imports no tokio, git2, bollard, redb or axum. Edge modules
-//! (source, docker, runner, store, alert, web) depend on the core and not on
+//! (source, docker, runner, store, alert, web, workdir) depend on the core and not on
 //! each other; only `reconcile` and `main` see several edges.
 
 pub mod alert;
@@ -46,3 +49,4 @@ pub mod schedule;
 pub mod source;
 pub mod store;
 pub mod web;
+pub mod workdir;

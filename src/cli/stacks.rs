@@ -11,6 +11,7 @@ use std::process::ExitCode;
 use tend::config::{self, LoadError};
 use tend::plan::{self, Context, Holds, Plan, Sync};
 use tend::reconcile::pass::{self, Engines, Observation};
+use tend::reconcile::work::Layout;
 
 /// Arguments of `tend plan` and `tend apply`.
 #[derive(clap::Args)]
@@ -40,7 +41,17 @@ async fn prepare(
         Err(e) => return Err(e.into()),
     };
     let t = std::time::Instant::now();
-    let obs = pass::observe_all(&desired, dir, engines, &BTreeSet::new(), None).await;
+    let commit = commit_of(dir);
+    let mut layout = Layout::Folder;
+    let obs = pass::observe_all(
+        &desired,
+        dir,
+        &commit,
+        engines,
+        &BTreeSet::new(),
+        &mut layout,
+    )
+    .await;
     let observed = t.elapsed();
     let plan = plan_of(&obs, dir, desired.settings.prune, at);
     tracing::debug!(?observed, planned = ?(t.elapsed() - observed), "observed and planned");
@@ -132,7 +143,10 @@ pub fn apply(dir: &Path, format: Format, at: DateTime<Utc>) -> Result<ExitCode> 
             // Nothing was applied: the world is as planned.
             _ if applied.is_empty() => plan.clone(),
             Some(d) => {
-                let obs = pass::observe_all(d, dir, &mut engines, &BTreeSet::new(), None).await;
+                let (commit, mut layout) = (commit_of(dir), Layout::Folder);
+                let extra = BTreeSet::new();
+                let obs =
+                    pass::observe_all(d, dir, &commit, &mut engines, &extra, &mut layout).await;
                 plan_of(&obs, dir, d.settings.prune, at)
             }
             None => Plan::default(),

@@ -122,6 +122,9 @@ pub fn service(spec: &ServiceSpec, dir: &str, errs: &mut Errs) -> Service {
             errs.push((at.pos, msg));
         }
     }
+    if let Err(e) = super::values::check_image(&spec.image.value) {
+        errs.push((spec.image.pos, e));
+    }
     let labels = spec.labels.as_ref().map(|l| forms::key_values(&l.0, errs));
     Service {
         image: spec.image.value.clone(),

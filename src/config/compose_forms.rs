@@ -4,6 +4,7 @@
 //! returns what it could read.
 
 use super::node::{Node, Pos, Value};
+pub use crate::model::inside_folder;
 use crate::model::{DependCondition, Mount, MountKind, PortMapping};
 use std::collections::BTreeMap;
 
@@ -269,9 +270,14 @@ pub fn mount(node: &Node, errs: &mut Errs) -> Option<Mount> {
             errs.push((node.pos, "a long-form volume needs a `target`".into()));
             return None;
         };
+        let source = node.get("source").and_then(scalar).unwrap_or_default();
+        if kind == MountKind::Bind && source.starts_with('.') && inside_folder(&source).is_none() {
+            errs.push((node.pos, leaves(&source)));
+            return None;
+        }
         return Some(Mount {
             kind,
-            source: node.get("source").and_then(scalar).unwrap_or_default(),
+            source,
             target,
             read_only: matches!(
                 node.get("read_only").map(|n| &n.value),
@@ -301,6 +307,10 @@ pub fn mount(node: &Node, errs: &mut Errs) -> Option<Mount> {
         return None;
     }
     let bind = source.starts_with('/') || source.starts_with('.') || source.starts_with('~');
+    if source.starts_with('.') && inside_folder(source).is_none() {
+        errs.push((node.pos, leaves(source)));
+        return None;
+    }
     Some(Mount {
         kind: if bind {
             MountKind::Bind
@@ -311,4 +321,11 @@ pub fn mount(node: &Node, errs: &mut Errs) -> Option<Mount> {
         target: target.to_owned(),
         read_only: mode.split(',').any(|m| m == "ro"),
     })
+}
+
+fn leaves(source: &str) -> String {
+    format!(
+        "bind source `{source}` leaves the stack folder; relative binds resolve into \
+         the stack's working directory, so keep what they mount inside the folder"
+    )
 }

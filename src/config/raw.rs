@@ -170,6 +170,12 @@ pub struct XTend {
     pub state: Option<StackState>,
     /// A window in which the stack is stopped.
     pub sleep: Option<SleepSpec>,
+    /// Tracked files or folders (relative to the stack folder) that the app
+    /// rewrites: placed from git once, then never restored or replaced.
+    pub host_owned: Option<Vec<At<String>>>,
+    /// When the stack is removed from git (with prune), also remove its
+    /// working directory and named volumes. Default false: data stays.
+    pub remove_data: Option<bool>,
 }
 
 /// `sleep: { from, to }`: cron expressions in `[defaults].timezone`.

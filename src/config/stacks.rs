@@ -140,12 +140,33 @@ fn load(
         networks: resources(&spec.networks),
         volumes: resources(&spec.volumes),
         file: PathBuf::from(file),
+        host_owned: host_owned(x, &mut errs),
+        remove_data: x.and_then(|x| x.remove_data).unwrap_or(false),
     };
     references(cx, file, &spec, &stack, names, &mut errs);
     for (pos, message) in errs {
         cx.error(file, pos, message);
     }
     Some(stack)
+}
+
+/// `x-tend.host_owned`: plain relative paths inside the stack folder.
+fn host_owned(x: Option<&At<super::raw::XTend>>, errs: &mut forms::Errs) -> Vec<String> {
+    let list = x.and_then(|x| x.host_owned.as_ref());
+    let mut out = Vec::new();
+    for p in list.into_iter().flatten() {
+        match forms::inside_folder(p.value.trim_start_matches("./")) {
+            Some(rel) if !rel.is_empty() => out.push(rel),
+            _ => errs.push((
+                p.pos,
+                format!(
+                    "host_owned entry `{}` must be a path inside the stack folder",
+                    p.value
+                ),
+            )),
+        }
+    }
+    out
 }
 
 fn resources(

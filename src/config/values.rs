@@ -144,3 +144,136 @@ mod tests {
         assert!(check_name("job", "-x").is_err());
     }
 }
+
+/// Checks an image reference against the grammar of the distribution
+/// library that Docker uses: `[domain[:port]/]path[:tag][@algo:hex]`, path
+/// components lowercase alphanumerics joined by `.`, `_`, `__` or dashes.
+pub fn check_image(reference: &str) -> Result<(), String> {
+    let bad = |why: &str| {
+        Err(format!(
+            "`{reference}` is not a valid image reference: {why}"
+        ))
+    };
+    let (rest, digest) = match reference.split_once('@') {
+        Some((r, d)) => (r, Some(d)),
+        None => (reference, None),
+    };
+    if let Some(d) = digest {
+        let ok = d.split_once(':').is_some_and(|(algo, hex)| {
+            algo.starts_with(|c: char| c.is_ascii_alphabetic())
+                && algo
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "-_+.".contains(c))
+                && hex.len() >= 32
+                && hex.chars().all(|c| c.is_ascii_hexdigit())
+        });
+        if !ok {
+            return bad("the digest must be `algorithm:hex` (e.g. sha256:…)");
+        }
+    }
+    let last_slash = rest.rfind('/').map_or(0, |i| i + 1);
+    let (name, tag) = match rest[last_slash..].rfind(':') {
+        Some(i) => (&rest[..last_slash + i], Some(&rest[last_slash + i + 1..])),
+        None => (rest, None),
+    };
+    if let Some(t) = tag {
+        let ok = t.len() <= 128
+            && t.starts_with(|c: char| c.is_ascii_alphanumeric() || c == '_')
+            && t.chars()
+                .all(|c| c.is_ascii_alphanumeric() || "_.-".contains(c));
+        if !ok {
+            return bad("a tag is letters, digits, `_`, `.` and `-` (at most 128)");
+        }
+    }
+    if name.is_empty() || name.len() > 255 {
+        return bad("the name must be 1 to 255 characters");
+    }
+    let mut parts: Vec<&str> = name.split('/').collect();
+    let first = parts[0];
+    if parts.len() > 1
+        && (first.contains(['.', ':'])
+            || first == "localhost"
+            || first.chars().any(|c| c.is_ascii_uppercase()))
+    {
+        let (host, port) = first.split_once(':').unwrap_or((first, ""));
+        let host_ok = host.split('.').all(|c| {
+            !c.is_empty()
+                && !c.starts_with('-')
+                && !c.ends_with('-')
+                && c.chars().all(|ch| ch.is_ascii_alphanumeric() || ch == '-')
+        }) || (host.starts_with('[') && host.ends_with(']'));
+        if !host_ok
+            || (first.contains(':')
+                && (port.is_empty() || !port.chars().all(|c| c.is_ascii_digit())))
+        {
+            return bad("the registry host is not a valid host[:port]");
+        }
+        parts.remove(0);
+    }
+    for p in parts {
+        if !path_component(p) {
+            return bad(&format!(
+                "`{p}`: name components are lowercase letters and digits, joined by `.`, `_`, `__` or `-`"
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// `[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*`
+fn path_component(p: &str) -> bool {
+    let b = p.as_bytes();
+    let alnum = |c: u8| c.is_ascii_lowercase() || c.is_ascii_digit();
+    if b.is_empty() || !alnum(b[0]) || !alnum(b[b.len() - 1]) {
+        return false;
+    }
+    let mut i = 0;
+    while i < b.len() {
+        if alnum(b[i]) {
+            i += 1;
+            continue;
+        }
+        let start = i;
+        while i < b.len() && !alnum(b[i]) {
+            i += 1;
+        }
+        let sep = &p[start..i];
+        let ok = matches!(sep, "." | "_" | "__") || sep.bytes().all(|c| c == b'-');
+        if !ok {
+            return false;
+        }
+    }
+    true
+}
+
+#[cfg(test)]
+mod image_tests {
+    use super::check_image;
+
+    #[test]
+    fn image_references_as_docker_reads_them() {
+        for ok in [
+            "busybox",
+            "localhost/busybox:v1",
+            "lscr.io/linuxserver/sonarr:latest",
+            "registry.lan:5000/a/b-c__d.e:1.2_x",
+            "ghcr.io/home-assistant/home-assistant:stable",
+            "postgres@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
+            "127.0.0.1:5000/app",
+        ] {
+            assert_eq!(check_image(ok), Ok(()), "{ok}");
+        }
+        for bad in [
+            "localhost/Not_A_Valid:ref:x",
+            "Busybox",
+            "busybox:",
+            "a//b",
+            "app:-tag",
+            "app@sha256:xyz",
+            "reg:port/app",
+            "",
+        ] {
+            assert!(check_image(bad).is_err(), "{bad}");
+        }
+    }
+}

@@ -157,6 +157,10 @@ async fn service(
                 target: s,
                 networks,
                 commit,
+                project_dir: target.and_then(|t| {
+                    let dir = t.workdir.as_deref()?;
+                    Some((dir, t.compose_file.as_str()))
+                }),
             };
             let new_id = ops::create_container(e, &new).await?;
             if c.action.starts() {

@@ -64,7 +64,9 @@ pub async fn observe(engine: &Engine, images: &BTreeSet<String>) -> Result<HostS
                 state.images.insert(image.clone(), i.id.unwrap_or_default());
             }
             Err(e) if not_found(&e) => {}
-            Err(e) => return Err(e.into()),
+            Err(e) => {
+                state.image_errors.insert(image.clone(), e.to_string());
+            }
         }
     }
     Ok(state)
@@ -121,4 +123,21 @@ pub fn format_parts(parts: &BTreeMap<String, String>) -> String {
         .map(|(k, v)| format!("{k}={v}"))
         .collect::<Vec<_>>()
         .join(",")
+}
+
+/// A container's bind mounts (`source`, `destination`) and whether it runs.
+pub async fn bind_mounts(
+    engine: &Engine,
+    id: &str,
+) -> Result<(bool, Vec<(String, String)>), DockerError> {
+    let c = engine.api().inspect_container(id, None).await?;
+    let running = c.state.and_then(|s| s.running).unwrap_or(false);
+    let mounts = c
+        .mounts
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|m| m.typ.as_deref() == Some("bind"))
+        .filter_map(|m| Some((m.source?, m.destination?)))
+        .collect();
+    Ok((running, mounts))
 }

@@ -136,6 +136,8 @@ pub struct NewContainer<'a> {
     pub networks: &'a HashMap<String, String>,
     /// The commit in force.
     pub commit: &'a str,
+    /// The stack's working directory and its compose file's name there.
+    pub project_dir: Option<(&'a std::path::Path, &'a str)>,
 }
 
 /// Creates the container; returns its id.
@@ -154,6 +156,17 @@ pub async fn create_container(e: &Engine, n: &NewContainer<'_>) -> Result<String
         (labels::COMMIT, n.commit.to_owned()),
     ] {
         labels.insert(k.to_owned(), v);
+    }
+    if let Some((dir, file)) = n.project_dir {
+        labels.insert(labels::WORKING_DIR.into(), dir.display().to_string());
+        labels.insert(
+            labels::CONFIG_FILES.into(),
+            dir.join(file).display().to_string(),
+        );
+        if dir.join(".env").is_file() {
+            let env = dir.join(".env").display().to_string();
+            labels.insert(labels::ENVIRONMENT_FILE.into(), env);
+        }
     }
     let mut nets: Vec<(&String, &Vec<String>)> = spec.networks.iter().collect();
     let default = (String::from("default"), Vec::new());
@@ -388,4 +401,31 @@ pub async fn wait_for(
         last.0, last.1, last.2
     )
     .to_lowercase())
+}
+
+/// Removes the named volumes tend created for `project`; returns their names.
+pub async fn remove_project_volumes(e: &Engine, project: &str) -> Result<Vec<String>, DockerError> {
+    use bollard::query_parameters::ListVolumesOptions;
+    let filter = format!("{}={project}", labels::PROJECT);
+    let filters = HashMap::from([(
+        "label".to_owned(),
+        vec![filter, format!("{}=true", labels::MANAGED)],
+    )]);
+    let list = e
+        .api()
+        .list_volumes(Some(ListVolumesOptions {
+            filters: Some(filters),
+        }))
+        .await?;
+    let mut removed = Vec::new();
+    for v in list.volumes.unwrap_or_default() {
+        e.mutating()
+            .remove_volume(
+                &v.name,
+                None::<bollard::query_parameters::RemoveVolumeOptions>,
+            )
+            .await?;
+        removed.push(v.name);
+    }
+    Ok(removed)
 }

@@ -28,6 +28,12 @@ pub struct Stack {
     pub volumes: BTreeMap<String, Resource>,
     /// The compose file, relative to the repository root.
     pub file: PathBuf,
+    /// Tracked files (or folders) the app owns once placed
+    /// (`x-tend.host_owned`), relative to the stack folder.
+    pub host_owned: Vec<String>,
+    /// Remove the working directory and named volumes when the stack is
+    /// removed from git (`x-tend.remove_data`).
+    pub remove_data: bool,
 }
 
 /// The stack is stopped from `from` until the next `to`.
@@ -146,4 +152,58 @@ pub struct Healthcheck {
     pub retries: Option<u32>,
     /// Grace period after start.
     pub start_period: Option<Duration>,
+}
+
+/// One change to a working directory.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FileChange {
+    /// What to do.
+    pub kind: FileKind,
+    /// The file or folder, relative to the stack folder.
+    pub path: String,
+    /// Why, in words.
+    pub reason: String,
+}
+
+/// Kinds of [`FileChange`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum FileKind {
+    /// Write git's content (new or changed in git).
+    Place,
+    /// Write git's content over a copy changed on the host (drift).
+    Restore,
+    /// Delete a file removed from git, if unchanged since placed.
+    Remove,
+    /// Create a missing bind source as a folder.
+    CreateFolder,
+}
+
+/// `rel` (relative to a folder, `./` optional) normalised to `a/b`, or
+/// `None` when it is absolute or leaves the folder; `""` is the folder.
+pub fn inside_folder(rel: &str) -> Option<String> {
+    if rel.starts_with('/') {
+        return None;
+    }
+    let mut parts: Vec<&str> = Vec::new();
+    for part in rel.split('/') {
+        match part {
+            "" | "." => {}
+            ".." => {
+                parts.pop()?;
+            }
+            p => parts.push(p),
+        }
+    }
+    Some(parts.join("/"))
+}
+
+/// Whether `path` is `prefix` or inside it (`""` holds everything).
+pub fn under(path: &str, prefix: &str) -> bool {
+    let prefix = prefix.trim_end_matches('/');
+    prefix.is_empty()
+        || path == prefix
+        || path
+            .strip_prefix(prefix)
+            .is_some_and(|r| r.starts_with('/'))
 }

@@ -108,6 +108,8 @@ pub enum AuditKind {
     HostUnreachable,
     /// A Docker host answers again.
     HostRecovered,
+    /// A stack left the repository and its containers were removed.
+    StackRemoved,
 }
 
 /// One entry of the audit log.

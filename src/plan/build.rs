@@ -115,6 +115,14 @@ fn plan_stack(t: &Target, mine: &[&ContainerSeen], host: &HostState, cx: &Contex
     if t.error.is_some() {
         return out;
     }
+    if let Some((image, e)) = t
+        .services
+        .values()
+        .find_map(|s| Some((&s.spec.image, host.image_errors.get(&s.spec.image)?)))
+    {
+        out.error = Some(format!("image {image}: {e}"));
+        return out;
+    }
     let holds = cx.holds.get(&t.name);
     let want = |service: &str| -> Want {
         match t.state {
@@ -134,6 +142,7 @@ fn plan_stack(t: &Target, mine: &[&ContainerSeen], host: &HostState, cx: &Contex
     };
     let absent = t.state == StackState::Absent;
     if !absent {
+        files(t, &mut out.changes);
         resources(t, host, &mut out.changes);
     }
     for c in mine.iter().filter(|c| !t.services.contains_key(&c.service)) {
@@ -184,9 +193,25 @@ fn plan_stack(t: &Target, mine: &[&ContainerSeen], host: &HostState, cx: &Contex
     out
 }
 
-/// Apply order: resources, removals, services, network removals.
+/// The working directory's changes, as observed.
+fn files(t: &Target, out: &mut Vec<Change>) {
+    use crate::model::FileKind;
+    for f in &t.files {
+        let action = match f.kind {
+            FileKind::Place => Action::PlaceFile,
+            FileKind::Restore => Action::RestoreFile,
+            FileKind::Remove => Action::RemoveFile,
+            FileKind::CreateFolder => Action::CreateFolder,
+        };
+        let drift = f.kind == FileKind::Restore;
+        out.push(change(action, &f.path, f.reason.clone(), drift));
+    }
+}
+
+/// Apply order: files and resources, removals, services, network removals.
 fn phase(a: Action) -> u8 {
     match a {
+        a if a.is_file() => 0,
         Action::CreateNetwork | Action::CreateVolume => 0,
         Action::Remove => 1,
         Action::RemoveNetwork => 3,

@@ -31,6 +31,12 @@ pub mod labels {
     pub const NETWORK: &str = "com.docker.compose.network";
     /// Compose volume key.
     pub const VOLUME: &str = "com.docker.compose.volume";
+    /// The project directory (the stack's working directory).
+    pub const WORKING_DIR: &str = "com.docker.compose.project.working_dir";
+    /// The compose file, in the project directory.
+    pub const CONFIG_FILES: &str = "com.docker.compose.project.config_files";
+    /// The project's `.env`, when it has one.
+    pub const ENVIRONMENT_FILE: &str = "com.docker.compose.project.environment_file";
     /// `true` on everything tend created.
     pub const MANAGED: &str = "tend.managed";
     /// Hash of the container spec.
@@ -146,6 +152,24 @@ pub enum Action {
     Remove,
     /// Remove a network.
     RemoveNetwork,
+    /// Write a tracked file into the working directory (new or changed in git).
+    PlaceFile,
+    /// Write a tracked file back over a copy changed on the host (drift).
+    RestoreFile,
+    /// Delete a file removed from git (only if unchanged since placed).
+    RemoveFile,
+    /// Create a missing bind source as a folder, as compose does.
+    CreateFolder,
+}
+
+impl Action {
+    /// Whether the action changes the working directory, not the engine.
+    pub fn is_file(self) -> bool {
+        matches!(
+            self,
+            Action::PlaceFile | Action::RestoreFile | Action::RemoveFile | Action::CreateFolder
+        )
+    }
 }
 
 impl Action {

@@ -18,6 +18,9 @@ pub struct HostState {
     pub images: BTreeMap<String, String>,
     /// Names of containers tend did not create (never touched).
     pub foreign: BTreeSet<String>,
+    /// Image references the engine refused to look up, with its answer:
+    /// only the stacks that name them fail.
+    pub image_errors: BTreeMap<String, String>,
 }
 
 /// One managed container.

@@ -31,7 +31,30 @@ pub struct Target {
     pub volumes: BTreeMap<String, Resource>,
     /// Why the stack could not be rendered (an env file is unreadable…).
     pub error: Option<String>,
+    /// Relative bind sources of its services, normalised (`config`, `""`
+    /// for the folder itself), sorted and unique.
+    pub binds: Vec<String>,
+    /// Changes its working directory needs (tracked files, missing bind
+    /// sources), as observed; they are applied before its services.
+    pub files: Vec<crate::model::FileChange>,
+    /// Its working directory (compose's project directory), when known.
+    pub workdir: Option<PathBuf>,
+    /// The compose file's name in its folder.
+    pub compose_file: String,
 }
+
+/// Where a relative bind source is mounted from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Bound {
+    /// The host path to mount.
+    pub path: PathBuf,
+    /// Digest of the tracked files under it, when tend places them: a
+    /// change of content recreates the services that mount it.
+    pub files: Option<String>,
+}
+
+/// Resolves a stack's relative bind source (normalised, inside its folder).
+pub type BindFn<'a> = dyn Fn(&Stack, &str) -> Result<Bound, String> + 'a;
 
 /// One service as tend would create it.
 #[derive(Debug, Clone, PartialEq)]
@@ -46,6 +69,8 @@ pub struct ServiceTarget {
     pub parts: BTreeMap<String, String>,
     /// Position along `depends_on`: 0 needs nothing, 1 needs level 0, …
     pub level: u32,
+    /// Its relative bind sources, normalised.
+    pub binds: Vec<String>,
 }
 
 impl ServiceTarget {
@@ -77,7 +102,7 @@ pub fn render_all(
     root: &Path,
     read: &dyn Fn(&Path) -> Result<String, String>,
     env: &dyn Fn(&str) -> Option<String>,
-    bind: &dyn Fn(&Path) -> Result<PathBuf, String>,
+    bind: &BindFn,
 ) -> Vec<Target> {
     stacks
         .iter()
@@ -86,19 +111,18 @@ pub fn render_all(
 }
 
 /// Renders one stack; `root` is the snapshot folder of the commit. `bind`
-/// turns a relative bind source (made absolute under `root`) into the path
-/// to mount: the daemon gives a content-addressed copy (a commit that does
-/// not change the files does not change the container), `tend apply` the
-/// folder itself.
+/// turns a relative bind source into the path to mount: the daemon gives
+/// the stack's persistent working directory (a commit changes only the
+/// tracked files in it), `tend apply` the folder itself, as compose does.
 pub fn render(
     stack: &Stack,
     root: &Path,
     read: &dyn Fn(&Path) -> Result<String, String>,
     env: &dyn Fn(&str) -> Option<String>,
-    bind: &dyn Fn(&Path) -> Result<PathBuf, String>,
+    bind: &BindFn,
 ) -> Target {
     let mut error = None;
-    let stack_dir = root.join(stack.file.parent().unwrap_or(Path::new("")));
+    let mut binds = std::collections::BTreeSet::new();
     let levels = levels(&stack.services);
     let mut services = BTreeMap::new();
     for (name, spec) in &stack.services {
@@ -119,16 +143,28 @@ pub fn render(
             };
         }
         let mut spec = spec.clone();
+        let mut files = Vec::new();
         for m in &mut spec.volumes {
-            match absolute_source(&m.source, &stack_dir, env, bind) {
-                Ok(source) => m.source = source,
+            match absolute_source(stack, &m.source, env, bind) {
+                Ok((source, rel, digest)) => {
+                    m.source = source;
+                    binds.extend(rel.clone());
+                    files.extend(digest.map(|d| (rel.unwrap_or_default(), d)));
+                }
                 Err(e) => {
                     error.get_or_insert(format!("service {name}: volume {}: {e}", m.source));
                 }
             }
         }
         let env: Vec<String> = vars.into_iter().map(|(k, v)| format!("{k}={v}")).collect();
-        let parts = parts(&spec, &env);
+        let mut parts = parts(&spec, &env);
+        if !files.is_empty() {
+            files.sort();
+            parts.insert(
+                "files".into(),
+                short(&serde_json::to_string(&files).unwrap_or_default()),
+            );
+        }
         let hash = short(&parts.iter().fold(String::new(), |mut acc, (k, v)| {
             acc.push_str(k);
             acc.push('=');
@@ -145,6 +181,7 @@ pub fn render(
                 hash,
                 parts,
                 level,
+                binds: files.into_iter().map(|(rel, _)| rel).collect(),
             },
         );
     }
@@ -157,39 +194,40 @@ pub fn render(
         networks: stack.networks.clone(),
         volumes: stack.volumes.clone(),
         error,
+        binds: binds.into_iter().collect(),
+        files: Vec::new(),
+        workdir: None,
+        compose_file: stack
+            .file
+            .file_name()
+            .map_or_else(String::new, |f| f.to_string_lossy().into_owned()),
     }
 }
 
-/// `./x` is relative to the stack's folder, `~/x` to tend's home.
+/// The source to mount, the relative bind source (normalised) and the
+/// digest of its tracked files: `./x` is relative to the stack's working
+/// directory, `~/x` to tend's home, anything else as written.
 fn absolute_source(
+    stack: &Stack,
     source: &str,
-    stack_dir: &Path,
     env: &dyn Fn(&str) -> Option<String>,
-    bind: &dyn Fn(&Path) -> Result<PathBuf, String>,
-) -> Result<String, String> {
+    bind: &BindFn,
+) -> Result<(String, Option<String>, Option<String>), String> {
     if let Some(rest) = source.strip_prefix("~/") {
         let home = env("HOME").unwrap_or_else(|| "/root".into());
-        return Ok(PathBuf::from(home).join(rest).display().to_string());
+        return Ok((
+            PathBuf::from(home).join(rest).display().to_string(),
+            None,
+            None,
+        ));
     }
     if source.starts_with('.') {
-        let path = normalise(&stack_dir.join(source));
-        return Ok(bind(&path)?.display().to_string());
+        let rel = crate::model::inside_folder(source)
+            .ok_or_else(|| "leaves the stack folder".to_owned())?;
+        let b = bind(stack, &rel)?;
+        return Ok((b.path.display().to_string(), Some(rel), b.files));
     }
-    Ok(source.to_owned())
-}
-
-fn normalise(path: &Path) -> PathBuf {
-    let mut out = PathBuf::new();
-    for c in path.components() {
-        match c {
-            std::path::Component::CurDir => {}
-            std::path::Component::ParentDir => {
-                out.pop();
-            }
-            other => out.push(other),
-        }
-    }
-    out
+    Ok((source.to_owned(), None, None))
 }
 
 /// Per-field short hashes of what goes into the container.
@@ -310,6 +348,8 @@ mod tests {
             networks: BTreeMap::new(),
             volumes: BTreeMap::new(),
             file: "stacks/web/compose.yaml".into(),
+            host_owned: Vec::new(),
+            remove_data: false,
         }
     }
 
@@ -324,8 +364,12 @@ mod tests {
         )
     }
 
-    fn same(path: &Path) -> Result<PathBuf, String> {
-        Ok(path.to_owned())
+    fn same(stack: &Stack, rel: &str) -> Result<Bound, String> {
+        let dir = Path::new("/r").join(stack.file.parent().unwrap_or(Path::new("")));
+        Ok(Bound {
+            path: dir.join(rel),
+            files: None,
+        })
     }
 
     fn files(path: &Path) -> Result<String, String> {

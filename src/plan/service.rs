@@ -46,7 +46,7 @@ pub(super) fn service_change(
             id,
         )];
     }
-    if let Some(reason) = recreate_reason(c, target, host, short) {
+    if let Some(reason) = recreate_reason(t, c, target, host, short) {
         let action = if run {
             Action::Recreate
         } else {
@@ -113,6 +113,7 @@ fn completed(c: &ContainerSeen) -> bool {
 }
 
 fn recreate_reason(
+    stack: &Target,
     c: &ContainerSeen,
     t: &ServiceTarget,
     host: &HostState,
@@ -133,6 +134,8 @@ fn recreate_reason(
             .collect();
         let what = if changed.is_empty() {
             "container spec".to_owned()
+        } else if changed == ["files"] {
+            changed_files(stack, t)
         } else {
             changed.join(", ")
         };
@@ -152,4 +155,21 @@ fn recreate_reason(
 fn short_id(id: &str) -> &str {
     let id = id.strip_prefix("sha256:").unwrap_or(id);
     &id[..id.len().min(12)]
+}
+
+/// The tracked files this pass places under the service's binds, named
+/// (`config/app.conf`), or "mounted files" when the pass places none.
+fn changed_files(stack: &Target, t: &ServiceTarget) -> String {
+    let names: Vec<&str> = stack
+        .files
+        .iter()
+        .filter(|f| f.kind != crate::model::FileKind::CreateFolder)
+        .filter(|f| t.binds.iter().any(|b| crate::model::under(&f.path, b)))
+        .map(|f| f.path.as_str())
+        .collect();
+    if names.is_empty() {
+        "mounted files".to_owned()
+    } else {
+        names.join(", ")
+    }
 }

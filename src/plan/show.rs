@@ -20,6 +20,10 @@ impl Action {
             Action::Rename => ("~", "rename"),
             Action::Remove => ("-", "remove"),
             Action::RemoveNetwork => ("-", "remove network"),
+            Action::PlaceFile => ("+", "place file"),
+            Action::RestoreFile => ("~", "restore file"),
+            Action::RemoveFile => ("-", "remove file"),
+            Action::CreateFolder => ("+", "create folder"),
         }
     }
 }

@@ -28,6 +28,8 @@ fn stack(name: &str, images: &[(&str, &str)]) -> Stack {
         networks: BTreeMap::new(),
         volumes: BTreeMap::new(),
         file: format!("stacks/{name}/compose.yaml").into(),
+        host_owned: Vec::new(),
+        remove_data: false,
     }
 }
 
@@ -37,7 +39,13 @@ fn target(s: &Stack) -> Target {
         Path::new("/r"),
         &|_| Err("none".into()),
         &|_| None,
-        &|p| Ok(p.to_owned()),
+        &|s, rel| {
+            let dir = Path::new("/r").join(s.file.parent().unwrap_or(Path::new("")));
+            Ok(crate::plan::render::Bound {
+                path: dir.join(rel),
+                files: None,
+            })
+        },
     )
 }
 

@@ -9,7 +9,6 @@
 //! `spawn_blocking`.
 
 mod audit;
-pub mod binds;
 pub mod brake;
 pub mod deliver;
 pub mod gate;
@@ -20,6 +19,7 @@ pub mod queue;
 pub mod scheduler;
 pub mod stacks;
 pub mod timers;
+pub mod work;
 
 use crate::config::{self, LoadError};
 use crate::model::{Applied, AuditKind, Desired, DesiredSummary, Diagnostic, Status};

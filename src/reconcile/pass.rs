@@ -6,7 +6,6 @@
 use crate::docker::apply::{Step, apply_stack};
 use crate::docker::{Engine, observe::observe};
 use crate::model::{Desired, Host};
-use crate::plan::render::render_all;
 use crate::plan::{Change, HostState, Plan, StackPlan, Target};
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -65,26 +64,22 @@ pub struct Observation {
     pub hosts: BTreeMap<String, Result<HostState, String>>,
     /// Engines that answered.
     pub engines: BTreeMap<String, Engine>,
+    /// Each stack's working directory and tracked files.
+    pub works: HashMap<String, super::work::StackWork>,
 }
 
-/// Renders `desired`'s stacks from `dir` and observes their hosts and
-/// `extra` hosts. Relative bind sources are copied under `binds` when given
-/// (the daemon), else mounted from `dir` (the CLI, like compose).
+/// Renders `desired`'s stacks of `commit` from `dir` and observes their
+/// hosts and `extra` hosts. Relative bind sources resolve as `layout` says:
+/// working directories (the daemon) or the folder itself (the CLI).
 pub async fn observe_all(
     desired: &Desired,
     dir: &Path,
+    commit: &str,
     engines: &mut Engines,
     extra: &BTreeSet<String>,
-    binds: Option<&super::binds::Binds>,
+    layout: &mut super::work::Layout,
 ) -> Observation {
-    let read = |p: &Path| std::fs::read_to_string(p).map_err(|e| e.to_string());
-    let env = |k: &str| std::env::var(k).ok();
-    let bind = |p: &Path| match binds {
-        Some(b) => b.get(p),
-        None if p.exists() => Ok(p.to_owned()),
-        None => Err(format!("{} does not exist", p.display())),
-    };
-    let targets = render_all(&desired.stacks, dir, &read, &env, &bind);
+    let (targets, works) = layout.render(desired, dir, commit);
     // Hosts with stacks, hosts declared by name (leftovers there can be
     // pruned), and hosts that held managed containers before (`extra`).
     let mut names: BTreeSet<String> = targets.iter().map(|t| t.host.clone()).collect();
@@ -139,6 +134,7 @@ pub async fn observe_all(
         targets,
         hosts,
         engines: found,
+        works,
     }
 }
 
@@ -186,9 +182,20 @@ pub async fn apply(
             .iter()
             .find(|t| t.name == sp.stack && t.host == sp.host && !sp.leftover)
             .cloned();
+        let work = obs.works.get(&sp.stack).filter(|_| !sp.leftover).cloned();
         let (engine, host, commit) = (engine.clone(), host.clone(), commit.to_owned());
         set.spawn(async move {
-            let steps = apply_stack(&engine, &sp, target.as_ref(), &host, &commit).await;
+            let (files, sp) = split_files(sp);
+            let mut steps = place_files(work, files).await;
+            if steps.iter().any(|s| s.error.is_some()) {
+                let why = "skipped: the working directory could not be brought in line";
+                steps.extend(sp.changes.iter().map(|c| Step {
+                    change: c.clone(),
+                    error: Some(why.into()),
+                }));
+            } else if !sp.changes.is_empty() {
+                steps.extend(apply_stack(&engine, &sp, target.as_ref(), &host, &commit).await);
+            }
             Applied {
                 stack: sp.stack,
                 host: sp.host,
@@ -205,4 +212,63 @@ pub async fn apply(
     }
     out.sort_by(|a, b| (&a.stack, &a.host).cmp(&(&b.stack, &b.host)));
     out
+}
+
+/// The working directory's changes, and the plan without them.
+fn split_files(sp: StackPlan) -> (Vec<Change>, StackPlan) {
+    let (files, changes) = sp.changes.iter().cloned().partition(|c| c.action.is_file());
+    (files, StackPlan { changes, ..sp })
+}
+
+/// Carries out file changes in the stack's working directory.
+async fn place_files(work: Option<super::work::StackWork>, files: Vec<Change>) -> Vec<Step> {
+    use crate::model::{FileChange, FileKind};
+    use crate::plan::Action;
+    if files.is_empty() {
+        return Vec::new();
+    }
+    let Some(work) = work else {
+        let error = Some("the stack has no working directory".to_owned());
+        return files
+            .into_iter()
+            .map(|change| Step {
+                change,
+                error: error.clone(),
+            })
+            .collect();
+    };
+    let asked: Vec<FileChange> = files
+        .iter()
+        .map(|c| FileChange {
+            kind: match c.action {
+                Action::RestoreFile => FileKind::Restore,
+                Action::RemoveFile => FileKind::Remove,
+                Action::CreateFolder => FileKind::CreateFolder,
+                _ => FileKind::Place,
+            },
+            path: c.target.clone(),
+            reason: c.reason.clone(),
+        })
+        .collect();
+    let done = tokio::task::spawn_blocking(move || {
+        crate::workdir::sync::apply(&work.tracked, &work.dir, &asked)
+    })
+    .await;
+    match done {
+        Ok(outcomes) => files
+            .into_iter()
+            .zip(outcomes)
+            .map(|(change, (_, r))| Step {
+                change,
+                error: r.err().map(|e| e.to_string()),
+            })
+            .collect(),
+        Err(e) => files
+            .into_iter()
+            .map(|change| Step {
+                change,
+                error: Some(format!("placing files failed: {e}")),
+            })
+            .collect(),
+    }
 }

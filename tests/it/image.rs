@@ -71,6 +71,8 @@ fn config_repo(dir: &Path) -> PathBuf {
         "jobs:\n  - name: hello\n    command: [sh, -c, 'echo hello from $(id -un)']\n  \
          - name: play\n    playbook: playbooks/hello.yml\n    inventory: inventory.ini\n",
     );
+    // The shared engine holds other tests' stacks: never prune them.
+    write("tend.toml", "[reconcile]\nprune = false\n");
     write(
         "inventory.ini",
         "localhost ansible_connection=local ansible_python_interpreter=/opt/ansible/bin/python\n",

@@ -14,6 +14,7 @@ mod notify;
 mod runs;
 mod schema;
 mod sources;
+mod stack_data;
 mod stacks;
 mod stacks_daemon;
 mod support;

@@ -515,7 +515,7 @@ fn a_tcp_host_with_mutual_tls() {
 }
 
 #[test]
-fn relative_binds_follow_their_content_not_the_commit() {
+fn relative_binds_mount_the_working_directory_and_follow_its_files() {
     let (host, _clean) = shared_for(&["site"]);
     let repo = repo(&host, false);
     repo.write("stacks/site/www/index.html", "v1\n");
@@ -533,8 +533,8 @@ fn relative_binds_follow_their_content_not_the_commit() {
     );
     let source = inspect(&host, "site-web-1", "{{(index .Mounts 0).Source}}");
     assert!(
-        source.contains("/binds/"),
-        "mounted from a content-addressed copy: {source}"
+        source.ends_with("/work/local/site/www"),
+        "mounted from the stack's working directory: {source}"
     );
 
     // A commit that does not touch the files leaves the container alone.
@@ -559,13 +559,16 @@ fn relative_binds_follow_their_content_not_the_commit() {
         docker_try(&host, &["exec", "site-web-1", "cat", "/www/index.html"]).1 == "v2"
     });
     let s = wait_stack(&t, "site", "last plan", |s| {
-        s["last_plan"]["changes"][0]["action"] == "recreate"
+        s["last_plan"]["changes"]
+            .to_string()
+            .contains("\"recreate\"")
     });
-    assert!(
-        s["last_plan"]["changes"][0]["reason"]
-            .as_str()
-            .unwrap()
-            .ends_with("volumes changed"),
-        "{s:#}"
+    let changes = s["last_plan"]["changes"].to_string();
+    assert!(changes.contains("www/index.html changed in git"), "{s:#}");
+    assert!(changes.contains(": www/index.html changed"), "{s:#}");
+    assert_eq!(
+        inspect(&host, "site-web-1", "{{(index .Mounts 0).Source}}"),
+        source,
+        "same path, new content"
     );
 }

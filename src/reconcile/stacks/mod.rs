@@ -6,6 +6,8 @@
 
 mod events;
 mod jobs;
+mod migrate;
+mod removed;
 mod report;
 
 use super::brake::Brake;
@@ -61,8 +63,12 @@ pub struct Stacks {
     degraded_told: BTreeSet<String>,
     followed: BTreeSet<String>,
     next_wake: Option<chrono::DateTime<Utc>>,
-    /// Copies of relative bind sources.
-    binds: super::binds::Binds,
+    /// The stacks' working directories.
+    layout: super::work::Layout,
+    /// The data folder.
+    data: std::path::PathBuf,
+    /// Stack → (host, `remove_data`) as the last commit that had it said.
+    remove_data: BTreeMap<String, (String, bool)>,
     /// Where metrics and live notices go.
     observers: crate::live::Observers,
     /// Turns events into alerts.
@@ -86,12 +92,15 @@ impl Stacks {
         let deployed = load(&store, "stacks_deployed");
         let hosts_seen = load(&store, "stack_hosts");
         let last = load(&store, "stacks_last_plan");
+        let remove_data = load(&store, "stacks_remove_data");
         Stacks {
             store,
             queue: Arc::new(Queue::default()),
             applied,
             engines: Engines::new(data.join("tls")),
-            binds: super::binds::Binds::new(data.join("binds")),
+            layout: super::work::Layout::Work(super::work::Works::new(data)),
+            data: data.to_owned(),
+            remove_data,
             view: watch::Sender::new(Vec::new()),
             brake: Brake::default(),
             holds,
@@ -195,8 +204,13 @@ impl Stacks {
             self.failed.clear();
             self.commit = Some(app.commit.clone());
         }
-        self.binds.for_commit(&app.commit);
+        self.remember_remove_data(&app.desired).await;
         let obs = self.observe(&app).await;
+        let obs = if self.migrate_binds(&obs).await {
+            self.observe(&app).await
+        } else {
+            obs
+        };
         self.hosts_changed(&obs, &app.commit).await;
         self.retry = obs.hosts.values().any(Result::is_err).then(|| {
             self.retry.map_or(Duration::from_secs(2), |d| {
@@ -257,6 +271,8 @@ impl Stacks {
         let keep = |sp: &plan::StackPlan, c: &plan::Change| !c.drift || allowed.contains(&sp.stack);
         let results = pass::apply(&plan, &obs, &app.commit, &keep).await;
         self.record_results(&results, &app.commit).await;
+        self.removed(&results, &obs, &app.desired, &app.commit)
+            .await;
         let (obs, plan) = if results.is_empty() {
             (obs, plan)
         } else {
@@ -291,13 +307,13 @@ impl Stacks {
     }
 
     async fn observe(&mut self, app: &Applied) -> Observation {
-        let binds = Some(&self.binds);
         pass::observe_all(
             &app.desired,
             &app.dir,
+            &app.commit,
             &mut self.engines,
             &self.hosts_seen,
-            binds,
+            &mut self.layout,
         )
         .await
     }

@@ -1,0 +1,145 @@
+//! Where each stack's relative binds live, for one pass: the daemon's
+//! persistent working directories (`DATA/work/<host>/<stack>`, tracked
+//! files scanned once per commit) or, for `tend plan`/`tend apply`, the
+//! stack folders of the config folder itself, as compose uses its project
+//! directory. Renders the commit's stacks against them and observes what
+//! each working directory needs.
+
+use crate::model::{Desired, Stack};
+use crate::plan::Target;
+use crate::plan::render::{Bound, render_all};
+use crate::workdir::{self, Tracked, WorkDir};
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+/// Where relative binds resolve.
+pub enum Layout {
+    /// Into the stack folders of the config folder (the CLI).
+    Folder,
+    /// Into working directories under a data folder (the daemon).
+    Work(Works),
+}
+
+/// The daemon's working directories and the tracked files of the commit
+/// in force, scanned once per stack and commit.
+pub struct Works {
+    data: PathBuf,
+    commit: String,
+    scans: HashMap<String, Result<Arc<Tracked>, String>>,
+}
+
+impl Works {
+    /// Working directories under `data/work`.
+    pub fn new(data: &Path) -> Self {
+        Works {
+            data: data.to_owned(),
+            commit: String::new(),
+            scans: HashMap::new(),
+        }
+    }
+
+    /// The data folder.
+    pub fn data(&self) -> &Path {
+        &self.data
+    }
+
+    /// The working directory of `stack`.
+    pub fn dir(&self, stack: &Stack) -> WorkDir {
+        WorkDir::under(&self.data, &stack.host, &stack.name)
+    }
+
+    fn scan(&mut self, commit: &str, root: &Path, stacks: &[Stack]) {
+        if self.commit != commit {
+            self.commit = commit.to_owned();
+            self.scans.clear();
+        }
+        for s in stacks {
+            self.scans.entry(s.name.clone()).or_insert_with(|| {
+                let dir = root.join(s.file.parent().unwrap_or(Path::new("")));
+                workdir::scan(&dir)
+                    .map(Arc::new)
+                    .map_err(|e| format!("working directory: {e}"))
+            });
+        }
+    }
+}
+
+/// A stack's working directory and the tracked files to place in it.
+#[derive(Clone)]
+pub struct StackWork {
+    /// The folder and its manifest.
+    pub dir: WorkDir,
+    /// The commit's tracked files (empty in folder mode).
+    pub tracked: Arc<Tracked>,
+}
+
+impl Layout {
+    /// Renders `desired`'s stacks of commit `commit` (files in `root`) and
+    /// fills each target's working directory changes; returns the targets
+    /// and each stack's working directory.
+    pub fn render(
+        &mut self,
+        desired: &Desired,
+        root: &Path,
+        commit: &str,
+    ) -> (Vec<Target>, HashMap<String, StackWork>) {
+        let read = |p: &Path| std::fs::read_to_string(p).map_err(|e| e.to_string());
+        let env = |k: &str| std::env::var(k).ok();
+        if let Layout::Work(w) = self {
+            w.scan(commit, root, &desired.stacks);
+        }
+        let layout = &*self;
+        let bind = |stack: &Stack, rel: &str| -> Result<Bound, String> {
+            let work = layout.work(stack, root)?;
+            let files = work.tracked.digest_under(rel, &stack.host_owned);
+            Ok(Bound {
+                path: work.dir.root.join(rel),
+                files,
+            })
+        };
+        let mut targets = render_all(&desired.stacks, root, &read, &env, &bind);
+        let mut works = HashMap::new();
+        for (t, stack) in targets.iter_mut().zip(&desired.stacks) {
+            let work = match self.work(stack, root) {
+                Ok(w) => w,
+                Err(e) => {
+                    t.error.get_or_insert(e);
+                    continue;
+                }
+            };
+            t.workdir = Some(work.dir.root.clone());
+            if t.error.is_none() {
+                match workdir::diff(&work.tracked, &work.dir, &stack.host_owned, &t.binds) {
+                    Ok(files) => t.files = files,
+                    Err(e) => t.error = Some(format!("working directory: {e}")),
+                }
+            }
+            works.insert(stack.name.clone(), work);
+        }
+        (targets, works)
+    }
+
+    fn work(&self, stack: &Stack, root: &Path) -> Result<StackWork, String> {
+        match self {
+            Layout::Folder => {
+                let dir = root.join(stack.file.parent().unwrap_or(Path::new("")));
+                Ok(StackWork {
+                    dir: WorkDir::folder(dir),
+                    tracked: Arc::default(),
+                })
+            }
+            Layout::Work(w) => {
+                let tracked = w
+                    .scans
+                    .get(&stack.name)
+                    .cloned()
+                    .unwrap_or_else(|| Err(format!("stack {} was not scanned", stack.name)))?;
+                Ok(StackWork {
+                    dir: w.dir(stack),
+                    tracked,
+                })
+            }
+        }
+    }
+}

@@ -1,0 +1,222 @@
+//! What containers write into relative binds survives every commit, drift
+//! and upgrade: the daemon mounts each stack's persistent working
+//! directory, places git's tracked files in it and never touches the rest.
+//! Also: one broken stack leaves the others alone, and a stack removed from
+//! git keeps its data unless it asked otherwise.
+
+use crate::stacks::repo;
+use crate::support::docker::{docker, docker_try, eventually, inspect, shared_for};
+use crate::support::procs::{Tend, wait_until};
+use crate::support::{Dir, tend};
+use std::time::Duration;
+
+const APP: &str = "services:\n  app:\n    image: localhost/busybox:v1\n    command: [sh, -c, \"date >> /config/state.db; exec sleep 100000\"]\n    init: true\n    volumes: [./config:/config, ./data:/data]\n";
+
+fn wait_synced(t: &Tend, name: &str) -> serde_json::Value {
+    let mut last = serde_json::Value::Null;
+    let ok = wait_until(Duration::from_secs(40), || {
+        last = t.stack(name);
+        last["sync"] == "synced"
+    });
+    assert!(ok, "{name} not synced: {last:#}\n{}", t.log_text());
+    last
+}
+
+fn exec(host: &str, name: &str, cmd: &str) -> String {
+    docker(host, &["exec", name, "sh", "-c", cmd])
+}
+
+#[test]
+fn container_state_survives_ten_commits_and_git_wins_for_tracked_files() {
+    let (host, _clean) = shared_for(&["keep"]);
+    let repo = repo(&host, false);
+    repo.write("stacks/keep/config/app.conf", "line=0\n");
+    repo.write("stacks/keep/compose.yaml", APP);
+    let data = Dir::new();
+    let t = Tend::follow(repo.path(), &data);
+    wait_synced(&t, "keep");
+    let name = "keep-app-1";
+    // The missing ./data bind source was created, as compose does.
+    exec(
+        &host,
+        name,
+        "echo user data >> /config/state.db; echo x > /data/blob",
+    );
+    let source = inspect(&host, name, "{{range .Mounts}}{{.Source}} {{end}}");
+    assert!(source.contains("/work/local/keep/config"), "{source}");
+    for n in 1..=10 {
+        repo.write("stacks/keep/config/app.conf", format!("line={n}\n"));
+        let want = format!("line={n}");
+        eventually(
+            &format!("commit {n} placed and the service recreated"),
+            || docker_try(&host, &["exec", name, "cat", "/config/app.conf"]).1 == want,
+        );
+    }
+    let s = wait_synced(&t, "keep");
+    let reason = s["last_plan"]["changes"].to_string();
+    assert!(reason.contains("config/app.conf changed in git"), "{s:#}");
+    let state = exec(&host, name, "cat /config/state.db");
+    assert!(state.contains("user data"), "state lost: {state}");
+    assert!(state.lines().count() >= 11, "one line per start: {state}");
+    assert_eq!(exec(&host, name, "cat /data/blob"), "x");
+    assert_eq!(
+        inspect(&host, name, "{{range .Mounts}}{{.Source}} {{end}}"),
+        source,
+        "the mount path stays the same"
+    );
+    // Compose's labels: the project directory holds a copy of the file.
+    let dir = inspect(
+        &host,
+        name,
+        "{{index .Config.Labels \"com.docker.compose.project.working_dir\"}}",
+    );
+    assert!(
+        std::path::Path::new(&dir).join("compose.yaml").is_file(),
+        "{dir}"
+    );
+
+    // A tracked file changed on the host: restored from git, told as drift,
+    // the host's copy kept.
+    let conf = std::path::Path::new(&dir).join("config/app.conf");
+    std::fs::write(&conf, "edited on the host\n").unwrap();
+    repo.write(
+        "jobs/nudge.yaml",
+        "jobs:\n  - name: nudge\n    command: [\"true\"]\n",
+    );
+    eventually("the host edit restored", || {
+        std::fs::read_to_string(&conf).unwrap() == "line=10\n"
+    });
+    let drift = t.events(50).into_iter().find(|(k, _)| k == "stack-applied");
+    let text = format!("{:?}", t.events(50));
+    assert!(
+        text.contains("drift: config/app.conf changed on the host; restored from git"),
+        "{drift:?} {text}"
+    );
+    assert!(exec(&host, name, "cat /config/state.db").contains("user data"));
+}
+
+#[test]
+fn host_owned_files_are_left_to_the_app() {
+    let (host, _clean) = shared_for(&["owned"]);
+    let repo = repo(&host, false);
+    repo.write("stacks/owned/config/app.conf", "from git\n");
+    let file = APP.replace(
+        "services:",
+        "x-tend:\n  host_owned: [config/app.conf]\nservices:",
+    );
+    repo.write("stacks/owned/compose.yaml", file);
+    let data = Dir::new();
+    let t = Tend::follow(repo.path(), &data);
+    wait_synced(&t, "owned");
+    let name = "owned-app-1";
+    let id = inspect(&host, name, "{{.Id}}");
+    exec(&host, name, "echo rewritten by the app > /config/app.conf");
+    repo.write("stacks/owned/config/app.conf", "from git, later\n");
+    repo.write("stacks/owned/config/other.conf", "new\n");
+    // other.conf is mounted: the service is recreated, and sees it.
+    eventually(
+        "the new tracked file placed and the service recreated",
+        || {
+            let now = docker_try(
+                &host,
+                &["inspect", "-f", "{{.Id}} {{.State.Running}}", name],
+            )
+            .1;
+            now != format!("{id} true")
+                && now.ends_with("true")
+                && docker_try(&host, &["exec", name, "cat", "/config/other.conf"]).1 == "new"
+        },
+    );
+    wait_synced(&t, "owned");
+    assert_eq!(
+        exec(&host, name, "cat /config/app.conf"),
+        "rewritten by the app"
+    );
+}
+
+#[test]
+fn one_broken_stack_never_changes_another() {
+    let (host, _clean) = shared_for(&["busy", "fine", "lonely"]);
+    let repo = repo(&host, false);
+    let port = crate::support::procs::free_port();
+    let hold = std::net::TcpListener::bind(("0.0.0.0", port)).unwrap();
+    let sleeper =
+        "    image: localhost/busybox:v1\n    command: [sleep, \"100000\"]\n    init: true\n";
+    repo.write(
+        "stacks/busy/compose.yaml",
+        format!("services:\n  app:\n{sleeper}    ports: [\"{port}:80\"]\n"),
+    );
+    repo.write(
+        "stacks/lonely/compose.yaml",
+        format!("services:\n  app:\n{sleeper}networks: {{ outside: {{ external: true }} }}\n")
+            .replace(
+                "    init: true\n",
+                "    init: true\n    networks: [outside]\n",
+            ),
+    );
+    repo.write(
+        "stacks/fine/compose.yaml",
+        format!("services:\n  app:\n{sleeper}"),
+    );
+    let data = Dir::new();
+    let t = Tend::follow(repo.path(), &data);
+    wait_synced(&t, "fine");
+    let ok = wait_until(Duration::from_secs(30), || {
+        t.stack("busy")["sync"] == "degraded" && t.stack("lonely")["sync"] == "degraded"
+    });
+    assert!(ok, "{:#} {:#}", t.stack("busy"), t.stack("lonely"));
+    let busy = t.stack("busy").to_string();
+    assert!(
+        busy.contains("address already in use") || busy.contains("port is already allocated"),
+        "{busy}"
+    );
+    assert!(t.stack("lonely").to_string().contains("outside"));
+    assert_eq!(t.stack("fine")["sync"], "synced");
+    drop(hold);
+}
+
+#[test]
+fn bad_references_and_escaping_binds_are_config_errors_at_their_line() {
+    let repo = Dir::new();
+    repo.write(
+        "stacks/bad/compose.yaml",
+        "services:\n  app:\n    image: localhost/Not_A_Valid:ref:x\n  web:\n    image: busybox\n    volumes: [\"./../../etc:/host-etc\"]\n",
+    );
+    let out = tend(repo.path(), &["check", "."]).expect_code(1);
+    let text = format!("{}{}", out.stdout, out.stderr);
+    assert!(
+        text.contains("stacks/bad/compose.yaml:3:12")
+            && text.contains("is not a valid image reference"),
+        "{text}"
+    );
+    assert!(
+        text.contains("stacks/bad/compose.yaml:6:15") && text.contains("leaves the stack folder"),
+        "{text}"
+    );
+}
+
+#[test]
+fn a_huge_file_or_a_symlink_out_fails_only_its_stack() {
+    let (host, _clean) = shared_for(&["huge", "link", "calm"]);
+    let repo = repo(&host, false);
+    let sleeper = "services:\n  app:\n    image: localhost/busybox:v1\n    command: [sleep, \"100000\"]\n    init: true\n    volumes: [./conf:/conf]\n";
+    for s in ["huge", "link", "calm"] {
+        repo.write(&format!("stacks/{s}/compose.yaml"), sleeper);
+        repo.write(&format!("stacks/{s}/conf/a.conf"), "a\n");
+    }
+    let big = std::fs::File::create(repo.path().join("stacks/huge/conf/big.bin")).unwrap();
+    big.set_len(300 * 1024 * 1024).unwrap();
+    std::os::unix::fs::symlink("/etc/passwd", repo.path().join("stacks/link/conf/pw")).unwrap();
+    let data = Dir::new();
+    let t = Tend::follow(repo.path(), &data);
+    wait_synced(&t, "calm");
+    let huge = t.stack("huge").to_string();
+    assert!(huge.contains("conf/big.bin is 314572800 bytes"), "{huge}");
+    let link = t.stack("link").to_string();
+    assert!(
+        link.contains("conf/pw is a symlink that points out"),
+        "{link}"
+    );
+    assert!(docker_try(&host, &["inspect", "huge-app-1"]).0.eq(&false));
+    assert!(!data.path().join("data/work/local/huge/conf").exists());
+}
