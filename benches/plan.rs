@@ -45,7 +45,7 @@ fn main() {
         &|s, rel| {
             let dir = Path::new("/r").join(s.file.parent().unwrap_or(Path::new("")));
             Ok(tend::plan::render::Bound {
-                path: dir.join(rel),
+                mount: tend::plan::render::BoundAs::Path(dir.join(rel)),
                 files: None,
             })
         },

@@ -33,6 +33,11 @@ pub struct RunArgs {
     /// Data folder: database, clone, snapshots.
     #[arg(long, env = "TEND_DATA", default_value = "./tend-data")]
     pub data: PathBuf,
+    /// Where stacks' working directories (relative binds) live, one folder
+    /// per host and stack; default DATA/stacks. When tend runs in a
+    /// container, bind this folder at the same path on the host.
+    #[arg(long, env = "TEND_STACKS_DIR")]
+    pub stacks_dir: Option<PathBuf>,
     /// Address of the status page and API.
     #[arg(long, env = "TEND_LISTEN", default_value = "127.0.0.1:8080")]
     pub listen: SocketAddr,
@@ -241,7 +246,12 @@ async fn daemon(args: RunArgs, store: Store, secrets: Secrets) -> Result<std::pr
     tracing::info!(addr = %listener.local_addr()?, "listening");
     let applied = daemon.applied();
     let (manual_tx, manual_rx) = tokio::sync::mpsc::channel::<Manual>(64);
+    let stacks_dir = args
+        .stacks_dir
+        .clone()
+        .unwrap_or_else(|| args.data.join("stacks"));
     let stacks = Stacks::new(store.clone(), applied.clone(), &args.data)
+        .with_work_root(stacks_dir)
         .with_observers(observers.clone())
         .with_mailer(mailer.clone());
     let stacks_view = stacks.view();

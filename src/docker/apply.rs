@@ -163,6 +163,7 @@ async fn service(
                 }),
             };
             let new_id = ops::create_container(e, &new).await?;
+            super::files::copy_in(e, &new_id, &s.copy_in).await?;
             if c.action.starts() {
                 ops::start(e, &new_id).await?;
             }

@@ -8,6 +8,7 @@
 pub mod actions;
 pub mod apply;
 pub mod events;
+pub mod files;
 pub mod observe;
 pub mod ops;
 

@@ -46,11 +46,24 @@ pub struct Target {
 /// Where a relative bind source is mounted from.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Bound {
-    /// The host path to mount.
-    pub path: PathBuf,
+    /// How it reaches the container.
+    pub mount: BoundAs,
     /// Digest of the tracked files under it, when tend places them: a
     /// change of content recreates the services that mount it.
     pub files: Option<String>,
+}
+
+/// How a relative bind source reaches the container.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BoundAs {
+    /// A bind of this host path (tend and the engine share a file system).
+    Path(PathBuf),
+    /// A named volume of the stack (this key), filled by tend through the
+    /// Engine API: a folder on a remote engine.
+    Volume(String),
+    /// A single tracked file on a remote engine (its content here): copied
+    /// into the container at its target path before the first start.
+    CopyIn(PathBuf),
 }
 
 /// Resolves a stack's relative bind source (normalised, inside its folder).
@@ -71,6 +84,9 @@ pub struct ServiceTarget {
     pub level: u32,
     /// Its relative bind sources, normalised.
     pub binds: Vec<String>,
+    /// Tracked files copied into the container before its first start:
+    /// (path in the container, the file's content on tend's side).
+    pub copy_in: Vec<(String, PathBuf)>,
 }
 
 impl ServiceTarget {
@@ -123,6 +139,7 @@ pub fn render(
 ) -> Target {
     let mut error = None;
     let mut binds = std::collections::BTreeSet::new();
+    let mut volumes = stack.volumes.clone();
     let levels = levels(&stack.services);
     let mut services = BTreeMap::new();
     for (name, spec) in &stack.services {
@@ -144,10 +161,22 @@ pub fn render(
         }
         let mut spec = spec.clone();
         let mut files = Vec::new();
+        let mut copy_in = Vec::new();
         for m in &mut spec.volumes {
             match absolute_source(stack, &m.source, env, bind) {
                 Ok((source, rel, digest)) => {
-                    m.source = source;
+                    match source {
+                        BoundAs::Path(p) => m.source = p.display().to_string(),
+                        BoundAs::Volume(key) => {
+                            m.kind = crate::model::MountKind::Volume;
+                            volumes.entry(key.clone()).or_default();
+                            m.source = key;
+                        }
+                        BoundAs::CopyIn(from) => {
+                            copy_in.push((m.target.clone(), from));
+                            m.source.clear();
+                        }
+                    }
                     binds.extend(rel.clone());
                     files.extend(digest.map(|d| (rel.unwrap_or_default(), d)));
                 }
@@ -156,6 +185,8 @@ pub fn render(
                 }
             }
         }
+        spec.volumes
+            .retain(|m| !(m.kind == crate::model::MountKind::Bind && m.source.is_empty()));
         let env: Vec<String> = vars.into_iter().map(|(k, v)| format!("{k}={v}")).collect();
         let mut parts = parts(&spec, &env);
         if !files.is_empty() {
@@ -182,6 +213,7 @@ pub fn render(
                 parts,
                 level,
                 binds: files.into_iter().map(|(rel, _)| rel).collect(),
+                copy_in,
             },
         );
     }
@@ -192,7 +224,7 @@ pub fn render(
         sleep: stack.sleep.clone(),
         services,
         networks: stack.networks.clone(),
-        volumes: stack.volumes.clone(),
+        volumes,
         error,
         binds: binds.into_iter().collect(),
         files: Vec::new(),
@@ -204,30 +236,26 @@ pub fn render(
     }
 }
 
-/// The source to mount, the relative bind source (normalised) and the
-/// digest of its tracked files: `./x` is relative to the stack's working
-/// directory, `~/x` to tend's home, anything else as written.
+/// What to mount, the relative bind source (normalised) and the digest of
+/// its tracked files: `./x` is relative to the stack's working directory,
+/// `~/x` to tend's home, anything else as written.
 fn absolute_source(
     stack: &Stack,
     source: &str,
     env: &dyn Fn(&str) -> Option<String>,
     bind: &BindFn,
-) -> Result<(String, Option<String>, Option<String>), String> {
+) -> Result<(BoundAs, Option<String>, Option<String>), String> {
     if let Some(rest) = source.strip_prefix("~/") {
         let home = env("HOME").unwrap_or_else(|| "/root".into());
-        return Ok((
-            PathBuf::from(home).join(rest).display().to_string(),
-            None,
-            None,
-        ));
+        return Ok((BoundAs::Path(PathBuf::from(home).join(rest)), None, None));
     }
     if source.starts_with('.') {
         let rel = crate::model::inside_folder(source)
             .ok_or_else(|| "leaves the stack folder".to_owned())?;
         let b = bind(stack, &rel)?;
-        return Ok((b.path.display().to_string(), Some(rel), b.files));
+        return Ok((b.mount, Some(rel), b.files));
     }
-    Ok((source.to_owned(), None, None))
+    Ok((BoundAs::Path(PathBuf::from(source)), None, None))
 }
 
 /// Per-field short hashes of what goes into the container.
@@ -367,7 +395,7 @@ mod tests {
     fn same(stack: &Stack, rel: &str) -> Result<Bound, String> {
         let dir = Path::new("/r").join(stack.file.parent().unwrap_or(Path::new("")));
         Ok(Bound {
-            path: dir.join(rel),
+            mount: BoundAs::Path(dir.join(rel)),
             files: None,
         })
     }

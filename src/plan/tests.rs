@@ -42,7 +42,7 @@ fn target(s: &Stack) -> Target {
         &|s, rel| {
             let dir = Path::new("/r").join(s.file.parent().unwrap_or(Path::new("")));
             Ok(crate::plan::render::Bound {
-                path: dir.join(rel),
+                mount: crate::plan::render::BoundAs::Path(dir.join(rel)),
                 files: None,
             })
         },

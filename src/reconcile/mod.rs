@@ -16,6 +16,7 @@ pub mod jobrun;
 pub mod mail;
 pub mod pass;
 pub mod queue;
+pub mod remote;
 pub mod scheduler;
 pub mod stacks;
 pub mod timers;

@@ -186,7 +186,12 @@ pub async fn apply(
         let (engine, host, commit) = (engine.clone(), host.clone(), commit.to_owned());
         set.spawn(async move {
             let (files, sp) = split_files(sp);
-            let mut steps = place_files(work, files).await;
+            let mut steps = match (&work, &target) {
+                (Some(w), Some(t)) if w.remote => {
+                    super::remote::place_files(&engine, t, w, files).await
+                }
+                _ => place_files(work, files).await,
+            };
             if steps.iter().any(|s| s.error.is_some()) {
                 let why = "skipped: the working directory could not be brought in line";
                 steps.extend(sp.changes.iter().map(|c| Step {

@@ -1,5 +1,5 @@
 //! Where each stack's relative binds live, for one pass: the daemon's
-//! persistent working directories (`DATA/work/<host>/<stack>`, tracked
+//! persistent working directories (`DATA/stacks/<host>/<stack>`, tracked
 //! files scanned once per commit) or, for `tend plan`/`tend apply`, the
 //! stack folders of the config folder itself, as compose uses its project
 //! directory. Renders the commit's stacks against them and observes what
@@ -7,7 +7,7 @@
 
 use crate::model::{Desired, Stack};
 use crate::plan::Target;
-use crate::plan::render::{Bound, render_all};
+use crate::plan::render::{Bound, BoundAs, render_all};
 use crate::workdir::{self, Tracked, WorkDir};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -24,29 +24,24 @@ pub enum Layout {
 /// The daemon's working directories and the tracked files of the commit
 /// in force, scanned once per stack and commit.
 pub struct Works {
-    data: PathBuf,
+    root: PathBuf,
     commit: String,
     scans: HashMap<String, Result<Arc<Tracked>, String>>,
 }
 
 impl Works {
-    /// Working directories under `data/work`.
-    pub fn new(data: &Path) -> Self {
+    /// Working directories under `root` (`root/<host>/<stack>`).
+    pub fn new(root: &Path) -> Self {
         Works {
-            data: data.to_owned(),
+            root: root.to_owned(),
             commit: String::new(),
             scans: HashMap::new(),
         }
     }
 
-    /// The data folder.
-    pub fn data(&self) -> &Path {
-        &self.data
-    }
-
     /// The working directory of `stack`.
     pub fn dir(&self, stack: &Stack) -> WorkDir {
-        WorkDir::under(&self.data, &stack.host, &stack.name)
+        WorkDir::under(&self.root, &stack.host, &stack.name)
     }
 
     fn scan(&mut self, commit: &str, root: &Path, stacks: &[Stack]) {
@@ -72,6 +67,9 @@ pub struct StackWork {
     pub dir: WorkDir,
     /// The commit's tracked files (empty in folder mode).
     pub tracked: Arc<Tracked>,
+    /// On an engine tend reaches only through its API: bind folders are
+    /// volumes filled through it (see [`workdir::remote`]).
+    pub remote: bool,
 }
 
 impl Layout {
@@ -91,17 +89,19 @@ impl Layout {
         }
         let layout = &*self;
         let bind = |stack: &Stack, rel: &str| -> Result<Bound, String> {
-            let work = layout.work(stack, root)?;
+            let work = layout.work(stack, root, desired)?;
             let files = work.tracked.digest_under(rel, &stack.host_owned);
-            Ok(Bound {
-                path: work.dir.root.join(rel),
-                files,
-            })
+            let mount = match work.tracked.files.get(rel) {
+                _ if !work.remote => BoundAs::Path(work.dir.root.join(rel)),
+                Some(f) => BoundAs::CopyIn(f.source.clone()),
+                None => BoundAs::Volume(workdir::remote::volume_key(rel)),
+            };
+            Ok(Bound { mount, files })
         };
         let mut targets = render_all(&desired.stacks, root, &read, &env, &bind);
         let mut works = HashMap::new();
         for (t, stack) in targets.iter_mut().zip(&desired.stacks) {
-            let work = match self.work(stack, root) {
+            let work = match self.work(stack, root, desired) {
                 Ok(w) => w,
                 Err(e) => {
                     t.error.get_or_insert(e);
@@ -110,7 +110,14 @@ impl Layout {
             };
             t.workdir = Some(work.dir.root.clone());
             if t.error.is_none() {
-                match workdir::diff(&work.tracked, &work.dir, &stack.host_owned, &t.binds) {
+                let files = if work.remote {
+                    work.dir.manifest().map(|m| {
+                        workdir::remote::diff(&work.tracked, &m, &stack.host_owned, &t.binds)
+                    })
+                } else {
+                    workdir::diff(&work.tracked, &work.dir, &stack.host_owned, &t.binds)
+                };
+                match files {
                     Ok(files) => t.files = files,
                     Err(e) => t.error = Some(format!("working directory: {e}")),
                 }
@@ -120,13 +127,14 @@ impl Layout {
         (targets, works)
     }
 
-    fn work(&self, stack: &Stack, root: &Path) -> Result<StackWork, String> {
+    fn work(&self, stack: &Stack, root: &Path, desired: &Desired) -> Result<StackWork, String> {
         match self {
             Layout::Folder => {
                 let dir = root.join(stack.file.parent().unwrap_or(Path::new("")));
                 Ok(StackWork {
                     dir: WorkDir::folder(dir),
                     tracked: Arc::default(),
+                    remote: false,
                 })
             }
             Layout::Work(w) => {
@@ -135,9 +143,14 @@ impl Layout {
                     .get(&stack.name)
                     .cloned()
                     .unwrap_or_else(|| Err(format!("stack {} was not scanned", stack.name)))?;
+                let remote = desired
+                    .hosts
+                    .get(&stack.host)
+                    .is_some_and(|h| !h.docker.starts_with("unix://"));
                 Ok(StackWork {
                     dir: w.dir(stack),
                     tracked,
+                    remote,
                 })
             }
         }

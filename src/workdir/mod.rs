@@ -12,6 +12,7 @@
 //! [`diff`] only reads; [`sync::apply`] writes, each file atomically.
 
 pub mod migrate;
+pub mod remote;
 pub mod sync;
 
 pub use crate::model::{FileChange, FileKind, under};
@@ -240,10 +241,10 @@ pub struct WorkDir {
 }
 
 impl WorkDir {
-    /// The working directory of `stack` on `host` under `data`
-    /// (`DATA/work/<host>/<stack>`).
-    pub fn under(data: &Path, host: &str, stack: &str) -> Self {
-        let base = data.join("work").join(host);
+    /// The working directory of `stack` on `host` under `root` (the
+    /// daemon's `--stacks-dir`, by default `DATA/stacks`): `root/<host>/<stack>`.
+    pub fn under(root: &Path, host: &str, stack: &str) -> Self {
+        let base = root.join(host);
         WorkDir {
             root: base.join(stack),
             manifest: base.join(format!("{stack}.manifest.json")),

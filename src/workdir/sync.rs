@@ -150,7 +150,8 @@ fn remove(dir: &WorkDir, rel: &str, manifest: &mut super::Manifest) -> Result<()
     Ok(())
 }
 
-fn write_manifest(dir: &WorkDir, m: &super::Manifest) -> Result<(), WorkError> {
+/// Writes the manifest atomically (temporary file, fsync, rename).
+pub fn write_manifest(dir: &WorkDir, m: &super::Manifest) -> Result<(), WorkError> {
     let text = serde_json::to_vec_pretty(m).unwrap_or_default();
     let parent = dir.manifest.parent().unwrap_or(Path::new("/"));
     std::fs::create_dir_all(parent).map_err(io(parent))?;

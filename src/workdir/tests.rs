@@ -16,7 +16,7 @@ fn case() -> Case {
     fs::create_dir_all(git.join("config")).unwrap();
     fs::write(git.join("compose.yaml"), "services: {}\n").unwrap();
     fs::write(git.join("config/app.conf"), "a=1\n").unwrap();
-    let dir = WorkDir::under(&tmp.path().join("data"), "local", "app");
+    let dir = WorkDir::under(&tmp.path().join("data/stacks"), "local", "app");
     Case {
         _tmp: tmp,
         git,

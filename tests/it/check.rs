@@ -9,7 +9,7 @@ fn example_repo_is_valid() {
     let run = tend(&project(), &["check", "example-repo"]).expect_code(0);
     assert!(
         run.stdout
-            .starts_with("ok: 5 jobs, 2 stacks (4 services), 2 docker hosts"),
+            .starts_with("ok: 5 jobs, 2 stacks (5 services), 2 docker hosts"),
         "{}",
         run.stdout
     );

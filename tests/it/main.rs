@@ -15,6 +15,7 @@ mod runs;
 mod schema;
 mod sources;
 mod stack_data;
+mod stack_remote;
 mod stack_upgrade;
 mod stacks;
 mod stacks_daemon;

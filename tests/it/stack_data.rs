@@ -43,7 +43,7 @@ fn container_state_survives_ten_commits_and_git_wins_for_tracked_files() {
         "echo user data >> /config/state.db; echo x > /data/blob",
     );
     let source = inspect(&host, name, "{{range .Mounts}}{{.Source}} {{end}}");
-    assert!(source.contains("/work/local/keep/config"), "{source}");
+    assert!(source.contains("/stacks/local/keep/config"), "{source}");
     for n in 1..=10 {
         repo.write("stacks/keep/config/app.conf", format!("line={n}\n"));
         let want = format!("line={n}");
@@ -218,5 +218,5 @@ fn a_huge_file_or_a_symlink_out_fails_only_its_stack() {
         "{link}"
     );
     assert!(docker_try(&host, &["inspect", "huge-app-1"]).0.eq(&false));
-    assert!(!data.path().join("data/work/local/huge/conf").exists());
+    assert!(!data.path().join("data/stacks/local/huge/conf").exists());
 }

@@ -83,7 +83,7 @@ fn upgrading_from_bind_copies_loses_nothing() {
                 "up-app-1",
             ],
         );
-        ok && src.contains("/work/local/up/config") && src.ends_with("true")
+        ok && src.contains("/stacks/local/up/config") && src.ends_with("true")
     });
     let state = docker(&host, &["exec", "up-app-1", "cat", "/config/state.db"]);
     assert!(
@@ -131,7 +131,7 @@ fn a_removed_stack_keeps_its_data_unless_it_asked_otherwise() {
     );
     let data = Dir::new();
     let t = Tend::follow(repo.path(), &data);
-    let work = data.path().join("data/work/local");
+    let work = data.path().join("data/stacks/local");
     eventually("both stacks wrote their data", || {
         work.join("keep/data/x").exists() && work.join("wipe/data/x").exists()
     });

@@ -533,7 +533,7 @@ fn relative_binds_mount_the_working_directory_and_follow_its_files() {
     );
     let source = inspect(&host, "site-web-1", "{{(index .Mounts 0).Source}}");
     assert!(
-        source.ends_with("/work/local/site/www"),
+        source.ends_with("/stacks/local/site/www"),
         "mounted from the stack's working directory: {source}"
     );
 

@@ -67,6 +67,8 @@ pub struct Stacks {
     layout: super::work::Layout,
     /// The data folder.
     data: std::path::PathBuf,
+    /// Where the stacks' working directories are.
+    work_root: std::path::PathBuf,
     /// Stack → (host, `remove_data`) as the last commit that had it said.
     remove_data: BTreeMap<String, (String, bool)>,
     /// Where metrics and live notices go.
@@ -98,7 +100,8 @@ impl Stacks {
             queue: Arc::new(Queue::default()),
             applied,
             engines: Engines::new(data.join("tls")),
-            layout: super::work::Layout::Work(super::work::Works::new(data)),
+            layout: super::work::Layout::Work(super::work::Works::new(&data.join("stacks"))),
+            work_root: data.join("stacks"),
             data: data.to_owned(),
             remove_data,
             view: watch::Sender::new(Vec::new()),
@@ -118,6 +121,15 @@ impl Stacks {
             observers: crate::live::Observers::default(),
             mail: None,
         }
+    }
+
+    /// Keeps the working directories under `root` instead of `DATA/stacks`
+    /// (when tend runs in a container, a folder bound at the same path on
+    /// the host, so the engine finds what tend placed).
+    pub fn with_work_root(mut self, root: std::path::PathBuf) -> Self {
+        self.layout = super::work::Layout::Work(super::work::Works::new(&root));
+        self.work_root = root;
+        self
     }
 
     /// Reports to `observers` (metrics, live notices).

@@ -37,7 +37,7 @@ impl Stacks {
                 continue;
             }
             let (_, remove) = self.remove_data.get(&r.stack).cloned().unwrap_or_default();
-            let dir = crate::workdir::WorkDir::under(&self.data, &r.host, &r.stack);
+            let dir = crate::workdir::WorkDir::under(&self.work_root, &r.host, &r.stack);
             let (reason, details) = if remove {
                 let gone = match obs.engines.get(&r.host) {
                     Some(e) => crate::docker::ops::remove_project_volumes(e, &r.stack)
