@@ -42,6 +42,20 @@ pub struct ResourceSpec {
     pub driver: Option<String>,
     /// Managed outside the stack.
     pub external: Option<bool>,
+    /// The engine's name.
+    pub name: Option<String>,
+    /// Driver options.
+    pub driver_opts: Option<RawNode>,
+    /// Labels.
+    pub labels: Option<RawNode>,
+    /// Networks: no outside access.
+    pub internal: Option<bool>,
+    /// Networks: standalone containers may attach.
+    pub attachable: Option<bool>,
+    /// Networks: IPv6.
+    pub enable_ipv6: Option<bool>,
+    /// Networks: address management.
+    pub ipam: Option<RawNode>,
 }
 
 /// One service, as written.
@@ -60,10 +74,64 @@ pub struct ServiceSpec {
     pub(super) depends_on: Option<RawNode>,
     healthcheck: Option<HealthSpec>,
     pub(super) networks: Option<RawNode>,
+    /// Compose profiles this service belongs to (inactive unless enabled).
+    pub(super) profiles: Option<RawNode>,
     user: Option<Scalar>,
     working_dir: Option<String>,
     init: Option<bool>,
     stop_grace_period: Option<At<String>>,
+    container_name: Option<RawNode>,
+    hostname: Option<RawNode>,
+    domainname: Option<RawNode>,
+    network_mode: Option<RawNode>,
+    privileged: Option<RawNode>,
+    tty: Option<RawNode>,
+    stdin_open: Option<RawNode>,
+    read_only: Option<RawNode>,
+    cap_add: Option<RawNode>,
+    cap_drop: Option<RawNode>,
+    security_opt: Option<RawNode>,
+    dns: Option<RawNode>,
+    dns_search: Option<RawNode>,
+    dns_opt: Option<RawNode>,
+    group_add: Option<RawNode>,
+    stop_signal: Option<RawNode>,
+    pid: Option<RawNode>,
+    ipc: Option<RawNode>,
+    shm_size: Option<RawNode>,
+    mem_limit: Option<RawNode>,
+    mem_reservation: Option<RawNode>,
+    memswap_limit: Option<RawNode>,
+    cpus: Option<RawNode>,
+    cpu_shares: Option<RawNode>,
+    cpuset: Option<RawNode>,
+    pids_limit: Option<RawNode>,
+    oom_score_adj: Option<RawNode>,
+    oom_kill_disable: Option<RawNode>,
+    userns_mode: Option<RawNode>,
+    cgroup_parent: Option<RawNode>,
+    runtime: Option<RawNode>,
+    devices: Option<RawNode>,
+    extra_hosts: Option<RawNode>,
+    expose: Option<RawNode>,
+    sysctls: Option<RawNode>,
+    tmpfs: Option<RawNode>,
+    ulimits: Option<RawNode>,
+    logging: Option<RawNode>,
+    gpus: Option<RawNode>,
+    deploy: Option<RawNode>,
+    /// Accepted; no effect on the container (pulls use the engine's platform).
+    #[serde(rename = "platform")]
+    _platform: Option<RawNode>,
+    /// Accepted; no effect on the container (pulls use the engine's platform).
+    #[serde(rename = "pull_policy")]
+    _pull_policy: Option<RawNode>,
+    /// Accepted; no effect on the container (pulls use the engine's platform).
+    #[serde(rename = "links")]
+    _links: Option<RawNode>,
+    /// Accepted; no effect on the container (pulls use the engine's platform).
+    #[serde(rename = "external_links")]
+    _external_links: Option<RawNode>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -73,6 +141,9 @@ struct HealthSpec {
     interval: Option<At<String>>,
     timeout: Option<At<String>>,
     start_period: Option<At<String>>,
+    /// Engine API 1.44+; accepted, not sent to 1.41 engines.
+    #[serde(rename = "start_interval")]
+    _start_interval: Option<At<String>>,
     retries: Option<u32>,
     disable: Option<bool>,
 }
@@ -102,6 +173,57 @@ pub fn strip_extensions(root: &mut Node) {
     }
 }
 
+impl ServiceSpec {
+    /// The container-option keys present, by name.
+    fn raw_options(&self) -> super::compose_opts::Raw<'_> {
+        let all = [
+            ("container_name", &self.container_name),
+            ("hostname", &self.hostname),
+            ("domainname", &self.domainname),
+            ("network_mode", &self.network_mode),
+            ("privileged", &self.privileged),
+            ("tty", &self.tty),
+            ("stdin_open", &self.stdin_open),
+            ("read_only", &self.read_only),
+            ("cap_add", &self.cap_add),
+            ("cap_drop", &self.cap_drop),
+            ("security_opt", &self.security_opt),
+            ("dns", &self.dns),
+            ("dns_search", &self.dns_search),
+            ("dns_opt", &self.dns_opt),
+            ("group_add", &self.group_add),
+            ("stop_signal", &self.stop_signal),
+            ("pid", &self.pid),
+            ("ipc", &self.ipc),
+            ("shm_size", &self.shm_size),
+            ("mem_limit", &self.mem_limit),
+            ("mem_reservation", &self.mem_reservation),
+            ("memswap_limit", &self.memswap_limit),
+            ("cpus", &self.cpus),
+            ("cpu_shares", &self.cpu_shares),
+            ("cpuset", &self.cpuset),
+            ("pids_limit", &self.pids_limit),
+            ("oom_score_adj", &self.oom_score_adj),
+            ("oom_kill_disable", &self.oom_kill_disable),
+            ("userns_mode", &self.userns_mode),
+            ("cgroup_parent", &self.cgroup_parent),
+            ("runtime", &self.runtime),
+            ("devices", &self.devices),
+            ("extra_hosts", &self.extra_hosts),
+            ("expose", &self.expose),
+            ("sysctls", &self.sysctls),
+            ("tmpfs", &self.tmpfs),
+            ("ulimits", &self.ulimits),
+            ("logging", &self.logging),
+            ("gpus", &self.gpus),
+            ("deploy", &self.deploy),
+        ];
+        all.into_iter()
+            .filter_map(|(k, v)| Some((k, &v.as_ref()?.0)))
+            .collect()
+    }
+}
+
 /// Normalises one service; `dir` is the stack folder (for `env_file`).
 pub fn service(spec: &ServiceSpec, dir: &str, errs: &mut Errs) -> Service {
     let restart = spec
@@ -126,7 +248,7 @@ pub fn service(spec: &ServiceSpec, dir: &str, errs: &mut Errs) -> Service {
         errs.push((spec.image.pos, e));
     }
     let labels = spec.labels.as_ref().map(|l| forms::key_values(&l.0, errs));
-    Service {
+    let mut out = Service {
         image: spec.image.value.clone(),
         command: spec.command.as_ref().and_then(|c| forms::words(&c.0, errs)),
         entrypoint: spec
@@ -185,7 +307,30 @@ pub fn service(spec: &ServiceSpec, dir: &str, errs: &mut Errs) -> Service {
         working_dir: spec.working_dir.clone(),
         init: spec.init.unwrap_or(false),
         stop_grace_period: opt_duration(&spec.stop_grace_period, errs),
+        options: super::compose_opts::options(&spec.raw_options(), errs),
+    };
+    if let Some(Value::Map(nets)) = spec.networks.as_ref().map(|n| &n.0.value) {
+        for (k, v) in nets {
+            let ip = |key| v.get(key).and_then(forms::scalar);
+            let (v4, v6) = (ip("ipv4_address"), ip("ipv6_address"));
+            if let (Some(name), true) = (forms::scalar(k), v4.is_some() || v6.is_some()) {
+                out.options.addresses.insert(name, (v4, v6));
+            }
+        }
     }
+    // `network_mode: service:X` shares X's network: X starts first.
+    if let Some(x) = out
+        .options
+        .network_mode
+        .as_deref()
+        .and_then(|m| m.strip_prefix("service:"))
+    {
+        let x = x.to_owned();
+        out.depends_on
+            .entry(x)
+            .or_insert(crate::model::DependCondition::ServiceStarted);
+    }
+    out
 }
 
 /// A duration field that may be absent; a bad value is reported.

@@ -175,7 +175,17 @@ pub fn service_networks(node: &Node, errs: &mut Errs) -> BTreeMap<String, (Pos, 
             let Some(name) = scalar_or_err(k, errs) else {
                 continue;
             };
-            check_keys(v, &["aliases"], errs);
+            let keys = [
+                "aliases",
+                "ipv4_address",
+                "ipv6_address",
+                "priority",
+                "gw_priority",
+                "mac_address",
+                "link_local_ips",
+                "driver_opts",
+            ];
+            check_keys(v, &keys, errs);
             let aliases = v.get("aliases").map(|a| string_list(a, errs));
             let aliases = aliases
                 .unwrap_or_default()

@@ -110,6 +110,11 @@ pub fn unknown_message(what: &str, got: &str, expected: &[&str]) -> String {
     match closest(got, expected) {
         Some(best) => format!("unknown {what} `{got}` (did you mean `{best}`?)"),
         None if expected.is_empty() => format!("unknown {what} `{got}`"),
+        // A long list (compose's service keys) helps nobody: name the
+        // reference instead.
+        None if expected.len() > 20 => format!(
+            "unknown {what} `{got}`: not a key tend knows here (see the README's list of supported keys)"
+        ),
         None => format!(
             "unknown {what} `{got}`, expected one of {}",
             expected

@@ -12,8 +12,11 @@
 mod at;
 mod compose;
 mod compose_forms;
+mod compose_opts;
 mod de;
 mod diag;
+pub mod dotenv;
+pub mod interpolate;
 mod jobs;
 pub mod node;
 pub mod notify_url;
@@ -105,6 +108,16 @@ impl Ctx {
                 None
             }
         }
+    }
+
+    /// Where `needle` first appears in the kept text of `rel` (the file's
+    /// start when it does not).
+    fn position_of(&self, rel: &str, needle: &str) -> Pos {
+        self.report
+            .sources
+            .get(rel)
+            .and_then(|text| Some(Pos::of_offset(text, text.find(needle)?)))
+            .unwrap_or(Pos::START)
     }
 
     /// Reads and parses a YAML file into a node tree.

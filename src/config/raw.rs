@@ -29,6 +29,10 @@ pub struct TendFile {
     /// Notification rules.
     #[serde(default)]
     pub notify: Vec<At<NotifySpec>>,
+    /// Variables for compose interpolation (`${NAME}`) in every stack; a
+    /// stack's `.env` is read first, these win over it.
+    #[serde(default)]
+    pub vars: BTreeMap<String, At<Scalar>>,
 }
 
 /// `[defaults]`: what jobs get when they do not say.
@@ -67,6 +71,10 @@ pub struct HostSpec {
     pub docker: At<String>,
     /// TLS client material for `tcp://`; values may be `${file:…}` references.
     pub tls: Option<TlsSpec>,
+    /// Variables for compose interpolation in the stacks on this host; they
+    /// win over `[vars]` and the stack's `.env`.
+    #[serde(default)]
+    pub vars: BTreeMap<String, At<Scalar>>,
 }
 
 /// TLS client settings of a Docker host.
@@ -170,6 +178,9 @@ pub struct XTend {
     pub state: Option<StackState>,
     /// A window in which the stack is stopped.
     pub sleep: Option<SleepSpec>,
+    /// Compose profiles enabled for this stack: services with `profiles:`
+    /// run only when one of theirs is listed here.
+    pub profiles: Option<Vec<At<String>>>,
     /// Tracked files or folders (relative to the stack folder) that the app
     /// rewrites: placed from git once, then never restored or replaced.
     pub host_owned: Option<Vec<At<String>>>,

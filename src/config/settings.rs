@@ -53,6 +53,7 @@ pub(super) fn build(
         self_heal: file.reconcile.self_heal.unwrap_or(true),
         prune: file.reconcile.prune.unwrap_or(true),
         public_url: file.public_url.as_ref().and_then(|u| public_url(cx, u)),
+        vars: vars(cx, &file.vars),
     };
     let mut hosts = BTreeMap::new();
     for (name, spec) in &file.hosts {
@@ -64,6 +65,7 @@ pub(super) fn build(
     hosts.entry(LOCAL_HOST.to_owned()).or_insert_with(|| Host {
         docker: "unix:///var/run/docker.sock".into(),
         tls: None,
+        vars: BTreeMap::new(),
     });
     let notify = file.notify.iter().map(|n| rule(cx, FILE, n)).collect();
     (settings, hosts, notify)
@@ -103,6 +105,7 @@ fn host(cx: &mut Ctx, spec: &HostSpec) -> Host {
     Host {
         docker: docker.value.clone(),
         tls,
+        vars: vars(cx, &spec.vars),
     }
 }
 
@@ -171,5 +174,30 @@ fn blank_references(text: &str) -> String {
         }
     }
     out.push_str(rest);
+    out
+}
+
+/// `[vars]` / `[hosts.NAME.vars]`: names as environment variable names,
+/// values as written (numbers and booleans as their text).
+fn vars(
+    cx: &mut Ctx,
+    specs: &BTreeMap<String, At<super::raw::Scalar>>,
+) -> BTreeMap<String, String> {
+    let mut out = BTreeMap::new();
+    for (name, at) in specs {
+        if let Err(e) = values::check_env_name(name) {
+            cx.error(FILE, at.pos, e);
+        }
+        let text = at.value.text();
+        if text.contains("${env:") || text.contains("${file:") {
+            cx.error(
+                FILE,
+                at.pos,
+                "host secrets (`${env:…}`, `${file:…}`) in [vars] are not supported yet; \
+                 use them in a service's `environment:` through tend's host instead",
+            );
+        }
+        out.insert(name.clone(), text);
+    }
     out
 }

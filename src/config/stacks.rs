@@ -69,7 +69,42 @@ pub(super) fn load_all(
             stacks.push(stack);
         }
     }
+    unique_container_names(cx, &stacks);
     (stacks, declared)
+}
+
+/// Whether a service runs: it names no profile, or one of `enabled`.
+fn active(s: &At<compose::ServiceSpec>, enabled: &[String], errs: &mut forms::Errs) -> bool {
+    let Some(p) = &s.value.profiles else {
+        return true;
+    };
+    let mine = forms::string_list(&p.0, errs);
+    mine.is_empty() || mine.iter().any(|(_, m)| enabled.contains(m))
+}
+
+/// Two services with the same `container_name` on one host cannot both exist.
+fn unique_container_names(cx: &mut Ctx, stacks: &[Stack]) {
+    let mut seen: BTreeMap<(&str, &str), (&str, &str)> = BTreeMap::new();
+    for s in stacks {
+        for (svc, spec) in &s.services {
+            let Some(name) = spec.options.container_name.as_deref() else {
+                continue;
+            };
+            if let Some((other, other_svc)) = seen.insert((&s.host, name), (&s.name, svc)) {
+                let file = s.file.display().to_string();
+                let pos = cx.position_of(&file, &format!("container_name: {name}"));
+                cx.error(
+                    &file,
+                    pos,
+                    format!(
+                        "container_name `{name}` of service {svc} is also used by service \
+                         {other_svc} of stack {other} on host {}",
+                        s.host
+                    ),
+                );
+            }
+        }
+    }
 }
 
 fn load(
@@ -95,6 +130,15 @@ fn load(
             node.pos,
             "empty compose file: expected a `services:` mapping",
         );
+        return None;
+    }
+    let vars = stack_vars(cx, dir, &node, settings, hosts);
+    let mut problems = Vec::new();
+    super::interpolate::interpolate(&mut node, &|k| vars.get(k).cloned(), &mut problems);
+    if !problems.is_empty() {
+        for (pos, message) in problems {
+            cx.error(file, pos, message);
+        }
         return None;
     }
     compose::strip_extensions(&mut node);
@@ -126,19 +170,28 @@ fn load(
         })
     });
     let mut errs = Vec::new();
-    let services = spec
-        .services
-        .iter()
-        .map(|(n, s)| (n.clone(), compose::service(s, dir, &mut errs)))
-        .collect();
+    let enabled: Vec<String> = x
+        .and_then(|x| x.profiles.as_ref())
+        .map(|p| p.iter().map(|a| a.value.clone()).collect())
+        .unwrap_or_default();
+    let mut services: BTreeMap<String, crate::model::Service> = BTreeMap::new();
+    for (n, s) in &spec.services {
+        if active(s, &enabled, &mut errs) {
+            services.insert(n.clone(), compose::service(s, dir, &mut errs));
+        }
+    }
+    let running: Vec<String> = services.keys().cloned().collect();
+    for s in services.values_mut() {
+        s.depends_on.retain(|d, _| running.contains(d));
+    }
     let stack = Stack {
         name: name.to_owned(),
         host: host.map_or_else(|| super::settings::LOCAL_HOST.to_owned(), |h| h.value),
         state: x.and_then(|x| x.state).unwrap_or(StackState::Running),
         sleep,
         services,
-        networks: resources(&spec.networks),
-        volumes: resources(&spec.volumes),
+        networks: resources(&spec.networks, &mut errs),
+        volumes: resources(&spec.volumes, &mut errs),
         file: PathBuf::from(file),
         host_owned: host_owned(x, &mut errs),
         remove_data: x.and_then(|x| x.remove_data).unwrap_or(false),
@@ -148,6 +201,38 @@ fn load(
         cx.error(file, pos, message);
     }
     Some(stack)
+}
+
+/// The interpolation variables of a stack: its folder's `.env`, then
+/// `[vars]`, then `[hosts.NAME.vars]` of its host (later wins). tend's own
+/// environment is never read.
+fn stack_vars(
+    cx: &mut Ctx,
+    dir: &str,
+    node: &super::node::Node,
+    settings: &Settings,
+    hosts: &BTreeMap<String, Host>,
+) -> BTreeMap<String, String> {
+    let mut vars = BTreeMap::new();
+    let env_file = format!("{dir}/.env");
+    if cx.repo.exists(&env_file)
+        && let Some(text) = cx.text(&env_file)
+    {
+        match super::dotenv::parse(&text) {
+            Ok(pairs) => vars.extend(pairs),
+            Err((pos, message)) => cx.error(&env_file, pos, message),
+        }
+    }
+    vars.extend(settings.vars.clone());
+    let host = node
+        .get("x-tend")
+        .and_then(|x| x.get("host"))
+        .and_then(super::node::Node::as_str)
+        .unwrap_or(super::settings::LOCAL_HOST);
+    if let Some(h) = hosts.get(host) {
+        vars.extend(h.vars.clone());
+    }
+    vars
 }
 
 /// `x-tend.host_owned`: plain relative paths inside the stack folder.
@@ -171,17 +256,50 @@ fn host_owned(x: Option<&At<super::raw::XTend>>, errs: &mut forms::Errs) -> Vec<
 
 fn resources(
     specs: &BTreeMap<String, Option<compose::ResourceSpec>>,
+    errs: &mut forms::Errs,
 ) -> BTreeMap<String, Resource> {
-    specs
-        .iter()
-        .map(|(name, spec)| {
-            let r = spec.as_ref().map_or_else(Resource::default, |s| Resource {
-                driver: s.driver.clone(),
-                external: s.external.unwrap_or(false),
-            });
-            (name.clone(), r)
-        })
-        .collect()
+    let mut out = BTreeMap::new();
+    for (name, spec) in specs {
+        let Some(s) = spec else {
+            out.insert(name.clone(), Resource::default());
+            continue;
+        };
+        let mut map = |n: &Option<super::at::RawNode>| -> BTreeMap<String, String> {
+            n.as_ref()
+                .map(|n| forms::key_values(&n.0, errs))
+                .unwrap_or_default()
+                .into_iter()
+                .map(|(k, v)| (k, v.unwrap_or_default()))
+                .collect()
+        };
+        let (driver_opts, labels) = (map(&s.driver_opts), map(&s.labels));
+        let mut r = Resource {
+            driver: s.driver.clone(),
+            external: s.external.unwrap_or(false),
+            name: s.name.clone(),
+            driver_opts,
+            labels,
+            internal: s.internal.unwrap_or(false),
+            attachable: s.attachable.unwrap_or(false),
+            enable_ipv6: s.enable_ipv6.unwrap_or(false),
+            ..Resource::default()
+        };
+        if let Some(ipam) = &s.ipam {
+            forms::check_keys(&ipam.0, &["driver", "config", "options"], errs);
+            r.ipam_driver = ipam.0.get("driver").and_then(forms::scalar);
+            if let Some(super::node::Value::Seq(items)) = ipam.0.get("config").map(|c| &c.value) {
+                for c in items {
+                    let keys = ["subnet", "gateway", "ip_range", "aux_addresses"];
+                    forms::check_keys(c, &keys, errs);
+                    let get = |k| c.get(k).and_then(forms::scalar);
+                    r.subnets
+                        .push((get("subnet"), get("gateway"), get("ip_range")));
+                }
+            }
+        }
+        out.insert(name.clone(), r);
+    }
+    out
 }
 
 /// Checks what the services of one stack refer to.

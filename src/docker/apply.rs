@@ -33,23 +33,17 @@ pub async fn apply_stack(
     commit: &str,
 ) -> Vec<Step> {
     let mut steps = Vec::new();
-    let mut networks: HashMap<String, String> = host
-        .networks
-        .iter()
-        .filter(|n| n.project == plan.stack)
-        .filter_map(|n| {
-            let key = n.name.strip_prefix(&format!("{}_", plan.stack))?;
-            Some((key.to_owned(), n.id.clone()))
-        })
-        .collect();
+    let mut networks: HashMap<String, String> = HashMap::new();
     if let Some(t) = target {
-        for key in t
-            .networks
-            .iter()
-            .filter(|(_, r)| r.external)
-            .map(|(k, _)| k)
-        {
-            networks.insert(key.clone(), key.clone());
+        let (default, default_key) = (crate::model::Resource::default(), "default".to_owned());
+        let keys = t.networks.iter().chain([(&default_key, &default)]);
+        for (key, r) in keys {
+            let full = r.full_name(&plan.stack, key);
+            if r.external {
+                networks.insert(key.clone(), full);
+            } else if let Some(n) = host.networks.iter().find(|n| n.name == full) {
+                networks.insert(key.clone(), n.id.clone());
+            }
         }
     }
     let (early, services): (Vec<&Change>, Vec<&Change>) = plan.changes.iter().partition(|c| {
@@ -61,20 +55,22 @@ pub async fn apply_stack(
     for c in early {
         let r = match c.action {
             Action::CreateNetwork => {
-                let driver = target
+                let none = crate::model::Resource::default();
+                let r = target
                     .and_then(|t| t.networks.get(&c.target))
-                    .and_then(|r| r.driver.as_deref());
-                ops::create_network(e, &plan.stack, &c.target, driver)
+                    .unwrap_or(&none);
+                ops::create_network(e, &plan.stack, &c.target, r)
                     .await
                     .map(|id| {
                         networks.insert(c.target.clone(), id);
                     })
             }
             Action::CreateVolume => {
-                let driver = target
+                let none = crate::model::Resource::default();
+                let r = target
                     .and_then(|t| t.volumes.get(&c.target))
-                    .and_then(|r| r.driver.as_deref());
-                ops::create_volume(e, &plan.stack, &c.target, driver).await
+                    .unwrap_or(&none);
+                ops::create_volume(e, &plan.stack, &c.target, r).await
             }
             _ => ops::remove(e, c.id.as_deref().unwrap_or_default()).await,
         };
@@ -142,7 +138,13 @@ async fn service(
         Action::Stop => ops::stop(e, id).await,
         Action::Pause => Ok(e.mutating().pause_container(id).await?),
         Action::Unpause => Ok(e.mutating().unpause_container(id).await?),
-        Action::Rename => ops::rename(e, id, &crate::plan::container_name(stack, &c.target)).await,
+        Action::Rename => {
+            let name = spec.map_or_else(
+                || crate::plan::container_name(stack, &c.target),
+                |s| s.container(stack, &c.target),
+            );
+            ops::rename(e, id, &name).await
+        }
         Action::Create | Action::CreateStopped | Action::Recreate | Action::RecreateStopped => {
             let s =
                 spec.ok_or_else(|| DockerError::Api(format!("service {} has no spec", c.target)))?;
@@ -157,6 +159,7 @@ async fn service(
                 target: s,
                 networks,
                 commit,
+                volumes: target.map(|t| &t.volumes),
                 project_dir: target.and_then(|t| {
                     let dir = t.workdir.as_deref()?;
                     Some((dir, t.compose_file.as_str()))
@@ -184,7 +187,10 @@ async fn wait_dependencies(
         if *condition == DependCondition::ServiceStarted {
             continue;
         }
-        let name = crate::plan::container_name(&t.name, dep);
+        let name = t.services.get(dep).map_or_else(
+            || crate::plan::container_name(&t.name, dep),
+            |s| s.container(&t.name, dep),
+        );
         let limit = t
             .services
             .get(dep)

@@ -43,7 +43,7 @@ pub async fn fill_volumes(
     let mut keys: Vec<&str> = uploads.iter().map(|(k, _)| k.as_str()).collect();
     keys.dedup();
     for key in &keys {
-        super::ops::create_volume(e, project, key, None).await?;
+        super::ops::create_volume(e, project, key, &crate::model::Resource::default()).await?;
     }
     let name = format!("{project}-tend-files");
     remove(e, &name).await?;

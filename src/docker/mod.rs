@@ -11,6 +11,7 @@ pub mod events;
 pub mod files;
 pub mod observe;
 pub mod ops;
+pub mod options;
 
 use crate::model::Host;
 use bollard::{API_DEFAULT_VERSION, Docker};

@@ -3,14 +3,14 @@
 
 use super::observe::format_parts;
 use super::{DockerError, Engine, not_found};
-use crate::model::{DependCondition, MountKind, Service};
+use crate::model::{DependCondition, MountKind, Resource, Service};
 use crate::plan::labels;
 use crate::plan::render::{ServiceTarget, condition_met};
 use crate::plan::{Health, RunState};
 use bollard::models::{
-    ContainerCreateBody, EndpointSettings, HealthConfig, HostConfig, Mount, MountType,
-    NetworkConnectRequest, NetworkCreateRequest, NetworkingConfig, PortBinding, RestartPolicy,
-    RestartPolicyNameEnum, VolumeCreateRequest,
+    ContainerCreateBody, EndpointIpamConfig, EndpointSettings, HealthConfig, HostConfig, Ipam,
+    IpamConfig, Mount, MountType, NetworkConnectRequest, NetworkCreateRequest, NetworkingConfig,
+    PortBinding, RestartPolicy, RestartPolicyNameEnum, VolumeCreateRequest,
 };
 use bollard::query_parameters::{
     CreateContainerOptions, CreateImageOptions, RemoveContainerOptions, RenameContainerOptions,
@@ -32,20 +32,42 @@ pub async fn create_network(
     e: &Engine,
     project: &str,
     key: &str,
-    driver: Option<&str>,
+    r: &Resource,
 ) -> Result<String, DockerError> {
-    let mut labels = base_labels(project);
+    let mut labels: HashMap<String, String> = r.labels.clone().into_iter().collect();
+    labels.extend(base_labels(project));
     labels.insert(labels::NETWORK.into(), key.into());
-    let r = e
+    let ipam = (r.ipam_driver.is_some() || !r.subnets.is_empty()).then(|| Ipam {
+        driver: r.ipam_driver.clone(),
+        config: Some(
+            r.subnets
+                .iter()
+                .map(|(subnet, gateway, range)| IpamConfig {
+                    subnet: subnet.clone(),
+                    gateway: gateway.clone(),
+                    ip_range: range.clone(),
+                    ..Default::default()
+                })
+                .collect(),
+        ),
+        options: None,
+    });
+    let created = e
         .mutating()
         .create_network(NetworkCreateRequest {
-            name: format!("{project}_{key}"),
-            driver: driver.map(str::to_owned),
+            name: r.full_name(project, key),
+            driver: r.driver.clone(),
             labels: Some(labels),
+            internal: r.internal.then_some(true),
+            attachable: r.attachable.then_some(true),
+            enable_ipv6: r.enable_ipv6.then_some(true),
+            options: (!r.driver_opts.is_empty())
+                .then(|| r.driver_opts.clone().into_iter().collect()),
+            ipam,
             ..Default::default()
         })
         .await?;
-    Ok(r.id)
+    Ok(created.id)
 }
 
 /// Creates the named volume `<project>_<key>`.
@@ -53,14 +75,17 @@ pub async fn create_volume(
     e: &Engine,
     project: &str,
     key: &str,
-    driver: Option<&str>,
+    r: &Resource,
 ) -> Result<(), DockerError> {
-    let mut labels = base_labels(project);
+    let mut labels: HashMap<String, String> = r.labels.clone().into_iter().collect();
+    labels.extend(base_labels(project));
     labels.insert(labels::VOLUME.into(), key.into());
     e.mutating()
         .create_volume(VolumeCreateRequest {
-            name: Some(format!("{project}_{key}")),
-            driver: driver.map(str::to_owned),
+            name: Some(r.full_name(project, key)),
+            driver: r.driver.clone(),
+            driver_opts: (!r.driver_opts.is_empty())
+                .then(|| r.driver_opts.clone().into_iter().collect()),
             labels: Some(labels),
             ..Default::default()
         })
@@ -138,12 +163,14 @@ pub struct NewContainer<'a> {
     pub commit: &'a str,
     /// The stack's working directory and its compose file's name there.
     pub project_dir: Option<(&'a std::path::Path, &'a str)>,
+    /// The stack's declared volumes (their engine names).
+    pub volumes: Option<&'a std::collections::BTreeMap<String, Resource>>,
 }
 
 /// Creates the container; returns its id.
 pub async fn create_container(e: &Engine, n: &NewContainer<'_>) -> Result<String, DockerError> {
     let spec = &n.target.spec;
-    let name = crate::plan::container_name(n.project, n.service);
+    let name = n.target.container(n.project, n.service);
     let mut labels: HashMap<String, String> = spec.labels.clone().into_iter().collect();
     labels.extend(base_labels(n.project));
     for (k, v) in [
@@ -180,15 +207,30 @@ pub async fn create_container(e: &Engine, n: &NewContainer<'_>) -> Result<String
             })?;
             let mut all = vec![n.service.to_owned()];
             all.extend(aliases.iter().cloned());
+            let ipam = spec
+                .options
+                .addresses
+                .get(key)
+                .map(|(v4, v6)| EndpointIpamConfig {
+                    ipv4_address: v4.clone(),
+                    ipv6_address: v6.clone(),
+                    ..Default::default()
+                });
             Ok((
                 id.clone(),
                 EndpointSettings {
                     aliases: Some(all),
+                    ipam_config: ipam,
                     ..Default::default()
                 },
             ))
         };
-    let (first_id, first) = endpoint(nets[0].0, nets[0].1)?;
+    let own_mode = spec.options.network_mode.is_some();
+    let (first_id, first) = if own_mode {
+        (String::new(), EndpointSettings::default())
+    } else {
+        endpoint(nets[0].0, nets[0].1)?
+    };
     let body = ContainerCreateBody {
         image: Some(spec.image.clone()),
         cmd: spec.command.clone(),
@@ -212,12 +254,14 @@ pub async fn create_container(e: &Engine, n: &NewContainer<'_>) -> Result<String
             start_interval: None,
         }),
         stop_timeout: spec.stop_grace_period.map(|d| d.as_secs() as i64),
-        host_config: Some(host_config(spec, n.project, &first_id)),
-        networking_config: Some(NetworkingConfig {
+        host_config: Some(host_config(spec, n.project, &first_id, n.volumes)),
+        networking_config: (!own_mode).then(|| NetworkingConfig {
             endpoints_config: Some(HashMap::from([(first_id.clone(), first)])),
         }),
         ..Default::default()
     };
+    let mut body = body;
+    super::options::apply(&spec.options, &mut body);
     let created = e
         .mutating()
         .create_container(
@@ -236,7 +280,7 @@ pub async fn create_container(e: &Engine, n: &NewContainer<'_>) -> Result<String
             }
             other => other.into(),
         })?;
-    for (key, aliases) in nets.iter().skip(1) {
+    for (key, aliases) in nets.iter().skip(1).filter(|_| !own_mode) {
         let (id, settings) = endpoint(key, aliases)?;
         e.mutating()
             .connect_network(
@@ -255,7 +299,12 @@ fn nanos(d: Duration) -> i64 {
     d.as_nanos().min(i64::MAX as u128) as i64
 }
 
-fn host_config(spec: &Service, project: &str, network: &str) -> HostConfig {
+fn host_config(
+    spec: &Service,
+    project: &str,
+    network: &str,
+    volumes: Option<&std::collections::BTreeMap<String, Resource>>,
+) -> HostConfig {
     let mut ports: HashMap<String, Option<Vec<PortBinding>>> = HashMap::new();
     for p in &spec.ports {
         ports
@@ -275,7 +324,10 @@ fn host_config(spec: &Service, project: &str, network: &str) -> HostConfig {
             source: Some(match m.kind {
                 MountKind::Bind => m.source.clone(),
                 MountKind::Volume if m.source.is_empty() => String::new(),
-                MountKind::Volume => format!("{project}_{}", m.source),
+                MountKind::Volume => volumes.and_then(|v| v.get(&m.source)).map_or_else(
+                    || format!("{project}_{}", m.source),
+                    |r| r.full_name(project, &m.source),
+                ),
             }),
             typ: Some(match m.kind {
                 MountKind::Bind => MountType::BIND,

@@ -66,6 +66,8 @@ pub struct Settings {
     pub prune: bool,
     /// Base URL of the status page for links in alerts (no trailing `/`).
     pub public_url: Option<String>,
+    /// `[vars]`: interpolation variables of every stack.
+    pub vars: BTreeMap<String, String>,
 }
 
 /// What to do when a job is due while its previous run is still going.
@@ -99,6 +101,8 @@ pub struct Host {
     pub docker: String,
     /// TLS material for `tcp://`, as secret references or literal paths.
     pub tls: Option<Tls>,
+    /// `[hosts.NAME.vars]`: interpolation variables of its stacks.
+    pub vars: BTreeMap<String, String>,
 }
 
 /// TLS client settings of a Docker host; values may be `${file:…}` references.
@@ -273,11 +277,13 @@ pub fn word<T: Serialize>(value: &T) -> String {
 }
 
 pub mod alert;
+mod options;
 mod run;
 mod stack;
 mod status;
 pub mod throttle;
 pub use alert::{Alert, Delivery, Letter, Notification};
+pub use options::ContainerOptions;
 pub use run::*;
 pub use stack::*;
 pub use status::*;

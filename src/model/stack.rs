@@ -52,6 +52,35 @@ pub struct Resource {
     pub driver: Option<String>,
     /// Managed outside the stack: must exist, never created or removed.
     pub external: bool,
+    /// `name:`: the engine's name for it, instead of `<stack>_<key>`.
+    pub name: Option<String>,
+    /// `driver_opts`.
+    pub driver_opts: BTreeMap<String, String>,
+    /// `labels`.
+    pub labels: BTreeMap<String, String>,
+    /// Networks: `internal`.
+    pub internal: bool,
+    /// Networks: `attachable`.
+    pub attachable: bool,
+    /// Networks: `enable_ipv6`.
+    pub enable_ipv6: bool,
+    /// Networks: `ipam.driver`.
+    pub ipam_driver: Option<String>,
+    /// Networks: `ipam.config` as (subnet, gateway, ip_range).
+    pub subnets: Vec<(Option<String>, Option<String>, Option<String>)>,
+}
+
+impl Resource {
+    /// The engine's name of the resource `key` of stack `project`:
+    /// `name:` when set, else the key itself for an external one, else
+    /// `<project>_<key>`.
+    pub fn full_name(&self, project: &str, key: &str) -> String {
+        match &self.name {
+            Some(n) => n.clone(),
+            None if self.external => key.to_owned(),
+            None => format!("{project}_{key}"),
+        }
+    }
 }
 
 /// One service of a stack, normalised.
@@ -89,6 +118,9 @@ pub struct Service {
     pub init: bool,
     /// Time between SIGTERM and SIGKILL on stop.
     pub stop_grace_period: Option<Duration>,
+    /// Everything else the container gets (names, capabilities, devices,
+    /// resources, logging, …).
+    pub options: super::ContainerOptions,
 }
 
 /// When a dependency counts as ready.

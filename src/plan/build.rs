@@ -250,6 +250,9 @@ pub fn container_name(stack: &str, service: &str) -> String {
 fn resources(t: &Target, host: &HostState, out: &mut Vec<Change>) {
     let mut nets: BTreeSet<&str> = BTreeSet::new();
     for s in t.services.values() {
+        if s.spec.options.network_mode.is_some() {
+            continue;
+        }
         if s.spec.networks.is_empty() {
             nets.insert("default");
         }
@@ -259,7 +262,10 @@ fn resources(t: &Target, host: &HostState, out: &mut Vec<Change>) {
         if t.networks.get(net).is_some_and(|r| r.external) {
             continue;
         }
-        let full = format!("{}_{net}", t.name);
+        let full = t.networks.get(net).map_or_else(
+            || format!("{}_{net}", t.name),
+            |r| r.full_name(&t.name, net),
+        );
         if !host.networks.iter().any(|n| n.name == full) {
             out.push(change(
                 Action::CreateNetwork,
@@ -270,7 +276,7 @@ fn resources(t: &Target, host: &HostState, out: &mut Vec<Change>) {
         }
     }
     for (vol, r) in &t.volumes {
-        let full = format!("{}_{vol}", t.name);
+        let full = r.full_name(&t.name, vol);
         if !r.external && !host.volumes.contains(&full) {
             out.push(change(
                 Action::CreateVolume,

@@ -90,13 +90,22 @@ pub struct ServiceTarget {
 }
 
 impl ServiceTarget {
+    /// Its container's name: `container_name`, else `<stack>-<service>-1`.
+    pub fn container(&self, stack: &str, service: &str) -> String {
+        self.spec
+            .options
+            .container_name
+            .clone()
+            .unwrap_or_else(|| super::container_name(stack, service))
+    }
+
     /// The container this target makes, as observation would report it
     /// running: what an in-sync host shows (tests and benchmarks build
     /// hosts from it).
     pub fn as_running(&self, stack: &str, service: &str) -> super::ContainerSeen {
         super::ContainerSeen {
             id: format!("{stack}-{service}"),
-            name: super::container_name(stack, service),
+            name: self.container(stack, service),
             project: stack.to_owned(),
             service: service.to_owned(),
             number: 1,
@@ -146,7 +155,17 @@ pub fn render(
         let mut vars: BTreeMap<String, String> = BTreeMap::new();
         for file in &spec.env_file {
             match read(&root.join(file)) {
-                Ok(text) => vars.extend(parse_env_file(&text)),
+                Ok(text) => match crate::config::dotenv::parse(&text) {
+                    Ok(pairs) => vars.extend(pairs),
+                    Err((pos, e)) => {
+                        error.get_or_insert(format!(
+                            "service {name}: env_file {}:{}:{}: {e}",
+                            file.display(),
+                            pos.line,
+                            pos.column
+                        ));
+                    }
+                },
                 Err(e) => {
                     error
                         .get_or_insert(format!("service {name}: env_file {}: {e}", file.display()));
@@ -160,6 +179,19 @@ pub fn render(
             };
         }
         let mut spec = spec.clone();
+        if let Some(x) = spec
+            .options
+            .network_mode
+            .as_deref()
+            .and_then(|m| m.strip_prefix("service:"))
+        {
+            let other = stack
+                .services
+                .get(x)
+                .and_then(|s| s.options.container_name.clone());
+            let other = other.unwrap_or_else(|| super::container_name(&stack.name, x));
+            spec.options.network_mode = Some(format!("container:{other}"));
+        }
         let mut files = Vec::new();
         let mut copy_in = Vec::new();
         for m in &mut spec.volumes {
@@ -281,6 +313,9 @@ fn parts(spec: &Service, env: &[String]) -> BTreeMap<String, String> {
     add("working_dir", h(&spec.working_dir));
     add("init", h(&spec.init));
     add("stop_grace_period", h(&spec.stop_grace_period));
+    for (k, v) in spec.options.parts() {
+        add(&k, short(&v));
+    }
     p
 }
 
@@ -288,27 +323,6 @@ fn parts(spec: &Service, env: &[String]) -> BTreeMap<String, String> {
 fn short(text: &str) -> String {
     let digest = Sha256::digest(text.as_bytes());
     hex::encode(&digest[..6])
-}
-
-/// `KEY=VALUE` lines; `#` comments, blank lines and `export ` are allowed,
-/// matching quotes around the value are removed.
-pub fn parse_env_file(text: &str) -> Vec<(String, String)> {
-    text.lines()
-        .filter_map(|line| {
-            let line = line.trim();
-            if line.is_empty() || line.starts_with('#') {
-                return None;
-            }
-            let line = line.strip_prefix("export ").unwrap_or(line);
-            let (k, v) = line.split_once('=').unwrap_or((line, ""));
-            let v = v.trim();
-            let v = ['"', '\'']
-                .iter()
-                .find_map(|q| v.strip_prefix(*q).and_then(|r| r.strip_suffix(*q)))
-                .unwrap_or(v);
-            Some((k.trim().to_owned(), v.to_owned()))
-        })
-        .collect()
 }
 
 /// Depth of each service along `depends_on` (cycles were rejected by config).

@@ -2,7 +2,7 @@
 //! a different config or image (recreate, naming the fields), drifted
 //! (stopped, paused, renamed outside tend), or held stopped/paused.
 
-use super::build::{Want, change, container_name, short_commit, with_id};
+use super::build::{Want, change, short_commit, with_id};
 use super::observed::{ContainerSeen, HostState, RunState};
 use super::render::{ServiceTarget, Target};
 use super::{Action, Change, Context};
@@ -55,7 +55,7 @@ pub(super) fn service_change(
         return vec![with_id(change(action, name, reason, false), id)];
     }
     let mut out = Vec::new();
-    let expected = container_name(&t.name, name);
+    let expected = target.container(&t.name, name);
     if c.name != expected {
         let reason = format!("drift: renamed to {} outside tend", c.name);
         out.push(with_id(change(Action::Rename, name, reason, true), id));

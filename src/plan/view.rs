@@ -110,7 +110,12 @@ fn service(stack: &str, name: &str, t: Option<&Target>, host: Option<&HostState>
         h.containers
             .iter()
             .filter(|c| c.project == stack && c.service == name)
-            .min_by_key(|c| c.name != container_name(stack, name))
+            .min_by_key(|c| {
+                let want = t.and_then(|t| t.services.get(name));
+                let want =
+                    want.map_or_else(|| container_name(stack, name), |s| s.container(stack, name));
+                c.name != want
+            })
     });
     let image = t
         .and_then(|t| t.services.get(name))

@@ -45,11 +45,23 @@ fn container_state_survives_ten_commits_and_git_wins_for_tracked_files() {
     let source = inspect(&host, name, "{{range .Mounts}}{{.Source}} {{end}}");
     assert!(source.contains("/stacks/local/keep/config"), "{source}");
     for n in 1..=10 {
+        let before = inspect(&host, name, "{{.Id}}");
         repo.write("stacks/keep/config/app.conf", format!("line={n}\n"));
         let want = format!("line={n}");
+        // The folder is bound: the old container sees the file at once;
+        // wait for the recreated one.
         eventually(
             &format!("commit {n} placed and the service recreated"),
-            || docker_try(&host, &["exec", name, "cat", "/config/app.conf"]).1 == want,
+            || {
+                let now = docker_try(
+                    &host,
+                    &["inspect", "-f", "{{.Id}} {{.State.Running}}", name],
+                )
+                .1;
+                now.ends_with(" true")
+                    && !now.starts_with(&before)
+                    && docker_try(&host, &["exec", name, "cat", "/config/app.conf"]).1 == want
+            },
         );
     }
     let s = wait_synced(&t, "keep");
@@ -219,4 +231,79 @@ fn a_huge_file_or_a_symlink_out_fails_only_its_stack() {
     );
     assert!(docker_try(&host, &["inspect", "huge-app-1"]).0.eq(&false));
     assert!(!data.path().join("data/stacks/local/huge/conf").exists());
+}
+
+/// A tmpfs of `size` mounted at `path`, unmounted when dropped.
+struct SmallDisk(std::path::PathBuf);
+
+impl SmallDisk {
+    fn mount(path: &std::path::Path, size: &str) -> SmallDisk {
+        std::fs::create_dir_all(path).unwrap();
+        let ok = std::process::Command::new("mount")
+            .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
+            .arg(path)
+            .status()
+            .is_ok_and(|s| s.success());
+        assert!(
+            ok,
+            "mounting a tmpfs needs root (the tests run as root in CI)"
+        );
+        SmallDisk(path.to_owned())
+    }
+}
+
+impl Drop for SmallDisk {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("umount").arg(&self.0).status();
+    }
+}
+
+#[test]
+fn a_full_disk_fails_that_stack_and_deletes_nothing() {
+    let (host, _clean) = shared_for(&["roomy", "crammed"]);
+    let repo = repo(&host, false);
+    for s in ["roomy", "crammed"] {
+        repo.write(&format!("stacks/{s}/config/app.conf"), "small\n");
+        repo.write(&format!("stacks/{s}/compose.yaml"), APP);
+    }
+    let data = Dir::new();
+    let stacks = data.path().join("stacks");
+    let _disk = SmallDisk::mount(&stacks, "2m");
+    let state = data.path().join("data");
+    let args = [
+        "--source",
+        repo.path().to_str().unwrap(),
+        "--data",
+        state.to_str().unwrap(),
+        "--stacks-dir",
+        stacks.to_str().unwrap(),
+    ];
+    let t = Tend::start(data.path(), &args, &data.path().join("tend.log"));
+    wait_synced(&t, "crammed");
+    let id = inspect(&host, "crammed-app-1", "{{.Id}}");
+    exec(&host, "crammed-app-1", "echo user data >> /config/state.db");
+    repo.write("stacks/crammed/config/app.conf", "changed\n");
+    repo.write("stacks/crammed/config/big.bin", vec![7u8; 3 * 1024 * 1024]);
+    let ok = wait_until(Duration::from_secs(30), || {
+        t.stack("crammed")
+            .to_string()
+            .contains("No space left on device")
+    });
+    assert!(ok, "{:#}\n{}", t.stack("crammed"), t.log_text());
+    // Nothing was deleted or half-written; the container was left alone.
+    let work = stacks.join("local/crammed/config");
+    assert!(
+        std::fs::read_to_string(work.join("state.db"))
+            .unwrap()
+            .contains("user data")
+    );
+    assert!(!work.join("big.bin").exists());
+    assert_eq!(inspect(&host, "crammed-app-1", "{{.Id}}"), id);
+    assert_eq!(t.stack("roomy")["sync"], "synced");
+    // Room again (the file is gone from git): the change goes through.
+    std::fs::remove_file(repo.path().join("stacks/crammed/config/big.bin")).unwrap();
+    eventually("the smaller commit applied", || {
+        docker_try(&host, &["exec", "crammed-app-1", "cat", "/config/app.conf"]).1 == "changed"
+    });
+    assert!(exec(&host, "crammed-app-1", "cat /config/state.db").contains("user data"));
 }

@@ -1,0 +1,184 @@
+"""The compose corpus, side by side: which real-world stacks `tend check`
+accepts, and of those, which ones the daemon deploys (every service's
+container created and running) against which ones docker-compose 1.29
+deploys from the same folder — on one private dockerd, one stack at a
+time, images replaced by stand-ins tagged under each file's references
+(busybox with an ENTRYPOINT that sleeps, so any `command:` keeps it up).
+
+usage: corpus.py TEND CORPUS_DIR PYTHON_WITH_YAML
+Prints one line per stack and a summary line; exits 1 when a stack that
+compose deploys is not deployed by tend.
+"""
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+
+tend, corpus = sys.argv[1], sys.argv[2]
+root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+work = tempfile.mkdtemp(prefix="tend-corpus-")
+env = dict(os.environ, TEND_BRIDGE_CIDR="10.218.0.1/24", TEND_DOCKER_POOL="10.227.0.0/16", TEND_LOG="warn")
+engine = os.path.join(work, "engine")
+host = subprocess.run([f"{root}/scripts/dockerd", "start", engine, "tendbr8"], env=env,
+                      check=True, capture_output=True, text=True).stdout.strip()
+
+
+def docker(*args, check=True):
+    r = subprocess.run(["docker", "-H", host, *args], capture_output=True, text=True)
+    if check and r.returncode != 0:
+        raise RuntimeError(f"docker {args}: {r.stderr}")
+    return r.stdout.strip()
+
+
+def copy_stack(src, dest):
+    shutil.copytree(src, dest, symlinks=True)
+    os.remove(os.path.join(dest, "SOURCE"))
+    notes = open(os.path.join(src, "SOURCE")).read()
+    if "vars: synthesized" in notes and os.path.exists(os.path.join(src, "vars.env")):
+        shutil.copy(os.path.join(src, "vars.env"), os.path.join(dest, ".env"))
+
+
+def images(folder):
+    """The image references of a compose file (plain YAML read, no interpolation)."""
+    code = ("import sys, yaml, json; d = yaml.safe_load(open(sys.argv[1]));"
+            "print(json.dumps(sorted({s.get('image') for s in (d.get('services') or {}).values() if s.get('image')})))")
+    out = subprocess.run([sys.argv[3], "-c", code, os.path.join(folder, "compose.yaml")],
+                         capture_output=True, text=True, check=True).stdout
+    return json.loads(out)
+
+
+def stand_in(refs):
+    if not docker("images", "-q", "tend-standin:latest"):
+        cid = docker("create", "localhost/busybox:v1")
+        docker("commit", "-c", 'ENTRYPOINT ["/bin/sh","-c","exec sleep 100000","x"]', "-c", "CMD []",
+               cid, "tend-standin:latest")
+        docker("rm", cid)
+    for ref in refs:
+        docker("tag", "tend-standin:latest", ref, check=False)
+
+
+def external_networks(folder):
+    """Creates the external networks a file names, as its user would have."""
+    code = ("import sys, yaml, json; d = yaml.safe_load(open(sys.argv[1]));"
+            "n = d.get('networks') or {};"
+            "print(json.dumps([(v or {}).get('name', k) for k, v in n.items() if (v or {}).get('external')]))")
+    out = subprocess.run([sys.argv[3], "-c", code, os.path.join(folder, "compose.yaml")],
+                         capture_output=True, text=True, check=True).stdout
+    for net in json.loads(out):
+        docker("network", "create", net, check=False)
+
+
+def running(project):
+    out = docker("ps", "-a", "--filter", f"label=com.docker.compose.project={project}",
+                 "--format", "{{.Label \"com.docker.compose.service\"}} {{.State}}")
+    return dict(line.split(" ", 1) for line in out.splitlines() if line)
+
+
+def clean():
+    ids = docker("ps", "-aq").split()
+    if ids:
+        docker("rm", "-f", *ids)
+    docker("network", "prune", "-f", check=False)  # external ones too: made again per stack
+    docker("volume", "prune", "-f", check=False)
+
+
+def compose_deploys(folder, project, services):
+    r = subprocess.run(["docker-compose", "-p", project, "--project-directory", folder, "-f",
+                        os.path.join(folder, "compose.yaml"), "up", "-d", "--no-build"],
+                       capture_output=True, text=True, env=dict(env, DOCKER_HOST=host), timeout=300)
+    time.sleep(1)
+    seen = running(project)
+    ok = r.returncode == 0 and all(seen.get(s) == "running" for s in services)
+    subprocess.run(["docker-compose", "-p", project, "--project-directory", folder, "-f",
+                    os.path.join(folder, "compose.yaml"), "down", "-v"],
+                   capture_output=True, env=dict(env, DOCKER_HOST=host), timeout=300)
+    return ok, r.stderr.strip().splitlines()[-1:] if r.returncode else []
+
+
+def get(addr, path):
+    with urllib.request.urlopen(f"http://{addr}{path}", timeout=5) as r:
+        return json.loads(r.read())
+
+
+def tend_deploys(repo, project, services):
+    """A daemon following `repo` (dev mode); waits until the stack settles."""
+    data = os.path.join(work, f"data-{project}")
+    port = 18600 + hash(project) % 1000
+    addr = f"127.0.0.1:{port}"
+    log = open(os.path.join(work, f"tend-{project}.log"), "w")
+    proc = subprocess.Popen([tend, "run", "--source", repo, "--data", data, "--listen", addr],
+                            stdout=subprocess.DEVNULL, stderr=log, env=env)
+    status, deadline = None, time.time() + 90
+    try:
+        while time.time() < deadline:
+            time.sleep(0.5)
+            try:
+                stacks = get(addr, "/api/v1/stacks")["stacks"]
+            except OSError:
+                continue
+            mine = [s for s in stacks if s["name"] == project]
+            if mine and mine[0]["sync"] in ("synced", "degraded", "unknown"):
+                status = mine[0]
+                if mine[0]["sync"] == "synced" or time.time() > deadline - 60:
+                    break
+        seen = running(project)
+        ok = status is not None and status["sync"] == "synced" and all(seen.get(s) == "running" for s in services)
+        why = [] if ok else [json.dumps(status)[:300] if status else "no status"]
+        return ok, why
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)
+
+
+rows, missing = [], []
+try:
+    for name in sorted(os.listdir(corpus)):
+        src = os.path.join(corpus, name)
+        if not os.path.isdir(src):
+            continue
+        project = "c" + name.split("-", 1)[0]
+        repo = os.path.join(work, "repo-" + project)
+        os.makedirs(os.path.join(repo, "stacks"))
+        with open(os.path.join(repo, "tend.toml"), "w") as f:
+            f.write(f'[hosts.local]\ndocker = "{host}"\n')
+        folder = os.path.join(repo, "stacks", project)
+        copy_stack(src, folder)
+        checked = subprocess.run([tend, "check", repo], capture_output=True, text=True).returncode == 0
+        if not checked:
+            rows.append((name, False, None, None, ""))
+            continue
+        refs = images(folder)
+        stand_in(refs)
+        services = list(json.loads(subprocess.run(
+            [sys.argv[3], "-c", "import sys,yaml,json;print(json.dumps(list((yaml.safe_load(open(sys.argv[1])).get('services') or {}).keys())))",
+             os.path.join(folder, "compose.yaml")], capture_output=True, text=True, check=True).stdout))
+        compose_copy = os.path.join(work, "compose-" + project)
+        copy_stack(src, compose_copy)
+        external_networks(folder)
+        c_ok, c_why = compose_deploys(compose_copy, project, services)
+        clean()
+        external_networks(folder)
+        t_ok, t_why = tend_deploys(repo, project, services)
+        clean()
+        rows.append((name, True, c_ok, t_ok, "; ".join(c_why + t_why)))
+        if c_ok and not t_ok:
+            missing.append(name)
+finally:
+    clean()
+    subprocess.run([f"{root}/scripts/dockerd", "stop", engine], env=env)
+
+for name, checked, c_ok, t_ok, why in rows:
+    if checked:
+        print(f"{name}: check ok, compose {'deploys' if c_ok else 'fails'}, tend {'deploys' if t_ok else 'fails'} {why}")
+total = len(rows)
+accepted = sum(1 for r in rows if r[1])
+both = sum(1 for r in rows if r[1] and r[2])
+tend_ok = sum(1 for r in rows if r[1] and r[2] and r[3])
+print(f"corpus: {total} stacks, tend check accepts {accepted}; of those compose deploys {both}, "
+      f"tend deploys {tend_ok} of them; missing: {', '.join(missing) or 'none'}")
+shutil.rmtree(work, ignore_errors=True)
+sys.exit(1 if missing else 0)
