@@ -78,6 +78,61 @@ def running(project):
     return dict(line.split(" ", 1) for line in out.splitlines() if line)
 
 
+CONFIG = ["Image", "Cmd", "Entrypoint", "Env", "User", "WorkingDir", "Tty", "OpenStdin", "StopSignal",
+          "StopTimeout", "Healthcheck", "ExposedPorts", "Domainname"]
+HOST = ["PortBindings", "RestartPolicy", "Init", "Privileged", "CapAdd", "CapDrop", "Devices", "ExtraHosts",
+        "Dns", "DnsSearch", "DnsOptions", "Tmpfs", "ShmSize", "LogConfig", "Memory", "MemoryReservation",
+        "MemorySwap", "NanoCpus", "PidsLimit", "SecurityOpt", "Sysctls", "Ulimits", "GroupAdd", "PidMode",
+        "IpcMode", "ReadonlyRootfs", "OomScoreAdj", "CpuShares", "CpusetCpus", "NetworkMode", "DeviceRequests"]
+
+
+def empty(v):
+    return v in (None, [], {}, "", 0, False)
+
+
+def fields(project, project_dir):
+    """Each service's container, the compared fields normalised: service -> field -> value."""
+    ids = docker("ps", "-aq", "--filter", f"label=com.docker.compose.project={project}").split()
+    out = {}
+    nets = {n["Id"]: n["Name"] for n in json.loads(docker("network", "inspect", *docker("network", "ls", "-q").split()))}
+    for c in json.loads(docker("inspect", *ids)) if ids else []:
+        cfg, host = c["Config"], c["HostConfig"]
+        f = {k: cfg.get(k) for k in CONFIG}
+        f.update({k: host.get(k) for k in HOST})
+        f["Env"] = sorted(f["Env"] or [])
+        if f["NetworkMode"] in nets:
+            f["NetworkMode"] = nets[f["NetworkMode"]]
+        if f["RestartPolicy"] and f["RestartPolicy"].get("Name") == "no":
+            f["RestartPolicy"] = None
+        f["Labels"] = {k: v for k, v in (cfg.get("Labels") or {}).items()
+                       if not k.startswith(("com.docker.compose.", "tend."))}
+        mounts = []
+        for m in c.get("Mounts") or []:
+            src = m.get("Name") or m.get("Source", "")
+            if m["Type"] == "bind" and src.startswith(project_dir):
+                src = "./" + os.path.relpath(src, project_dir)
+            mounts.append((m["Type"], src, m["Destination"], m.get("RW")))
+        f["Mounts"] = sorted(mounts)
+        networks = {}
+        for name, n in (c["NetworkSettings"].get("Networks") or {}).items():
+            aliases = [a for a in (n.get("Aliases") or []) if not c["Id"].startswith(a)]
+            networks[name] = sorted(set(aliases))
+        f["Networks"] = networks
+        service = cfg["Labels"].get("com.docker.compose.service")
+        out[service] = {k: v for k, v in f.items() if not empty(v)}
+    return out
+
+
+def differences(a, b):
+    """Per service, the fields that differ between two `fields` results."""
+    diff = {}
+    for service in sorted(set(a) | set(b)):
+        x, y = a.get(service, {}), b.get(service, {})
+        keys = sorted(k for k in set(x) | set(y) if x.get(k) != y.get(k))
+        diff[service] = keys
+    return diff
+
+
 def clean():
     ids = docker("ps", "-aq").split()
     if ids:
@@ -93,10 +148,11 @@ def compose_deploys(folder, project, services):
     time.sleep(1)
     seen = running(project)
     ok = r.returncode == 0 and all(seen.get(s) == "running" for s in services)
+    shape = fields(project, folder) if ok else {}
     subprocess.run(["docker-compose", "-p", project, "--project-directory", folder, "-f",
                     os.path.join(folder, "compose.yaml"), "down", "-v"],
                    capture_output=True, env=dict(env, DOCKER_HOST=host), timeout=300)
-    return ok, r.stderr.strip().splitlines()[-1:] if r.returncode else []
+    return ok, r.stderr.strip().splitlines()[-1:] if r.returncode else [], shape
 
 
 def get(addr, path):
@@ -128,13 +184,14 @@ def tend_deploys(repo, project, services):
         seen = running(project)
         ok = status is not None and status["sync"] == "synced" and all(seen.get(s) == "running" for s in services)
         why = [] if ok else [json.dumps(status)[:300] if status else "no status"]
-        return ok, why
+        workdir = os.path.join(data, "stacks", "local", project)
+        return ok, why, fields(project, workdir) if ok else {}
     finally:
         proc.terminate()
         proc.wait(timeout=20)
 
 
-rows, missing = [], []
+rows, missing, identical = [], [], [0, 0]
 try:
     for name in sorted(os.listdir(corpus)):
         src = os.path.join(corpus, name)
@@ -159,12 +216,18 @@ try:
         compose_copy = os.path.join(work, "compose-" + project)
         copy_stack(src, compose_copy)
         external_networks(folder)
-        c_ok, c_why = compose_deploys(compose_copy, project, services)
+        c_ok, c_why, c_shape = compose_deploys(compose_copy, project, services)
         clean()
         external_networks(folder)
-        t_ok, t_why = tend_deploys(repo, project, services)
+        t_ok, t_why, t_shape = tend_deploys(repo, project, services)
         clean()
-        rows.append((name, True, c_ok, t_ok, "; ".join(c_why + t_why)))
+        diff = differences(c_shape, t_shape) if c_ok and t_ok else {}
+        same = sum(1 for d in diff.values() if not d)
+        shown = {k: v for k, v in diff.items() if v}
+        field_note = f" | services identical {same}/{len(diff)}" + (f", differ: {shown}" if shown else "") if diff else ""
+        rows.append((name, True, c_ok, t_ok, "; ".join(c_why + t_why) + field_note))
+        identical[0] += same
+        identical[1] += len(diff)
         if c_ok and not t_ok:
             missing.append(name)
 finally:
@@ -179,6 +242,7 @@ accepted = sum(1 for r in rows if r[1])
 both = sum(1 for r in rows if r[1] and r[2])
 tend_ok = sum(1 for r in rows if r[1] and r[2] and r[3])
 print(f"corpus: {total} stacks, tend check accepts {accepted}; of those compose deploys {both}, "
-      f"tend deploys {tend_ok} of them; missing: {', '.join(missing) or 'none'}")
+      f"tend deploys {tend_ok} of them; missing: {', '.join(missing) or 'none'}; "
+      f"services identical to compose's on every compared field: {identical[0]} of {identical[1]}")
 shutil.rmtree(work, ignore_errors=True)
 sys.exit(1 if missing else 0)

@@ -176,7 +176,7 @@ pub fn bytes(n: &Node, errs: &mut Errs) -> Option<i64> {
         _ => -1.0,
     };
     match num.parse::<f64>() {
-        Ok(v) if mult > 0.0 && !(t == "-1") => Some((v * mult) as i64),
+        Ok(v) if mult > 0.0 && t != "-1" => Some((v * mult) as i64),
         _ if t == "-1" => Some(-1),
         _ => {
             errs.push((

@@ -51,7 +51,7 @@ pub fn parse(text: &str) -> Result<Vec<(String, String)>, (Pos, String)> {
         }
         let Some(value) = rest_trim.strip_prefix('=') else {
             return Err(at(
-                key_len,
+                key_len + (rest.len() - rest_trim.len()),
                 format!("expected `=` after `{key}`, found `{}`", short(rest_trim)),
             ));
         };
@@ -165,7 +165,7 @@ mod tests {
         let got: Vec<(&str, &str)> = got.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
         assert_eq!(got, want);
         let (pos, msg) = parse("A=1\nthis is not dotenv\n").unwrap_err();
-        assert_eq!((pos.line, pos.column), (2, 5), "{msg}");
+        assert_eq!((pos.line, pos.column), (2, 6), "{msg}");
         assert!(parse("A='open\n").unwrap_err().1.contains("never closed"));
     }
 }

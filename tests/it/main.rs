@@ -6,6 +6,7 @@ mod alerts;
 mod ansible;
 mod browser;
 mod check;
+mod compose;
 mod daemon;
 mod hostile;
 mod image;

@@ -174,6 +174,9 @@ impl Stacks {
                 changed = self.applied.changed() => {
                     if changed.is_err() { return }
                     self.queue.request(Reason::NewCommit);
+                    // The commit's interval holds from now (the first one
+                    // was reckoned before any commit was in force).
+                    next_interval = next_interval.min(tokio::time::Instant::now() + self.interval());
                 }
                 _ = tokio::time::sleep_until(next_interval) => {
                     next_interval = tokio::time::Instant::now() + self.interval();

@@ -1,0 +1,97 @@
+//! Compose files as people write them: interpolation from the stack's
+//! `.env`, `[vars]` and `[hosts.NAME.vars]` (later wins, tend's own
+//! environment never read), the container-option keys, and every bad input
+//! a clear error at file:line:col.
+
+use crate::support::{Dir, tend};
+
+fn load(dir: &Dir) -> tend::model::Desired {
+    match tend::config::load(dir.path(), chrono::Utc::now()) {
+        Ok(d) => d,
+        Err(tend::config::LoadError::Invalid(r)) => panic!("{}", r.render()),
+        Err(e) => panic!("{e}"),
+    }
+}
+
+#[test]
+fn variables_come_from_env_file_then_vars_then_host_vars() {
+    let dir = Dir::new();
+    dir.write(
+        "tend.toml",
+        "[vars]\nTAG = \"2\"\nPORT = 8080\n\n[hosts.nas]\ndocker = \"tcp://nas.lan:2376\"\nvars = { PORT = \"9090\" }\n",
+    );
+    dir.write(
+        "stacks/app/.env",
+        "# published example\nTAG=1\nDATA=/srv/app\nexport TZ=\"Europe/Berlin\"\nPASS='pa$$word'\n",
+    );
+    dir.write(
+        "stacks/app/compose.yaml",
+        "x-tend:\n  host: nas\nservices:\n  app:\n    image: \"localhost/app:${TAG}\"\n    container_name: ${NAME:-app}\n    ports: [\"${PORT}:80\"]\n    volumes: [\"${DATA}/config:/config\"]\n    environment:\n      TZ: $TZ\n      PASS: ${PASS}\n      LITERAL: \"$$HOME\"\n    cap_add: [NET_ADMIN]\n    devices: [\"/dev/dri:/dev/dri\"]\n    ulimits: { nofile: { soft: 1024, hard: 2048 }, nproc: 512 }\n    logging: { driver: json-file, options: { max-size: 10m } }\n    deploy: { resources: { limits: { cpus: \"0.5\", memory: 512M } } }\n    extra_hosts: [\"host.docker.internal:host-gateway\"]\n    network_mode: host\n",
+    );
+    // tend's own environment is never read.
+    let d = load(&dir);
+    let s = &d.stacks[0].services["app"];
+    assert_eq!(s.image, "localhost/app:2", "[vars] wins over .env");
+    assert_eq!(
+        s.ports[0].published.as_deref(),
+        Some("9090"),
+        "host vars win"
+    );
+    assert_eq!(s.volumes[0].source, "/srv/app/config");
+    assert_eq!(s.environment["TZ"].as_deref(), Some("Europe/Berlin"));
+    assert_eq!(
+        s.environment["PASS"].as_deref(),
+        Some("pa$$word"),
+        "single quotes are literal"
+    );
+    assert_eq!(s.environment["LITERAL"].as_deref(), Some("$HOME"));
+    let o = &s.options;
+    assert_eq!(o.container_name.as_deref(), Some("app"));
+    assert_eq!(o.cap_add, ["NET_ADMIN"]);
+    assert_eq!(
+        o.devices,
+        [("/dev/dri".into(), "/dev/dri".into(), "rwm".into())]
+    );
+    assert_eq!(o.ulimits["nofile"], (1024, 2048));
+    assert_eq!(o.ulimits["nproc"], (512, 512));
+    assert_eq!(o.memory, Some(512 * 1024 * 1024));
+    assert_eq!(o.nano_cpus, Some(500_000_000));
+    assert_eq!(o.network_mode.as_deref(), Some("host"));
+    assert_eq!(o.extra_hosts, ["host.docker.internal:host-gateway"]);
+    assert_eq!(o.logging.as_ref().unwrap().1["max-size"], "10m");
+}
+
+#[test]
+fn every_bad_input_is_an_error_at_its_place() {
+    let dir = Dir::new();
+    dir.write("stacks/one/.env", "A=1\nthis line is not dotenv\n");
+    dir.write(
+        "stacks/one/compose.yaml",
+        "services:\n  app:\n    image: busybox\n",
+    );
+    dir.write(
+        "stacks/two/compose.yaml",
+        "services:\n  app:\n    image: \"busybox:${TAG\"\n  web:\n    image: busybox\n    environment: { A: \"${NEEDED:?set NEEDED in .env}\" }\n  db:\n    image: busybox\n    command: [\"${UNSET_ANYWHERE}\"]\n",
+    );
+    dir.write(
+        "stacks/three/compose.yaml",
+        "services:\n  app:\n    image: busybox\n    ports: [\"70000:80\"]\n    devices: [\"dev/sda:/dev/sda\"]\n    container_name: shared\n",
+    );
+    dir.write(
+        "stacks/four/compose.yaml",
+        "services:\n  app:\n    image: busybox\n    container_name: shared\n",
+    );
+    let out = tend(dir.path(), &["check", "."]).expect_code(1);
+    let text = format!("{}{}", out.stdout, out.stderr);
+    for want in [
+        "stacks/one/.env:2:6: error: expected `=` after `this`",
+        "stacks/two/compose.yaml:3:12: error: `${TAG` is not closed",
+        "stacks/two/compose.yaml:6:23: error: variable NEEDED is required: set NEEDED in .env",
+        "stacks/two/compose.yaml:9:15: error: variable UNSET_ANYWHERE is not set",
+        "stacks/three/compose.yaml:4:13: error: invalid port `70000:80`",
+        "stacks/three/compose.yaml:5:15: error: device paths must be absolute",
+        "container_name `shared` of service app is also used by service app of stack",
+    ] {
+        assert!(text.contains(want), "missing {want:?} in:\n{text}");
+    }
+}
