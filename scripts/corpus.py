@@ -6,8 +6,9 @@ time, images replaced by stand-ins tagged under each file's references
 (busybox with an ENTRYPOINT that sleeps, so any `command:` keeps it up).
 
 usage: corpus.py TEND CORPUS_DIR PYTHON_WITH_YAML
-Prints one line per stack and a summary line; exits 1 when a stack that
-compose deploys is not deployed by tend.
+Prints one line per stack as it goes and a summary line; exits 1 when a
+stack that compose deploys is not deployed by tend. CORPUS_SECONDS (default
+1800) bounds the whole run: stacks not reached are counted as such.
 """
 import json
 import os
@@ -142,9 +143,12 @@ def clean():
 
 
 def compose_deploys(folder, project, services):
-    r = subprocess.run(["docker-compose", "-p", project, "--project-directory", folder, "-f",
-                        os.path.join(folder, "compose.yaml"), "up", "-d", "--no-build"],
-                       capture_output=True, text=True, env=dict(env, DOCKER_HOST=host), timeout=300)
+    try:
+        r = subprocess.run(["docker-compose", "-p", project, "--project-directory", folder, "-f",
+                            os.path.join(folder, "compose.yaml"), "up", "-d", "--no-build"],
+                           capture_output=True, text=True, env=dict(env, DOCKER_HOST=host), timeout=150)
+    except subprocess.TimeoutExpired:
+        r = subprocess.CompletedProcess([], 1, "", "docker-compose up took longer than 150 s")
     time.sleep(1)
     seen = running(project)
     ok = r.returncode == 0 and all(seen.get(s) == "running" for s in services)
@@ -168,7 +172,7 @@ def tend_deploys(repo, project, services):
     log = open(os.path.join(work, f"tend-{project}.log"), "w")
     proc = subprocess.Popen([tend, "run", "--source", repo, "--data", data, "--listen", addr],
                             stdout=subprocess.DEVNULL, stderr=log, env=env)
-    status, deadline = None, time.time() + 90
+    status, deadline = None, time.time() + 75
     try:
         while time.time() < deadline:
             time.sleep(0.5)
@@ -192,8 +196,13 @@ def tend_deploys(repo, project, services):
 
 
 rows, missing, identical = [], [], [0, 0]
+budget = time.time() + int(os.environ.get("CORPUS_SECONDS", "1800"))
+not_reached = 0
 try:
     for name in sorted(os.listdir(corpus)):
+        if time.time() > budget:
+            not_reached += 1
+            continue
         src = os.path.join(corpus, name)
         if not os.path.isdir(src):
             continue
@@ -226,6 +235,8 @@ try:
         shown = {k: v for k, v in diff.items() if v}
         field_note = f" | services identical {same}/{len(diff)}" + (f", differ: {shown}" if shown else "") if diff else ""
         rows.append((name, True, c_ok, t_ok, "; ".join(c_why + t_why) + field_note))
+        print(f"{name}: check ok, compose {'deploys' if c_ok else 'fails'}, tend {'deploys' if t_ok else 'fails'}"
+              f" {rows[-1][4]}", flush=True)
         identical[0] += same
         identical[1] += len(diff)
         if c_ok and not t_ok:
@@ -234,15 +245,13 @@ finally:
     clean()
     subprocess.run([f"{root}/scripts/dockerd", "stop", engine], env=env)
 
-for name, checked, c_ok, t_ok, why in rows:
-    if checked:
-        print(f"{name}: check ok, compose {'deploys' if c_ok else 'fails'}, tend {'deploys' if t_ok else 'fails'} {why}")
 total = len(rows)
 accepted = sum(1 for r in rows if r[1])
 both = sum(1 for r in rows if r[1] and r[2])
 tend_ok = sum(1 for r in rows if r[1] and r[2] and r[3])
 print(f"corpus: {total} stacks, tend check accepts {accepted}; of those compose deploys {both}, "
       f"tend deploys {tend_ok} of them; missing: {', '.join(missing) or 'none'}; "
-      f"services identical to compose's on every compared field: {identical[0]} of {identical[1]}")
+      f"services identical to compose's on every compared field: {identical[0]} of {identical[1]}; "
+      f"not reached in the time budget: {not_reached}")
 shutil.rmtree(work, ignore_errors=True)
 sys.exit(1 if missing else 0)

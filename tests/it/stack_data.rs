@@ -307,3 +307,59 @@ fn a_full_disk_fails_that_stack_and_deletes_nothing() {
     });
     assert!(exec(&host, "crammed-app-1", "cat /config/state.db").contains("user data"));
 }
+
+#[test]
+fn no_op_passes_write_nothing_and_change_nothing() {
+    let (host, _clean) = shared_for(&["idle"]);
+    let repo = repo(&host, false);
+    let toml = std::fs::read_to_string(repo.path().join("tend.toml")).unwrap();
+    repo.write(
+        "tend.toml",
+        toml.replace("[reconcile]\n", "[reconcile]\ninterval = \"1s\"\n"),
+    );
+    repo.write("stacks/idle/config/app.conf", "a\n");
+    repo.write("stacks/idle/config/sub/b.conf", "b\n");
+    repo.write("stacks/idle/compose.yaml", APP);
+    let data = Dir::new();
+    let t = Tend::follow(repo.path(), &data);
+    wait_synced(&t, "idle");
+    std::thread::sleep(Duration::from_secs(2));
+    let work = data.path().join("data/stacks/local");
+    let stamps = || {
+        let mut out = Vec::new();
+        let mut todo = vec![work.clone()];
+        while let Some(dir) = todo.pop() {
+            for e in std::fs::read_dir(&dir).unwrap().flatten() {
+                let meta = e.metadata().unwrap();
+                if meta.is_dir() {
+                    todo.push(e.path());
+                } else {
+                    out.push((e.path(), meta.modified().unwrap()));
+                }
+            }
+        }
+        out.sort();
+        out
+    };
+    let passes = || {
+        let m = crate::support::http::get(t.addr, "/metrics").body;
+        m.lines()
+            .find_map(|l| l.strip_prefix("tend_reconcile_duration_seconds_count "))
+            .and_then(|n| n.trim().parse::<u64>().ok())
+            .unwrap_or(0)
+    };
+    let (before, id, n0) = (stamps(), inspect(&host, "idle-app-1", "{{.Id}}"), passes());
+    let ok = wait_until(Duration::from_secs(20), || passes() >= n0 + 3);
+    assert!(
+        ok,
+        "the 1s interval did not bring passes: {} → {}",
+        n0,
+        passes()
+    );
+    assert_eq!(stamps(), before, "a no-op pass wrote a file");
+    assert_eq!(inspect(&host, "idle-app-1", "{{.Id}}"), id);
+    assert!(
+        before.len() >= 4,
+        "manifest, compose.yaml, two tracked files: {before:?}"
+    );
+}

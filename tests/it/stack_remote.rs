@@ -4,28 +4,16 @@
 //! survives commits; tracked files follow git.
 
 use crate::support::Dir;
-use crate::support::docker::{PrivateEngine, docker, docker_try, eventually, tls_material};
-use crate::support::procs::{Tend, free_port, wait_until};
+use crate::support::docker::{PrivateEngine, docker, docker_try, eventually};
+use crate::support::procs::{Tend, wait_until};
 use std::time::Duration;
 
 #[test]
 fn state_survives_commits_on_a_tcp_host() {
     let root = Dir::new();
+    let (engine, tcp) =
+        PrivateEngine::with_tls(root.path(), "tendbr5", "10.217.0.1/24", "10.226.0.0/16");
     let certs = root.path().join("certs");
-    std::fs::create_dir_all(&certs).unwrap();
-    tls_material(&certs);
-    let tcp = format!("127.0.0.1:{}", free_port());
-    let env = [
-        ("TEND_DOCKER_TCP", tcp.as_str()),
-        ("TEND_DOCKER_TLS", certs.to_str().unwrap()),
-    ];
-    let engine = PrivateEngine::start_env(
-        &root.path().join("e"),
-        "tendbr5",
-        "10.217.0.1/24",
-        "10.226.0.0/16",
-        &env,
-    );
     let repo = Dir::new();
     repo.write(
         "tend.toml",

@@ -449,22 +449,9 @@ fn with_self_heal_off_drift_is_reported_and_left() {
 #[test]
 fn a_tcp_host_with_mutual_tls() {
     let root = Dir::new();
+    let (engine, tcp) =
+        PrivateEngine::with_tls(root.path(), "tendbr3", "10.215.0.1/24", "10.224.0.0/16");
     let certs = root.path().join("certs");
-    std::fs::create_dir_all(&certs).unwrap();
-    crate::support::docker::tls_material(&certs);
-    let port = free_port().to_string();
-    let tcp = format!("127.0.0.1:{port}");
-    let env = [
-        ("TEND_DOCKER_TCP", tcp.as_str()),
-        ("TEND_DOCKER_TLS", certs.to_str().unwrap()),
-    ];
-    let engine = PrivateEngine::start_env(
-        &root.path().join("e"),
-        "tendbr3",
-        "10.215.0.1/24",
-        "10.224.0.0/16",
-        &env,
-    );
     let repo = Dir::new();
     let toml = |ca: &str| {
         format!(

@@ -139,6 +139,21 @@ impl PrivateEngine {
         }
     }
 
+    /// One under `root/e` that also listens on TCP with mutual TLS, its
+    /// certificates made in `root/certs`; returns it and `127.0.0.1:PORT`.
+    pub fn with_tls(root: &Path, bridge: &str, cidr: &str, pool: &str) -> (PrivateEngine, String) {
+        let certs = root.join("certs");
+        std::fs::create_dir_all(&certs).unwrap();
+        tls_material(&certs);
+        let tcp = format!("127.0.0.1:{}", super::procs::free_port());
+        let env = [
+            ("TEND_DOCKER_TCP", tcp.as_str()),
+            ("TEND_DOCKER_TLS", certs.to_str().unwrap()),
+        ];
+        let engine = PrivateEngine::start_env(&root.join("e"), bridge, cidr, pool, &env);
+        (engine, tcp)
+    }
+
     /// Stops it (by pid); its data stays for a restart.
     pub fn stop(&self) {
         let script = super::project().join("scripts/dockerd");
