@@ -12,16 +12,14 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 /// Observes `engine`; `images` are the references whose ids the plan needs.
 pub async fn observe(engine: &Engine, images: &BTreeSet<String>) -> Result<HostState, DockerError> {
     let api = engine.api();
-    let filter = HashMap::from([("label".to_owned(), vec![labels::PROJECT.to_owned()])]);
     // The three lists in parallel: each is a full round trip in the engine.
     let (all, networks, volumes) = tokio::join!(
         api.list_containers(Some(ListContainersOptions {
             all: true,
             ..Default::default()
         })),
-        api.list_networks(Some(ListNetworksOptions {
-            filters: Some(filter),
-        })),
+        // All networks: external ones a stack names must be seen too.
+        api.list_networks(None::<ListNetworksOptions>),
         api.list_volumes(None::<ListVolumesOptions>),
     );
     let (all, networks, volumes) = (all?, networks?, volumes?);

@@ -316,9 +316,21 @@ fn host_config(
                 host_port: p.published.clone(),
             });
     }
+    // Binds as `src:dst[:ro]`, as compose sends them: the engine creates a
+    // missing host path, as the short syntax promises.
+    let binds: Vec<String> = spec
+        .volumes
+        .iter()
+        .filter(|m| m.kind == MountKind::Bind)
+        .map(|m| {
+            let ro = if m.read_only { ":ro" } else { "" };
+            format!("{}:{}{ro}", m.source, m.target)
+        })
+        .collect();
     let mounts = spec
         .volumes
         .iter()
+        .filter(|m| m.kind == MountKind::Volume)
         .map(|m| Mount {
             target: Some(m.target.clone()),
             source: Some(match m.kind {
@@ -346,6 +358,7 @@ fn host_config(
     };
     HostConfig {
         port_bindings: Some(ports),
+        binds: (!binds.is_empty()).then_some(binds),
         mounts: Some(mounts),
         restart_policy: Some(RestartPolicy {
             name: Some(name),

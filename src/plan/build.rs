@@ -141,6 +141,10 @@ fn plan_stack(t: &Target, mine: &[&ContainerSeen], host: &HostState, cx: &Contex
         }
     };
     let absent = t.state == StackState::Absent;
+    if !absent && let Some(e) = missing_external(t, host) {
+        out.error = Some(e);
+        return out;
+    }
     if !absent {
         files(t, &mut out.changes);
         resources(t, host, &mut out.changes);
@@ -191,6 +195,38 @@ fn plan_stack(t: &Target, mine: &[&ContainerSeen], host: &HostState, cx: &Contex
     }
     out.changes.sort_by_key(|c| (phase(c.action), c.level));
     out
+}
+
+/// An external network or volume the stack names that the host lacks.
+fn missing_external(t: &Target, host: &HostState) -> Option<String> {
+    let used_nets: BTreeSet<&str> = t
+        .services
+        .values()
+        .flat_map(|s| s.spec.networks.keys().map(String::as_str))
+        .collect();
+    for (key, r) in t
+        .networks
+        .iter()
+        .filter(|(k, r)| r.external && used_nets.contains(k.as_str()))
+    {
+        let full = r.full_name(&t.name, key);
+        if !host.networks.iter().any(|n| n.name == full || n.id == full) {
+            return Some(format!(
+                "external network {full} does not exist on host {}: create it (`docker network create {full}`) or drop `external`",
+                t.host
+            ));
+        }
+    }
+    for (key, r) in t.volumes.iter().filter(|(_, r)| r.external) {
+        let full = r.full_name(&t.name, key);
+        if !host.volumes.contains(&full) {
+            return Some(format!(
+                "external volume {full} does not exist on host {}: create it (`docker volume create {full}`) or drop `external`",
+                t.host
+            ));
+        }
+    }
+    None
 }
 
 /// The working directory's changes, as observed.

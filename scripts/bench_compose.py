@@ -5,7 +5,7 @@ deploys from the same folder — on one private dockerd, one stack at a
 time, images replaced by stand-ins tagged under each file's references
 (busybox with an ENTRYPOINT that sleeps, so any `command:` keeps it up).
 
-usage: corpus.py TEND CORPUS_DIR PYTHON_WITH_YAML
+usage: bench_compose.py TEND CORPUS_DIR PYTHON_WITH_YAML
 Prints one line per stack as it goes and a summary line; exits 1 when a
 stack that compose deploys is not deployed by tend. CORPUS_SECONDS (default
 1800) bounds the whole run: stacks not reached are counted as such.
@@ -103,13 +103,15 @@ def fields(project, project_dir):
         f["Env"] = sorted(f["Env"] or [])
         if f["NetworkMode"] in nets:
             f["NetworkMode"] = nets[f["NetworkMode"]]
-        if f["RestartPolicy"] and f["RestartPolicy"].get("Name") == "no":
+        if f["RestartPolicy"] and f["RestartPolicy"].get("Name") in ("", "no"):
             f["RestartPolicy"] = None
         f["Labels"] = {k: v for k, v in (cfg.get("Labels") or {}).items()
                        if not k.startswith(("com.docker.compose.", "tend."))}
         mounts = []
         for m in c.get("Mounts") or []:
             src = m.get("Name") or m.get("Source", "")
+            if m["Type"] == "volume" and len(src) == 64 and all(ch in "0123456789abcdef" for ch in src):
+                src = "<anonymous>"
             if m["Type"] == "bind" and src.startswith(project_dir):
                 src = "./" + os.path.relpath(src, project_dir)
             mounts.append((m["Type"], src, m["Destination"], m.get("RW")))
