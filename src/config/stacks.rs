@@ -346,7 +346,10 @@ fn references(
                 ));
             }
         }
-        let service = &stack.services[name.as_str()];
+        // A service of an inactive profile is not in the stack.
+        let Some(service) = stack.services.get(name.as_str()) else {
+            continue;
+        };
         for m in service
             .volumes
             .iter()

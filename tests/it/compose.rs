@@ -95,3 +95,22 @@ fn every_bad_input_is_an_error_at_its_place() {
         assert!(text.contains(want), "missing {want:?} in:\n{text}");
     }
 }
+
+#[test]
+fn profiles_leave_out_services_unless_enabled() {
+    let dir = Dir::new();
+    let file = |extra: &str| {
+        format!(
+            "{extra}services:\n  app:\n    image: busybox\n    depends_on: [debug]\n  debug:\n    image: busybox\n    profiles: [debug]\n    volumes: [cache:/cache]\n    env_file: [debug.env]\nvolumes:\n  cache:\n"
+        )
+    };
+    dir.write("stacks/p/debug.env", "A=1\n");
+    dir.write("stacks/p/compose.yaml", file(""));
+    let d = load(&dir);
+    let names: Vec<&String> = d.stacks[0].services.keys().collect();
+    assert_eq!(names, ["app"]);
+    assert!(d.stacks[0].services["app"].depends_on.is_empty());
+    dir.write("stacks/p/compose.yaml", file("x-tend:\n  profiles: [debug]\n"));
+    let d = load(&dir);
+    assert_eq!(d.stacks[0].services.len(), 2);
+}
