@@ -12,6 +12,7 @@ stack that compose deploys is not deployed by tend. CORPUS_SECONDS (default
 """
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -209,6 +210,9 @@ try:
         if not os.path.isdir(src):
             continue
         project = "c" + name.split("-", 1)[0]
+        declared = re.search(r"^name:\s*['\"]?([a-z0-9][a-z0-9_.-]*)", open(os.path.join(src, "compose.yaml")).read(), re.M)
+        if declared:
+            project = declared.group(1)  # the folder must carry the file's own project name
         repo = os.path.join(work, "repo-" + project)
         os.makedirs(os.path.join(repo, "stacks"))
         with open(os.path.join(repo, "tend.toml"), "w") as f:

@@ -40,8 +40,8 @@ pub struct ComposeFile {
 pub struct ResourceSpec {
     /// Driver; the engine default when absent.
     pub driver: Option<String>,
-    /// Managed outside the stack.
-    pub external: Option<bool>,
+    /// Managed outside the stack: `true`, or the legacy `{name: …}`.
+    pub external: Option<RawNode>,
     /// The engine's name.
     pub name: Option<String>,
     /// Driver options.

@@ -275,7 +275,7 @@ fn resources(
         let (driver_opts, labels) = (map(&s.driver_opts), map(&s.labels));
         let mut r = Resource {
             driver: s.driver.clone(),
-            external: s.external.unwrap_or(false),
+            external: false,
             name: s.name.clone(),
             driver_opts,
             labels,
@@ -284,6 +284,21 @@ fn resources(
             enable_ipv6: s.enable_ipv6.unwrap_or(false),
             ..Resource::default()
         };
+        if let Some(ext) = &s.external {
+            match &ext.0.value {
+                super::node::Value::Bool(b) => r.external = *b,
+                super::node::Value::Map(_) => {
+                    // Compose's legacy form `external: {name: x}`.
+                    forms::check_keys(&ext.0, &["name"], errs);
+                    r.external = true;
+                    r.name = r
+                        .name
+                        .take()
+                        .or_else(|| ext.0.get("name").and_then(forms::scalar));
+                }
+                _ => errs.push((ext.0.pos, "`external` is true, false or `{name: …}`".into())),
+            }
+        }
         if let Some(ipam) = &s.ipam {
             forms::check_keys(&ipam.0, &["driver", "config", "options"], errs);
             r.ipam_driver = ipam.0.get("driver").and_then(forms::scalar);

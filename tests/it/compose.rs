@@ -110,7 +110,10 @@ fn profiles_leave_out_services_unless_enabled() {
     let names: Vec<&String> = d.stacks[0].services.keys().collect();
     assert_eq!(names, ["app"]);
     assert!(d.stacks[0].services["app"].depends_on.is_empty());
-    dir.write("stacks/p/compose.yaml", file("x-tend:\n  profiles: [debug]\n"));
+    dir.write(
+        "stacks/p/compose.yaml",
+        file("x-tend:\n  profiles: [debug]\n"),
+    );
     let d = load(&dir);
     assert_eq!(d.stacks[0].services.len(), 2);
 }
