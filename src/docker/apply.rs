@@ -3,7 +3,8 @@
 //! parallel), waiting for `service_healthy` / `service_completed_successfully`
 //! dependencies before starting what needs them.
 
-use super::ops::{self, NewContainer};
+use super::create::{NewContainer, create_container};
+use super::ops;
 use super::{DockerError, Engine};
 use crate::model::DependCondition;
 use crate::plan::{Action, Change, HostState, StackPlan, Target};
@@ -165,7 +166,7 @@ async fn service(
                     Some((dir, t.compose_file.as_str()))
                 }),
             };
-            let new_id = ops::create_container(e, &new).await?;
+            let new_id = create_container(e, &new).await?;
             super::files::copy_in(e, &new_id, &s.copy_in).await?;
             if c.action.starts() {
                 ops::start(e, &new_id).await?;

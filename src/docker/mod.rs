@@ -7,6 +7,7 @@
 
 pub mod actions;
 pub mod apply;
+pub mod create;
 pub mod events;
 pub mod files;
 pub mod observe;

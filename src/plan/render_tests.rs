@@ -1,0 +1,138 @@
+//! Unit tests of rendering: environment order, hashes per field, env file
+//! errors, relative binds.
+
+use super::*;
+
+fn service(image: &str) -> Service {
+    Service {
+        image: image.into(),
+        restart: "no".into(),
+        ..Service::default()
+    }
+}
+
+fn stack(services: Vec<(&str, Service)>) -> Stack {
+    Stack {
+        name: "web".into(),
+        host: "local".into(),
+        state: StackState::Running,
+        sleep: None,
+        services: services.into_iter().map(|(k, v)| (k.into(), v)).collect(),
+        networks: BTreeMap::new(),
+        volumes: BTreeMap::new(),
+        file: "stacks/web/compose.yaml".into(),
+        host_owned: Vec::new(),
+        remove_data: false,
+    }
+}
+
+/// A stack with one service `app`, rendered without host variables.
+fn one(s: Service) -> Target {
+    render(
+        &stack(vec![("app", s)]),
+        Path::new("/r"),
+        &files,
+        &|_| None,
+        &same,
+    )
+}
+
+fn same(stack: &Stack, rel: &str) -> Result<Bound, String> {
+    let dir = Path::new("/r").join(stack.file.parent().unwrap_or(Path::new("")));
+    Ok(Bound {
+        mount: BoundAs::Path(dir.join(rel)),
+        files: None,
+    })
+}
+
+fn files(path: &Path) -> Result<String, String> {
+    match path.to_str() {
+        Some("/r/stacks/web/app.env") => Ok("# c\nA=1\nexport B=\"two\"\n\nC='3'\n".into()),
+        _ => Err("no such file".into()),
+    }
+}
+
+#[test]
+fn env_files_then_environment_then_host() {
+    let mut s = service("x:1");
+    s.env_file = vec!["stacks/web/app.env".into()];
+    s.environment.insert("C".into(), Some("override".into()));
+    s.environment.insert("D".into(), None);
+    s.environment.insert("E".into(), None);
+    let host = |k: &str| (k == "D").then(|| "from-host".to_owned());
+    let t = render(
+        &stack(vec![("app", s)]),
+        Path::new("/r"),
+        &files,
+        &host,
+        &same,
+    );
+    assert_eq!(t.error, None);
+    assert_eq!(
+        t.services["app"].env,
+        ["A=1", "B=two", "C=override", "D=from-host"]
+    );
+}
+
+#[test]
+fn hash_changes_with_content_not_with_order_or_depends_on() {
+    let none = |_: &str| None;
+    let a = render(
+        &stack(vec![("app", service("x:1"))]),
+        Path::new("/r"),
+        &files,
+        &none,
+        &same,
+    );
+    let mut dep = service("x:1");
+    dep.depends_on
+        .insert("db".into(), DependCondition::ServiceStarted);
+    let b = render(
+        &stack(vec![("app", dep), ("db", service("y:1"))]),
+        Path::new("/r"),
+        &files,
+        &none,
+        &same,
+    );
+    assert_eq!(a.services["app"].hash, b.services["app"].hash);
+    assert_eq!(b.services["app"].level, 1);
+    let c = render(
+        &stack(vec![("app", service("x:2"))]),
+        Path::new("/r"),
+        &files,
+        &none,
+        &same,
+    );
+    assert_ne!(a.services["app"].hash, c.services["app"].hash);
+    let changed: Vec<_> = a.services["app"]
+        .parts
+        .iter()
+        .filter(|(k, v)| c.services["app"].parts[*k] != **v)
+        .map(|(k, _)| k.as_str())
+        .collect();
+    assert_eq!(changed, ["image"]);
+}
+
+#[test]
+fn missing_env_file_is_an_error_of_the_stack() {
+    let mut s = service("x:1");
+    s.env_file = vec!["stacks/web/missing.env".into()];
+    let t = one(s);
+    assert!(t.error.unwrap().contains("missing.env"));
+}
+
+#[test]
+fn relative_binds_are_made_absolute() {
+    let mut s = service("x:1");
+    s.volumes.push(crate::model::Mount {
+        kind: crate::model::MountKind::Bind,
+        source: "./conf/../site".into(),
+        target: "/site".into(),
+        read_only: true,
+    });
+    let t = one(s);
+    assert_eq!(
+        t.services["app"].spec.volumes[0].source,
+        "/r/stacks/web/site"
+    );
+}
