@@ -151,11 +151,16 @@ def clean():
     docker("volume", "prune", "-f", check=False)
 
 
+# docker-compose reads the shell's environment before .env (LANG, TZ, …);
+# tend never does: give compose only what it needs to run.
+COMPOSE_ENV = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": os.environ.get("HOME", "/root")}
+
+
 def compose_deploys(folder, project, services):
     try:
         r = subprocess.run(["docker-compose", "-p", project, "--project-directory", folder, "-f",
                             os.path.join(folder, "compose.yaml"), "up", "-d", "--no-build"],
-                           capture_output=True, text=True, env=dict(env, DOCKER_HOST=host), timeout=150)
+                           capture_output=True, text=True, env=dict(COMPOSE_ENV, DOCKER_HOST=host), timeout=150)
     except subprocess.TimeoutExpired:
         r = subprocess.CompletedProcess([], 1, "", "docker-compose up took longer than 150 s")
     time.sleep(1)
@@ -164,7 +169,7 @@ def compose_deploys(folder, project, services):
     shape = fields(project, folder) if ok else {}
     subprocess.run(["docker-compose", "-p", project, "--project-directory", folder, "-f",
                     os.path.join(folder, "compose.yaml"), "down", "-v"],
-                   capture_output=True, env=dict(env, DOCKER_HOST=host), timeout=300)
+                   capture_output=True, env=dict(COMPOSE_ENV, DOCKER_HOST=host), timeout=300)
     return ok, r.stderr.strip().splitlines()[-1:] if r.returncode else [], shape
 
 

@@ -2,7 +2,7 @@
 //! `KEY=value` lines, `export KEY=value`, `#` comments (inline only after
 //! a space in unquoted values), single quotes (literal), double quotes
 //! (escapes `\n`, `\t`, `\"`, `\\`, `\$`; may span lines), and `${VAR}`
-//! expanded in unquoted and double-quoted values from the lines above (an
+//! (only the braced form; any other `$` is literal) expanded in unquoted and double-quoted values from the lines above (an
 //! unknown variable expands to nothing there, as compose does). A line that
 //! is none of these is an error at its line and column.
 
@@ -79,18 +79,32 @@ pub fn parse(text: &str) -> Result<Vec<(String, String)>, (Pos, String)> {
                     format!("the value of {key} opens a `\"` that is never closed"),
                 )
             })?;
-            substitute(&unescape(&text), &lookup).map_err(|e| at(key_len + 1, e))?
+            substitute(&braced_only(&unescape(&text)), &lookup).map_err(|e| at(key_len + 1, e))?
         } else {
             let end = value
                 .find(" #")
                 .or_else(|| value.find("\t#"))
                 .unwrap_or(value.len());
             let v = value[..end].trim_end();
-            substitute(v, &lookup).map_err(|e| at(key_len + 1, e))?
+            substitute(&braced_only(v), &lookup).map_err(|e| at(key_len + 1, e))?
         };
         out.push((key.to_owned(), parsed));
     }
     Ok(out)
+}
+
+/// Only `${…}` expands in a dotenv value, as docker-compose reads them: a
+/// `$` not followed by `{` (a password's `$$apr1$$…`) stays as written.
+fn braced_only(v: &str) -> String {
+    let mut out = String::with_capacity(v.len());
+    let mut chars = v.chars().peekable();
+    while let Some(c) = chars.next() {
+        out.push(c);
+        if c == '$' && chars.peek() != Some(&'{') {
+            out.push('$');
+        }
+    }
+    out
 }
 
 fn short(s: &str) -> &str {
@@ -150,7 +164,7 @@ mod tests {
 
     #[test]
     fn dotenv_as_compose_reads_it() {
-        let text = "# comment\nA=1\nexport B = two # note\nC='lit $A #x'\nD=\"x\\ny $A\"\nE=\"multi\nline\"\nF=${A}-${NOPE}\nG=\nH\nI=p#q\n";
+        let text = "# comment\nA=1\nexport B = two # note\nC='lit $A #x'\nD=\"x\\ny ${A}\"\nE=\"multi\nline\"\nF=${A}-${NOPE}\nG=\nH\nI=p#q\nJ=admin:$$apr1$$x $A\n";
         let got = parse(text).unwrap();
         let want = [
             ("A", "1"),
@@ -161,6 +175,7 @@ mod tests {
             ("F", "1-"),
             ("G", ""),
             ("I", "p#q"),
+            ("J", "admin:$$apr1$$x $A"),
         ];
         let got: Vec<(&str, &str)> = got.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
         assert_eq!(got, want);
