@@ -178,12 +178,12 @@ def get(addr, path):
         return json.loads(r.read())
 
 
-def tend_deploys(repo, project, services):
+def tend_deploys(repo, project, services, name):
     """A daemon following `repo` (dev mode); waits until the stack settles."""
-    data = os.path.join(work, f"data-{project}")
+    data = os.path.join(work, f"data-{name}")
     port = 18600 + hash(project) % 1000
     addr = f"127.0.0.1:{port}"
-    log = open(os.path.join(work, f"tend-{project}.log"), "w")
+    log = open(os.path.join(work, f"tend-{name}.log"), "w")
     proc = subprocess.Popen([tend, "run", "--source", repo, "--data", data, "--listen", addr],
                             stdout=subprocess.DEVNULL, stderr=log, env=env)
     status, deadline = None, time.time() + 75
@@ -227,7 +227,7 @@ try:
         declared = re.search(r"^name:\s*['\"]?([a-z0-9][a-z0-9_.-]*)", open(os.path.join(src, "compose.yaml")).read(), re.M)
         if declared:
             project = declared.group(1)  # the folder must carry the file's own project name
-        repo = os.path.join(work, "repo-" + project)
+        repo = os.path.join(work, "repo-" + name)
         os.makedirs(os.path.join(repo, "stacks"))
         with open(os.path.join(repo, "tend.toml"), "w") as f:
             f.write(f'[hosts.local]\ndocker = "{host}"\n')
@@ -242,13 +242,13 @@ try:
         services = list(json.loads(subprocess.run(
             [sys.argv[3], "-c", "import sys,yaml,json;print(json.dumps(list((yaml.safe_load(open(sys.argv[1])).get('services') or {}).keys())))",
              os.path.join(folder, "compose.yaml")], capture_output=True, text=True, check=True).stdout))
-        compose_copy = os.path.join(work, "compose-" + project)
+        compose_copy = os.path.join(work, "compose-" + name, project)
         copy_stack(src, compose_copy)
         external_networks(folder)
         c_ok, c_why, c_shape = compose_deploys(compose_copy, project, services)
         clean()
         external_networks(folder)
-        t_ok, t_why, t_shape = tend_deploys(repo, project, services)
+        t_ok, t_why, t_shape = tend_deploys(repo, project, services, name)
         clean()
         diff = differences(c_shape, t_shape) if c_ok and t_ok else {}
         same = sum(1 for d in diff.values() if not d)
