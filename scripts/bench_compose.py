@@ -21,13 +21,13 @@ import tempfile
 import time
 import urllib.request
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from benchlib import private_engine  # noqa: E402
+
 tend, corpus = sys.argv[1], sys.argv[2]
 root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 work = tempfile.mkdtemp(prefix="tend-corpus-")
-env = dict(os.environ, TEND_BRIDGE_CIDR="10.218.0.1/24", TEND_DOCKER_POOL="10.227.0.0/16", TEND_LOG="warn")
-engine = os.path.join(work, "engine")
-host = subprocess.run([f"{root}/scripts/dockerd", "start", engine, "tendbr8"], env=env,
-                      check=True, capture_output=True, text=True).stdout.strip()
+host, env, engine = private_engine(work, "tendbr8", "10.218.0.1/24", "10.227.0.0/16")
 
 
 def docker(*args, check=True):

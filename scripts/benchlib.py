@@ -60,3 +60,14 @@ class Tend:
     def stop(self):
         self.proc.send_signal(signal.SIGTERM)
         self.proc.wait(timeout=60)
+
+
+def private_engine(work, bridge, cidr, pool):
+    """Starts a private dockerd under `work/engine` on `bridge`; returns
+    (socket URL, the environment it was started with, its folder)."""
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    env = dict(os.environ, TEND_BRIDGE_CIDR=cidr, TEND_DOCKER_POOL=pool, TEND_LOG="warn")
+    engine = os.path.join(work, "engine")
+    host = subprocess.run([f"{root}/scripts/dockerd", "start", engine, bridge], env=env,
+                          check=True, capture_output=True, text=True).stdout.strip()
+    return host, env, engine
