@@ -248,6 +248,11 @@ pub fn service(spec: &ServiceSpec, dir: &str, errs: &mut Errs) -> Service {
         errs.push((spec.image.pos, e));
     }
     let labels = spec.labels.as_ref().map(|l| forms::key_values(&l.0, errs));
+    let nets = spec
+        .networks
+        .as_ref()
+        .map(|n| forms::service_networks(&n.0, errs))
+        .unwrap_or_default();
     let mut out = Service {
         image: spec.image.value.clone(),
         command: spec.command.as_ref().and_then(|c| forms::words(&c.0, errs)),
@@ -295,13 +300,9 @@ pub fn service(spec: &ServiceSpec, dir: &str, errs: &mut Errs) -> Service {
             .map(|(k, (_, c))| (k, c))
             .collect(),
         healthcheck: spec.healthcheck.as_ref().and_then(|h| healthcheck(h, errs)),
-        networks: spec
-            .networks
-            .as_ref()
-            .map(|n| forms::service_networks(&n.0, errs))
-            .unwrap_or_default()
-            .into_iter()
-            .map(|(k, (_, aliases))| (k, aliases))
+        networks: nets
+            .iter()
+            .map(|(k, n)| (k.clone(), n.aliases.clone()))
             .collect(),
         user: spec.user.as_ref().map(Scalar::text),
         working_dir: spec.working_dir.clone(),
@@ -309,15 +310,11 @@ pub fn service(spec: &ServiceSpec, dir: &str, errs: &mut Errs) -> Service {
         stop_grace_period: opt_duration(&spec.stop_grace_period, errs),
         options: super::compose_opts::options(&spec.raw_options(), errs),
     };
-    if let Some(Value::Map(nets)) = spec.networks.as_ref().map(|n| &n.0.value) {
-        for (k, v) in nets {
-            let ip = |key| v.get(key).and_then(forms::scalar);
-            let (v4, v6) = (ip("ipv4_address"), ip("ipv6_address"));
-            if let (Some(name), true) = (forms::scalar(k), v4.is_some() || v6.is_some()) {
-                out.options.addresses.insert(name, (v4, v6));
-            }
-        }
-    }
+    out.options.addresses = nets
+        .into_iter()
+        .filter(|(_, n)| n.addresses.0.is_some() || n.addresses.1.is_some())
+        .map(|(k, n)| (k, n.addresses))
+        .collect();
     // `network_mode: service:X` shares X's network: X starts first.
     if let Some(x) = out
         .options

@@ -167,8 +167,20 @@ pub fn check_keys(node: &Node, allowed: &[&str], errs: &mut Errs) {
     }
 }
 
-/// `networks` of a service: `[front]` or `{front: {aliases: [web]}}`.
-pub fn service_networks(node: &Node, errs: &mut Errs) -> BTreeMap<String, (Pos, Vec<String>)> {
+/// One network a service joins, as written.
+#[derive(Debug, Default)]
+pub struct ServiceNet {
+    /// Where its name is.
+    pub pos: Pos,
+    /// DNS aliases.
+    pub aliases: Vec<String>,
+    /// A fixed IPv4 address and IPv6 address.
+    pub addresses: (Option<String>, Option<String>),
+}
+
+/// `networks` of a service: `[front]` or `{front: {aliases: [web],
+/// ipv4_address: …}}`.
+pub fn service_networks(node: &Node, errs: &mut Errs) -> BTreeMap<String, ServiceNet> {
     let mut out = BTreeMap::new();
     if let Value::Map(entries) = &node.value {
         for (k, v) in entries {
@@ -192,12 +204,23 @@ pub fn service_networks(node: &Node, errs: &mut Errs) -> BTreeMap<String, (Pos, 
                 .into_iter()
                 .map(|(_, s)| s)
                 .collect();
-            out.insert(name, (k.pos, aliases));
+            let ip = |key| v.get(key).and_then(scalar);
+            let addresses = (ip("ipv4_address"), ip("ipv6_address"));
+            let net = ServiceNet {
+                pos: k.pos,
+                aliases,
+                addresses,
+            };
+            out.insert(name, net);
         }
         return out;
     }
     for (pos, name) in string_list(node, errs) {
-        out.insert(name, (pos, Vec::new()));
+        let net = ServiceNet {
+            pos,
+            ..ServiceNet::default()
+        };
+        out.insert(name, net);
     }
     out
 }

@@ -272,7 +272,7 @@ fn references(
             .networks
             .as_ref()
             .map(|n| forms::service_networks(&n.0, &mut scratch));
-        for (net, (pos, _)) in nets.iter().flatten() {
+        for (net, forms::ServiceNet { pos, .. }) in nets.iter().flatten() {
             if net != "default" && !stack.networks.contains_key(net) {
                 errs.push((
                     *pos,

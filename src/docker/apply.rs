@@ -36,8 +36,11 @@ pub async fn apply_stack(
     let mut steps = Vec::new();
     let mut networks: HashMap<String, String> = HashMap::new();
     if let Some(t) = target {
-        let (default, default_key) = (crate::model::Resource::default(), "default".to_owned());
-        let keys = t.networks.iter().chain([(&default_key, &default)]);
+        let default = "default".to_owned();
+        let keys = t
+            .networks
+            .iter()
+            .chain([(&default, &crate::model::UNDECLARED)]);
         for (key, r) in keys {
             let full = r.full_name(&plan.stack, key);
             if r.external {
@@ -56,10 +59,7 @@ pub async fn apply_stack(
     for c in early {
         let r = match c.action {
             Action::CreateNetwork => {
-                let none = crate::model::Resource::default();
-                let r = target
-                    .and_then(|t| t.networks.get(&c.target))
-                    .unwrap_or(&none);
+                let r = target.map_or(&crate::model::UNDECLARED, |t| t.network(&c.target));
                 ops::create_network(e, &plan.stack, &c.target, r)
                     .await
                     .map(|id| {
@@ -67,10 +67,7 @@ pub async fn apply_stack(
                     })
             }
             Action::CreateVolume => {
-                let none = crate::model::Resource::default();
-                let r = target
-                    .and_then(|t| t.volumes.get(&c.target))
-                    .unwrap_or(&none);
+                let r = target.map_or(&crate::model::UNDECLARED, |t| t.volume(&c.target));
                 ops::create_volume(e, &plan.stack, &c.target, r).await
             }
             _ => ops::remove(e, c.id.as_deref().unwrap_or_default()).await,
@@ -140,9 +137,9 @@ async fn service(
         Action::Pause => Ok(e.mutating().pause_container(id).await?),
         Action::Unpause => Ok(e.mutating().unpause_container(id).await?),
         Action::Rename => {
-            let name = spec.map_or_else(
+            let name = target.map_or_else(
                 || crate::plan::container_name(stack, &c.target),
-                |s| s.container(stack, &c.target),
+                |t| t.container_of(&c.target),
             );
             ops::rename(e, id, &name).await
         }
@@ -188,10 +185,7 @@ async fn wait_dependencies(
         if *condition == DependCondition::ServiceStarted {
             continue;
         }
-        let name = t.services.get(dep).map_or_else(
-            || crate::plan::container_name(&t.name, dep),
-            |s| s.container(&t.name, dep),
-        );
+        let name = t.container_of(dep);
         let limit = t
             .services
             .get(dep)

@@ -70,6 +70,20 @@ pub struct Resource {
     pub subnets: Vec<(Option<String>, Option<String>, Option<String>)>,
 }
 
+/// A network or volume a stack uses without declaring it (`default`).
+pub static UNDECLARED: Resource = Resource {
+    driver: None,
+    external: false,
+    name: None,
+    driver_opts: BTreeMap::new(),
+    labels: BTreeMap::new(),
+    internal: false,
+    attachable: false,
+    enable_ipv6: false,
+    ipam_driver: None,
+    subnets: Vec::new(),
+};
+
 impl Resource {
     /// The engine's name of the resource `key` of stack `project`:
     /// `name:` when set, else the key itself for an external one, else

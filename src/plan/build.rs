@@ -233,14 +233,13 @@ fn missing_external(t: &Target, host: &HostState) -> Option<String> {
 fn files(t: &Target, out: &mut Vec<Change>) {
     use crate::model::FileKind;
     for f in &t.files {
-        let action = match f.kind {
-            FileKind::Place => Action::PlaceFile,
-            FileKind::Restore => Action::RestoreFile,
-            FileKind::Remove => Action::RemoveFile,
-            FileKind::CreateFolder => Action::CreateFolder,
-        };
         let drift = f.kind == FileKind::Restore;
-        out.push(change(action, &f.path, f.reason.clone(), drift));
+        out.push(change(
+            Action::for_file(f.kind),
+            &f.path,
+            f.reason.clone(),
+            drift,
+        ));
     }
 }
 
@@ -298,10 +297,7 @@ fn resources(t: &Target, host: &HostState, out: &mut Vec<Change>) {
         if t.networks.get(net).is_some_and(|r| r.external) {
             continue;
         }
-        let full = t.networks.get(net).map_or_else(
-            || format!("{}_{net}", t.name),
-            |r| r.full_name(&t.name, net),
-        );
+        let full = t.network(net).full_name(&t.name, net);
         if !host.networks.iter().any(|n| n.name == full) {
             out.push(change(
                 Action::CreateNetwork,

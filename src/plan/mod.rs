@@ -165,10 +165,30 @@ pub enum Action {
 impl Action {
     /// Whether the action changes the working directory, not the engine.
     pub fn is_file(self) -> bool {
-        matches!(
-            self,
-            Action::PlaceFile | Action::RestoreFile | Action::RemoveFile | Action::CreateFolder
-        )
+        self.file_kind().is_some()
+    }
+
+    /// The working-directory change this action carries out, if it is one.
+    pub fn file_kind(self) -> Option<crate::model::FileKind> {
+        use crate::model::FileKind;
+        Some(match self {
+            Action::PlaceFile => FileKind::Place,
+            Action::RestoreFile => FileKind::Restore,
+            Action::RemoveFile => FileKind::Remove,
+            Action::CreateFolder => FileKind::CreateFolder,
+            _ => return None,
+        })
+    }
+
+    /// The action that carries out a working-directory change.
+    pub fn for_file(kind: crate::model::FileKind) -> Action {
+        use crate::model::FileKind;
+        match kind {
+            FileKind::Place => Action::PlaceFile,
+            FileKind::Restore => Action::RestoreFile,
+            FileKind::Remove => Action::RemoveFile,
+            FileKind::CreateFolder => Action::CreateFolder,
+        }
     }
 }
 

@@ -43,6 +43,27 @@ pub struct Target {
     pub compose_file: String,
 }
 
+impl Target {
+    /// The container name of `service` (`container_name`, else
+    /// `<stack>-<service>-1`), also for a service it does not know.
+    pub fn container_of(&self, service: &str) -> String {
+        self.services.get(service).map_or_else(
+            || super::container_name(&self.name, service),
+            |s| s.container(&self.name, service),
+        )
+    }
+
+    /// The network `key` as declared, or an undeclared one (`default`).
+    pub fn network(&self, key: &str) -> &Resource {
+        self.networks.get(key).unwrap_or(&crate::model::UNDECLARED)
+    }
+
+    /// The named volume `key` as declared, or an undeclared one.
+    pub fn volume(&self, key: &str) -> &Resource {
+        self.volumes.get(key).unwrap_or(&crate::model::UNDECLARED)
+    }
+}
+
 /// Where a relative bind source is mounted from.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Bound {

@@ -111,9 +111,7 @@ fn service(stack: &str, name: &str, t: Option<&Target>, host: Option<&HostState>
             .iter()
             .filter(|c| c.project == stack && c.service == name)
             .min_by_key(|c| {
-                let want = t.and_then(|t| t.services.get(name));
-                let want =
-                    want.map_or_else(|| container_name(stack, name), |s| s.container(stack, name));
+                let want = t.map_or_else(|| container_name(stack, name), |t| t.container_of(name));
                 c.name != want
             })
     });

@@ -228,7 +228,6 @@ fn split_files(sp: StackPlan) -> (Vec<Change>, StackPlan) {
 /// Carries out file changes in the stack's working directory.
 async fn place_files(work: Option<super::work::StackWork>, files: Vec<Change>) -> Vec<Step> {
     use crate::model::{FileChange, FileKind};
-    use crate::plan::Action;
     if files.is_empty() {
         return Vec::new();
     }
@@ -245,12 +244,7 @@ async fn place_files(work: Option<super::work::StackWork>, files: Vec<Change>) -
     let asked: Vec<FileChange> = files
         .iter()
         .map(|c| FileChange {
-            kind: match c.action {
-                Action::RestoreFile => FileKind::Restore,
-                Action::RemoveFile => FileKind::Remove,
-                Action::CreateFolder => FileKind::CreateFolder,
-                _ => FileKind::Place,
-            },
+            kind: c.action.file_kind().unwrap_or(FileKind::Place),
             path: c.target.clone(),
             reason: c.reason.clone(),
         })

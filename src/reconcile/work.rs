@@ -41,7 +41,13 @@ impl Works {
 
     /// The working directory of `stack`.
     pub fn dir(&self, stack: &Stack) -> WorkDir {
-        WorkDir::under(&self.root, &stack.host, &stack.name)
+        self.dir_of(&stack.host, &stack.name)
+    }
+
+    /// The working directory of stack `name` on `host` (also of a stack no
+    /// longer in the commit).
+    pub fn dir_of(&self, host: &str, name: &str) -> WorkDir {
+        WorkDir::under(&self.root, host, name)
     }
 
     fn scan(&mut self, commit: &str, root: &Path, stacks: &[Stack]) {
@@ -73,6 +79,15 @@ pub struct StackWork {
 }
 
 impl Layout {
+    /// The daemon's working directory of stack `name` on `host`; `None` in
+    /// folder mode.
+    pub fn dir_of(&self, host: &str, name: &str) -> Option<WorkDir> {
+        match self {
+            Layout::Folder => None,
+            Layout::Work(w) => Some(w.dir_of(host, name)),
+        }
+    }
+
     /// Renders `desired`'s stacks of commit `commit` (files in `root`) and
     /// fills each target's working directory changes; returns the targets
     /// and each stack's working directory.

@@ -13,13 +13,7 @@ use std::time::Duration;
 const APP: &str = "services:\n  app:\n    image: localhost/busybox:v1\n    command: [sh, -c, \"date >> /config/state.db; exec sleep 100000\"]\n    init: true\n    volumes: [./config:/config, ./data:/data]\n";
 
 fn wait_synced(t: &Tend, name: &str) -> serde_json::Value {
-    let mut last = serde_json::Value::Null;
-    let ok = wait_until(Duration::from_secs(40), || {
-        last = t.stack(name);
-        last["sync"] == "synced"
-    });
-    assert!(ok, "{name} not synced: {last:#}\n{}", t.log_text());
-    last
+    t.wait_stack(name, &format!("{name} synced"), |s| s["sync"] == "synced")
 }
 
 fn exec(host: &str, name: &str, cmd: &str) -> String {

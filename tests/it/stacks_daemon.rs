@@ -17,25 +17,6 @@ fn daemon(repo: &Dir, data: &Dir) -> Tend {
     Tend::follow(repo.path(), data)
 }
 
-fn wait_stack(
-    t: &Tend,
-    name: &str,
-    what: &str,
-    cond: impl Fn(&serde_json::Value) -> bool,
-) -> serde_json::Value {
-    let mut last = serde_json::Value::Null;
-    let ok = wait_until(Duration::from_secs(40), || {
-        last = t.stack(name);
-        cond(&last)
-    });
-    assert!(
-        ok,
-        "timed out waiting for {what}: {last:#}\n{}",
-        t.log_text()
-    );
-    last
-}
-
 fn count(t: &Tend, kind: &str, stack: &str) -> usize {
     let prefix = format!("stack {stack}:");
     t.events(200)
@@ -76,7 +57,7 @@ fn drift_is_healed_and_a_crash_loop_trips_the_brake() {
     );
     let data = Dir::new();
     let t = daemon(&repo, &data);
-    wait_stack(&t, "heal", "heal synced", |s| s["sync"] == "synced");
+    t.wait_stack("heal", "heal synced", |s| s["sync"] == "synced");
     let s = t.stack("heal");
     assert_eq!(s["services"][0]["container"], "heal-app-1", "{s:#}");
     assert_eq!(s["services"][0]["state"], "running");
@@ -101,7 +82,7 @@ fn drift_is_healed_and_a_crash_loop_trips_the_brake() {
     eventually("heal-app-1 running again", || {
         inspect(&host, "heal-app-1", "{{.State.Status}}") == "running"
     });
-    let s = wait_stack(&t, "heal", "last plan", |s| {
+    let s = t.wait_stack("heal", "last plan", |s| {
         s["last_plan"]["changes"][0]["action"] == "start"
     });
     assert_eq!(
@@ -110,7 +91,7 @@ fn drift_is_healed_and_a_crash_loop_trips_the_brake() {
     );
 
     // The crash loop: a few heals, then the brake holds and the stack is degraded.
-    let s = wait_stack(&t, "crashy", "crashy degraded", |s| {
+    let s = t.wait_stack("crashy", "crashy degraded", |s| {
         s["sync"] == "degraded"
             && s["error"]
                 .as_str()
@@ -206,7 +187,7 @@ fn stack_jobs_stop_start_and_update_through_a_registry() {
     );
     let data = Dir::new();
     let t = daemon(&repo, &data);
-    wait_stack(&t, "jobby", "jobby synced", |s| s["sync"] == "synced");
+    t.wait_stack("jobby", "jobby synced", |s| s["sync"] == "synced");
 
     let limit = Duration::from_secs(60);
     let (run, log) = t.run_job("halt", limit);
@@ -283,9 +264,7 @@ fn stack_jobs_stop_start_and_update_through_a_registry() {
     // The last plan of a stack survives a restart of tend.
     drop(t);
     let t = daemon(&repo, &data);
-    let s = wait_stack(&t, "jobby", "jobby after restart", |s| {
-        s["sync"] == "synced"
-    });
+    let s = t.wait_stack("jobby", "jobby after restart", |s| s["sync"] == "synced");
     let change = &s["last_plan"]["changes"][0];
     assert_eq!(change["action"], "recreate", "{s:#}");
 }
@@ -342,12 +321,12 @@ fn two_hosts_prune_and_an_engine_that_stops_and_comes_back() {
     // The daemon shows the same, then recovers when the engine is back.
     let data = Dir::new();
     let t = daemon(&repo, &data);
-    let s = wait_stack(&t, "two", "two unknown", |s| s["sync"] == "unknown");
+    let s = t.wait_stack("two", "two unknown", |s| s["sync"] == "unknown");
     assert!(s["error"].as_str().unwrap().contains("host b"), "{s:#}");
     assert_eq!(t.stack("one")["sync"], "synced");
     t.wait_event(20, "host-unreachable");
     b.restart();
-    wait_stack(&t, "two", "two synced after the engine restart", |s| {
+    t.wait_stack("two", "two synced after the engine restart", |s| {
         s["sync"] == "synced"
     });
     t.wait_event(20, "host-recovered");
@@ -408,10 +387,10 @@ fn with_self_heal_off_drift_is_reported_and_left() {
     repo.write("stacks/manual/compose.yaml", SLEEPER);
     let data = Dir::new();
     let t = daemon(&repo, &data);
-    wait_stack(&t, "manual", "manual synced", |s| s["sync"] == "synced");
+    t.wait_stack("manual", "manual synced", |s| s["sync"] == "synced");
     let mut stream = crate::support::http::Stream::open(t.addr);
     docker(&host, &["stop", "-t", "1", "manual-app-1"]);
-    let s = wait_stack(&t, "manual", "manual out of sync", |s| {
+    let s = t.wait_stack("manual", "manual out of sync", |s| {
         s["sync"] == "out-of-sync"
     });
     // The page learns of it through the stream.
@@ -512,7 +491,7 @@ fn relative_binds_mount_the_working_directory_and_follow_its_files() {
     );
     let data = Dir::new();
     let t = daemon(&repo, &data);
-    wait_stack(&t, "site", "site synced", |s| s["sync"] == "synced");
+    t.wait_stack("site", "site synced", |s| s["sync"] == "synced");
     let id = inspect(&host, "site-web-1", "{{.Id}}");
     assert_eq!(
         docker(&host, &["exec", "site-web-1", "cat", "/www/index.html"]),
@@ -545,7 +524,7 @@ fn relative_binds_mount_the_working_directory_and_follow_its_files() {
     eventually("the new content", || {
         docker_try(&host, &["exec", "site-web-1", "cat", "/www/index.html"]).1 == "v2"
     });
-    let s = wait_stack(&t, "site", "last plan", |s| {
+    let s = t.wait_stack("site", "last plan", |s| {
         s["last_plan"]["changes"]
             .to_string()
             .contains("\"recreate\"")

@@ -1,5 +1,6 @@
 //! The upgrade from content-addressed bind copies (`DATA/binds/<digest>`)
-//! to working directories: while `DATA/binds` exists, each pass first
+//! to working directories: while `DATA/binds` exists, each full pass (a
+//! new commit, the interval; not every Docker event) first
 //! stops every container that still mounts a copy and carries the copy's
 //! files (what the container wrote) into the stack's working directory;
 //! the plan then recreates the container on the new path. A copy is

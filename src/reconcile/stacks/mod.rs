@@ -67,10 +67,8 @@ pub struct Stacks {
     layout: super::work::Layout,
     /// The data folder.
     data: std::path::PathBuf,
-    /// Where the stacks' working directories are.
-    work_root: std::path::PathBuf,
-    /// Stack → (host, `remove_data`) as the last commit that had it said.
-    remove_data: BTreeMap<String, (String, bool)>,
+    /// Stack → `remove_data` as the last commit that had it said.
+    remove_data: BTreeMap<String, bool>,
     /// Where metrics and live notices go.
     observers: crate::live::Observers,
     /// Turns events into alerts.
@@ -101,7 +99,6 @@ impl Stacks {
             applied,
             engines: Engines::new(data.join("tls")),
             layout: super::work::Layout::Work(super::work::Works::new(&data.join("stacks"))),
-            work_root: data.join("stacks"),
             data: data.to_owned(),
             remove_data,
             view: watch::Sender::new(Vec::new()),
@@ -128,7 +125,6 @@ impl Stacks {
     /// the host, so the engine finds what tend placed).
     pub fn with_work_root(mut self, root: std::path::PathBuf) -> Self {
         self.layout = super::work::Layout::Work(super::work::Works::new(&root));
-        self.work_root = root;
         self
     }
 
@@ -212,16 +208,17 @@ impl Stacks {
             self.view.send_replace(Vec::new());
             return;
         }
-        if self.commit.as_deref() != Some(app.commit.as_str())
-            || reasons.contains(&Reason::Interval)
-        {
+        // A new commit or the interval: a full pass (also the upgrade check).
+        let full = self.commit.as_deref() != Some(app.commit.as_str())
+            || reasons.contains(&Reason::Interval);
+        if full {
             self.brake.reset();
             self.failed.clear();
             self.commit = Some(app.commit.clone());
         }
         self.remember_remove_data(&app.desired).await;
         let obs = self.observe(&app).await;
-        let obs = if self.migrate_binds(&obs).await {
+        let obs = if full && self.migrate_binds(&obs).await {
             self.observe(&app).await
         } else {
             obs

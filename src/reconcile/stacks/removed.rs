@@ -13,7 +13,7 @@ impl Stacks {
     pub(super) async fn remember_remove_data(&mut self, desired: &Desired) {
         let mut next = self.remove_data.clone();
         for s in &desired.stacks {
-            next.insert(s.name.clone(), (s.host.clone(), s.remove_data));
+            next.insert(s.name.clone(), s.remove_data);
         }
         if next != self.remove_data {
             self.remove_data = next;
@@ -36,8 +36,10 @@ impl Stacks {
             if !leftover || !r.ok() {
                 continue;
             }
-            let (_, remove) = self.remove_data.get(&r.stack).cloned().unwrap_or_default();
-            let dir = crate::workdir::WorkDir::under(&self.work_root, &r.host, &r.stack);
+            let remove = self.remove_data.get(&r.stack).copied().unwrap_or_default();
+            let Some(dir) = self.layout.dir_of(&r.host, &r.stack) else {
+                continue;
+            };
             let (reason, details) = if remove {
                 let gone = match obs.engines.get(&r.host) {
                     Some(e) => crate::docker::ops::remove_project_volumes(e, &r.stack)

@@ -335,6 +335,27 @@ impl Tend {
             .collect()
     }
 
+    /// Waits (40 s at most) until stack `name` satisfies `cond`; returns it,
+    /// or fails naming `what` with the daemon's log.
+    pub fn wait_stack(
+        &self,
+        name: &str,
+        what: &str,
+        cond: impl Fn(&serde_json::Value) -> bool,
+    ) -> serde_json::Value {
+        let mut last = serde_json::Value::Null;
+        let ok = wait_until(Duration::from_secs(40), || {
+            last = self.stack(name);
+            cond(&last)
+        });
+        assert!(
+            ok,
+            "timed out waiting for {what}: {last:#}\n{}",
+            self.log_text()
+        );
+        last
+    }
+
     /// `GET /api/v1/stacks`: the stack named `name`, or `Null`.
     pub fn stack(&self, name: &str) -> serde_json::Value {
         let all = super::http::get(self.addr, "/api/v1/stacks").json();
