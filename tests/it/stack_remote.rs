@@ -73,6 +73,11 @@ fn state_survives_commits_on_a_tcp_host() {
     eventually("the single file copied in again", || {
         cat("/etc/app.ini") == "mode=two"
     });
+    let synced = wait_until(Duration::from_secs(30), || {
+        t.stack("far")["sync"] == "synced"
+    });
+    assert!(synced, "{:#}", t.stack("far"));
+    // Read once the pass settled: no recreate in flight.
     let state = cat("/config/state.db");
     assert!(
         state.contains("user data"),
@@ -80,10 +85,6 @@ fn state_survives_commits_on_a_tcp_host() {
         t.log_text()
     );
     assert_eq!(cat("/data/blob"), "x");
-    let synced = wait_until(Duration::from_secs(30), || {
-        t.stack("far")["sync"] == "synced"
-    });
-    assert!(synced, "{:#}", t.stack("far"));
     // The helper that carried the files is gone.
     let all = docker(host, &["ps", "-a", "--format", "{{.Names}}"]);
     assert_eq!(all, name, "{all}");
