@@ -111,6 +111,7 @@ fn stacks(desired: &tend::model::Desired) -> Vec<StackStatus> {
                 })
                 .collect(),
             last_plan: None,
+            commit: "working-tree".into(),
         })
         .collect()
 }

@@ -1,15 +1,21 @@
-"""The compose corpus, side by side: which real-world stacks `tend check`
-accepts, and of those, which ones the daemon deploys (every service's
-container created and running) against which ones docker-compose 1.29
-deploys from the same folder — on one private dockerd, one stack at a
-time, images replaced by stand-ins tagged under each file's references
-(busybox with an ENTRYPOINT that sleeps, so any `command:` keeps it up).
+"""The compose corpus, side by side with docker-compose 1.29: which
+real-world stacks each accepts (`docker-compose config`, `tend check`), and
+for the stacks both accept, whether each service's container is the same,
+field by field — on one private dockerd, one stack at a time, images
+replaced by stand-ins tagged under each file's references (busybox with an
+ENTRYPOINT that sleeps, so any `command:` keeps it up).
 
 usage: bench_compose.py TEND CORPUS_DIR PYTHON_WITH_YAML
-Prints one line per stack as it goes and a summary line; exits 1 when a
-stack that compose deploys is not deployed by tend. CORPUS_SECONDS (default
-1800) bounds the whole run: stacks not reached are counted as such;
-CORPUS_ONLY=003,017 measures only the stacks whose folders start so.
+CORPUS_MODE=create (the test suite's differential test) creates the
+containers without starting them (`docker-compose up --no-start`, tend with
+`x-tend.state: stopped` on its copy); the default `deploy` runs both (`up
+-d`, `tend run`) and also counts what starts. Prints one line per stack and
+a summary; exits 1 when a stack compose accepts is refused by tend for
+anything but a variable set nowhere, when one compose creates is not
+created by tend, or when fewer than CORPUS_MIN_IDENTICAL (default 0.98) of
+the compared services are identical. CORPUS_SECONDS (default 1800) bounds
+the whole run; CORPUS_ONLY=003,017 measures only the stacks whose folders
+start so.
 """
 import json
 import os
@@ -45,12 +51,15 @@ def copy_stack(src, dest):
         shutil.copy(os.path.join(src, "vars.env"), os.path.join(dest, ".env"))
 
 
-def images(folder):
-    """The image references of a compose file (plain YAML read, no interpolation)."""
-    code = ("import sys, yaml, json; d = yaml.safe_load(open(sys.argv[1]));"
-            "print(json.dumps(sorted({s.get('image') for s in (d.get('services') or {}).values() if s.get('image')})))")
-    out = subprocess.run([sys.argv[3], "-c", code, os.path.join(folder, "compose.yaml")],
-                         capture_output=True, text=True, check=True).stdout
+def resolved(config_text):
+    """(image references, service names, external networks, external volumes)
+    of the file as `docker-compose config` resolved it (interpolated)."""
+    code = ("import sys, yaml, json; d = yaml.safe_load(sys.stdin.read()) or {}; s = d.get('services') or {};"
+            "ext = lambda k: [(v or {}).get('name', n) for n, v in (d.get(k) or {}).items() if (v or {}).get('external')];"
+            "print(json.dumps([sorted({v.get('image') for v in s.values() if v.get('image')}), list(s),"
+            " ext('networks'), ext('volumes')]))")
+    out = subprocess.run([sys.argv[3], "-c", code], input=config_text, capture_output=True, text=True,
+                         check=True).stdout
     return json.loads(out)
 
 
@@ -64,15 +73,12 @@ def stand_in(refs):
         docker("tag", "tend-standin:latest", ref, check=False)
 
 
-def external_networks(folder):
-    """Creates the external networks a file names, as its user would have."""
-    code = ("import sys, yaml, json; d = yaml.safe_load(open(sys.argv[1]));"
-            "n = d.get('networks') or {};"
-            "print(json.dumps([(v or {}).get('name', k) for k, v in n.items() if (v or {}).get('external')]))")
-    out = subprocess.run([sys.argv[3], "-c", code, os.path.join(folder, "compose.yaml")],
-                         capture_output=True, text=True, check=True).stdout
-    for net in json.loads(out):
+def externals(networks, volumes):
+    """Creates the external networks and volumes a file names, as its user would have."""
+    for net in networks:
         docker("network", "create", net, check=False)
+    for vol in volumes:
+        docker("volume", "create", vol, check=False)
 
 
 def running(project):
@@ -156,21 +162,38 @@ def clean():
 COMPOSE_ENV = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": os.environ.get("HOME", "/root")}
 
 
-def compose_deploys(folder, project, services):
+MODE = os.environ.get("CORPUS_MODE", "deploy")
+
+
+def compose(folder, project, *args, timeout=150):
+    """docker-compose on `folder` as project `project`; the CompletedProcess."""
     try:
-        r = subprocess.run(["docker-compose", "-p", project, "--project-directory", folder, "-f",
-                            os.path.join(folder, "compose.yaml"), "up", "-d", "--no-build"],
-                           capture_output=True, text=True, env=dict(COMPOSE_ENV, DOCKER_HOST=host), timeout=150)
+        return subprocess.run(["docker-compose", "-p", project, "--project-directory", folder, "-f",
+                               os.path.join(folder, "compose.yaml"), *args],
+                              capture_output=True, text=True, env=dict(COMPOSE_ENV, DOCKER_HOST=host),
+                              timeout=timeout)
     except subprocess.TimeoutExpired:
-        r = subprocess.CompletedProcess([], 1, "", "docker-compose up took longer than 150 s")
-    time.sleep(1)
+        return subprocess.CompletedProcess([], 1, "", f"docker-compose {args[0]} took longer than {timeout} s")
+
+
+def last_line(text):
+    return text.strip().splitlines()[-1:] if text.strip() else []
+
+
+def compose_creates(folder, project, services):
+    """Compose's containers (started in deploy mode): (ok, why, fields)."""
+    # compose 1.29 joins `network_mode: service:X` only to a *running* X
+    # (else it warns and uses the default network): such stacks start.
+    start = MODE == "deploy" or "network_mode: service:" in open(os.path.join(folder, "compose.yaml")).read()
+    up = ["up", "-d", "--no-build"] if start else ["up", "--no-start", "--no-build"]
+    r = compose(folder, project, *up)
+    time.sleep(1 if start else 0)
     seen = running(project)
-    ok = r.returncode == 0 and all(seen.get(s) == "running" for s in services)
+    want = "running" if MODE == "deploy" else None
+    ok = r.returncode == 0 and all(s in seen and (want is None or seen[s] == want) for s in services)
     shape = fields(project, folder) if ok else {}
-    subprocess.run(["docker-compose", "-p", project, "--project-directory", folder, "-f",
-                    os.path.join(folder, "compose.yaml"), "down", "-v"],
-                   capture_output=True, env=dict(COMPOSE_ENV, DOCKER_HOST=host), timeout=300)
-    return ok, r.stderr.strip().splitlines()[-1:] if r.returncode else [], shape
+    compose(folder, project, "down", "-v", timeout=300)
+    return ok, last_line(r.stderr) if r.returncode else [], shape
 
 
 def get(addr, path):
@@ -209,69 +232,110 @@ def tend_deploys(repo, project, services, name):
         proc.wait(timeout=20)
 
 
-rows, missing, identical = [], [], [0, 0]
+def tend_creates(repo, project, services, name):
+    """`tend apply` with the stack stopped: its containers created, not started."""
+    folder = os.path.join(repo, "stacks", project)
+    file = os.path.join(folder, "compose.yaml")
+    text = re.sub(r"(\n\.\.\.\s*)+$", "\n", open(file).read())  # an explicit document end
+    with open(file, "w") as f:
+        f.write(text + "\nx-tend:\n  state: stopped\n")
+    try:
+        r = subprocess.run([tend, "apply", repo], capture_output=True, text=True, env=env, timeout=150)
+        why = last_line(r.stdout + r.stderr) if r.returncode else []
+    except subprocess.TimeoutExpired:
+        why = ["tend apply took longer than 150 s"]
+    seen = running(project)
+    ok = all(s in seen for s in services)
+    return ok, why, fields(project, folder) if ok else {}
+
+
+def tend_check(repo):
+    r = subprocess.run([tend, "check", repo], capture_output=True, text=True)
+    return r.returncode == 0, (r.stdout + r.stderr).strip()
+
+
+def measure(name, src):
+    """One stack: a row (name, compose accepts, tend accepts, compose creates, tend creates, note)."""
+    project = "c" + name.split("-", 1)[0]
+    declared = re.search(r"^name:\s*['\"]?([a-z0-9][a-z0-9_.-]*)", open(os.path.join(src, "compose.yaml")).read(), re.M)
+    if declared:
+        project = declared.group(1)  # the folder must carry the file's own project name
+    repo = os.path.join(work, "repo-" + name)
+    os.makedirs(os.path.join(repo, "stacks"))
+    with open(os.path.join(repo, "tend.toml"), "w") as f:
+        f.write(f'[hosts.local]\ndocker = "{host}"\n')
+    folder = os.path.join(repo, "stacks", project)
+    copy_stack(src, folder)
+    compose_copy = os.path.join(work, "compose-" + name, project)
+    copy_stack(src, compose_copy)
+    c_config = compose(compose_copy, project, "config", "-q")
+    c_accepts = c_config.returncode == 0
+    t_accepts, t_said = tend_check(repo)
+    row = {"name": name, "compose_accepts": c_accepts, "tend_accepts": t_accepts, "note": ""}
+    if c_accepts and not t_accepts:
+        row["note"] = t_said.splitlines()[0] if t_said else "no message"
+        row["unset_variable"] = "is not set" in t_said
+    if not c_accepts and not t_accepts and not t_said:
+        row["note"] = "tend refused without a message"
+    if not (c_accepts and t_accepts):
+        return row
+    refs, services, nets, vols = resolved(compose(compose_copy, project, "config").stdout)
+    stand_in(refs)
+    externals(nets, vols)
+    c_ok, c_why, c_shape = compose_creates(compose_copy, project, services)
+    clean()
+    externals(nets, vols)
+    make = tend_deploys if MODE == "deploy" else tend_creates
+    t_ok, t_why, t_shape = make(repo, project, services, name)
+    clean()
+    diff = differences(c_shape, t_shape) if c_ok and t_ok else {}
+    if os.environ.get("CORPUS_DUMP"):  # both sides' fields, for a look at what differs
+        with open(os.path.join(os.environ["CORPUS_DUMP"], name + ".json"), "w") as f:
+            json.dump({"compose": c_shape, "tend": t_shape}, f, indent=1, sort_keys=True)
+    row.update(compose_creates=c_ok, tend_creates=t_ok, same=sum(1 for d in diff.values() if not d),
+               compared=len(diff))
+    shown = {k: v for k, v in diff.items() if v}
+    row["note"] = "; ".join(c_why + t_why) + (f" | services identical {row['same']}/{len(diff)}" +
+                                               (f", differ: {shown}" if shown else "") if diff else "")
+    return row
+
+
+rows = []
 budget = time.time() + int(os.environ.get("CORPUS_SECONDS", "1800"))
 not_reached = 0
 try:
     for name in sorted(os.listdir(corpus)):
         only = os.environ.get("CORPUS_ONLY")
-        if only and not any(name.startswith(p) for p in only.split(",")):
+        src = os.path.join(corpus, name)
+        if (only and not any(name.startswith(p) for p in only.split(","))) or not os.path.isdir(src):
             continue
         if time.time() > budget:
             not_reached += 1
             continue
-        src = os.path.join(corpus, name)
-        if not os.path.isdir(src):
-            continue
-        project = "c" + name.split("-", 1)[0]
-        declared = re.search(r"^name:\s*['\"]?([a-z0-9][a-z0-9_.-]*)", open(os.path.join(src, "compose.yaml")).read(), re.M)
-        if declared:
-            project = declared.group(1)  # the folder must carry the file's own project name
-        repo = os.path.join(work, "repo-" + name)
-        os.makedirs(os.path.join(repo, "stacks"))
-        with open(os.path.join(repo, "tend.toml"), "w") as f:
-            f.write(f'[hosts.local]\ndocker = "{host}"\n')
-        folder = os.path.join(repo, "stacks", project)
-        copy_stack(src, folder)
-        checked = subprocess.run([tend, "check", repo], capture_output=True, text=True).returncode == 0
-        if not checked:
-            rows.append((name, False, None, None, ""))
-            continue
-        refs = images(folder)
-        stand_in(refs)
-        services = list(json.loads(subprocess.run(
-            [sys.argv[3], "-c", "import sys,yaml,json;print(json.dumps(list((yaml.safe_load(open(sys.argv[1])).get('services') or {}).keys())))",
-             os.path.join(folder, "compose.yaml")], capture_output=True, text=True, check=True).stdout))
-        compose_copy = os.path.join(work, "compose-" + name, project)
-        copy_stack(src, compose_copy)
-        external_networks(folder)
-        c_ok, c_why, c_shape = compose_deploys(compose_copy, project, services)
-        clean()
-        external_networks(folder)
-        t_ok, t_why, t_shape = tend_deploys(repo, project, services, name)
-        clean()
-        diff = differences(c_shape, t_shape) if c_ok and t_ok else {}
-        same = sum(1 for d in diff.values() if not d)
-        shown = {k: v for k, v in diff.items() if v}
-        field_note = f" | services identical {same}/{len(diff)}" + (f", differ: {shown}" if shown else "") if diff else ""
-        rows.append((name, True, c_ok, t_ok, "; ".join(c_why + t_why) + field_note))
-        print(f"{name}: check ok, compose {'deploys' if c_ok else 'fails'}, tend {'deploys' if t_ok else 'fails'}"
-              f" {rows[-1][4]}", flush=True)
-        identical[0] += same
-        identical[1] += len(diff)
-        if c_ok and not t_ok:
-            missing.append(name)
+        r = measure(name, src)
+        rows.append(r)
+        made = "" if "compose_creates" not in r else \
+            f", compose {'creates' if r['compose_creates'] else 'fails'}, tend {'creates' if r['tend_creates'] else 'fails'}"
+        print(f"{name}: compose {'accepts' if r['compose_accepts'] else 'rejects'}, "
+              f"tend {'accepts' if r['tend_accepts'] else 'rejects'}{made} {r['note']}", flush=True)
 finally:
     clean()
     subprocess.run([f"{root}/scripts/dockerd", "stop", engine], env=env)
 
-total = len(rows)
-accepted = sum(1 for r in rows if r[1])
-both = sum(1 for r in rows if r[1] and r[2])
-tend_ok = sum(1 for r in rows if r[1] and r[2] and r[3])
-print(f"corpus: {total} stacks, tend check accepts {accepted}; of those compose deploys {both}, "
-      f"tend deploys {tend_ok} of them; missing: {', '.join(missing) or 'none'}; "
-      f"services identical to compose's on every compared field: {identical[0]} of {identical[1]}; "
+refused = [r["name"] for r in rows if r["compose_accepts"] and not r["tend_accepts"] and not r.get("unset_variable")]
+unset = [r["name"] for r in rows if r.get("unset_variable")]
+silent = [r["name"] for r in rows if r["note"] == "tend refused without a message"]
+missing = [r["name"] for r in rows if r.get("compose_creates") and not r.get("tend_creates")]
+same = sum(r.get("same", 0) for r in rows)
+compared = sum(r.get("compared", 0) for r in rows)
+least = float(os.environ.get("CORPUS_MIN_IDENTICAL", "0.98"))
+print(f"corpus: {len(rows)} stacks ({MODE}); compose accepts {sum(r['compose_accepts'] for r in rows)}, "
+      f"tend accepts {sum(r['tend_accepts'] for r in rows)}, both {sum(r['compose_accepts'] and r['tend_accepts'] for r in rows)}; "
+      f"compose accepts and tend refuses: {', '.join(refused) or 'none'} (a variable set nowhere: {', '.join(unset) or 'none'}); "
+      f"compose {MODE}s {sum(1 for r in rows if r.get('compose_creates'))}, tend {MODE}s "
+      f"{sum(1 for r in rows if r.get('compose_creates') and r.get('tend_creates'))} of them; missing: {', '.join(missing) or 'none'}; "
+      f"services identical to compose's on every compared field: {same} of {compared}; "
       f"not reached in the time budget: {not_reached}")
 shutil.rmtree(work, ignore_errors=True)
-sys.exit(1 if missing else 0)
+bad = refused or silent or missing or (compared and same < least * compared)
+sys.exit(1 if bad else 0)

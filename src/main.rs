@@ -38,6 +38,17 @@ enum Command {
         #[arg(long, value_enum, default_value_t = cli::Format::Human)]
         format: cli::Format,
     },
+    /// Print each stack as tend will create it (interpolated, normalised, defaults filled).
+    Config {
+        /// The config repository folder.
+        #[arg(default_value = ".")]
+        dir: PathBuf,
+        /// Only this stack.
+        stack: Option<String>,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = cli::resolved::ConfigFormat::Yaml)]
+        format: cli::resolved::ConfigFormat,
+    },
     /// List jobs: kind, schedule, the schedule in words, next fire times.
     Jobs {
         /// The config repository folder.
@@ -109,6 +120,9 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Run(args) => cli::run::run(*args),
         Command::Check { dir, format } => Ok(cli::check(&dir, format)),
+        Command::Config { dir, stack, format } => {
+            cli::resolved::config(&dir, stack.as_deref(), format)
+        }
         Command::Jobs { dir, next, now } => cli::jobs(&dir, next, now.unwrap_or_else(Utc::now)),
         Command::Plan(a) => cli::stacks::plan(&a.dir, a.format, a.at.unwrap_or_else(Utc::now)),
         Command::Apply(a) => cli::stacks::apply(&a.dir, a.format, a.at.unwrap_or_else(Utc::now)),

@@ -1,8 +1,9 @@
-//! Subcommands of the `tend` binary other than the daemon: `check`, `jobs`
+//! Subcommands of the `tend` binary other than the daemon: `check`, `config`, `jobs`
 //! and `schema`, with their output formats.
 
 pub mod client;
 pub mod notify;
+pub mod resolved;
 pub mod run;
 pub mod stacks;
 

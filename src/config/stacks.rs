@@ -178,7 +178,15 @@ fn load(
     let mut services: BTreeMap<String, crate::model::Service> = BTreeMap::new();
     for (n, s) in &spec.services {
         if active(s, &enabled, &mut errs) {
-            services.insert(n.clone(), compose::service(s, dir, &mut errs));
+            let mut service = compose::service(s, dir, &mut errs);
+            // `- TZ` (no value): from the stack's variables, never from
+            // tend's own environment; unset there, it stays unset.
+            for (key, value) in &mut service.environment {
+                if value.is_none() {
+                    value.clone_from(&vars.get(key).cloned());
+                }
+            }
+            services.insert(n.clone(), service);
         }
     }
     let running: Vec<String> = services.keys().cloned().collect();

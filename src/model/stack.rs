@@ -106,7 +106,8 @@ pub struct Service {
     pub command: Option<Vec<String>>,
     /// Entrypoint, split into arguments; `None` keeps the image's.
     pub entrypoint: Option<Vec<String>>,
-    /// Environment; a `None` value is taken from tend's host at deploy time.
+    /// Environment; a `None` value (`- KEY` set in none of the stack's
+    /// variables) leaves the variable unset in the container.
     pub environment: BTreeMap<String, Option<String>>,
     /// Env files, relative to the repository root, read at deploy time.
     pub env_file: Vec<PathBuf>,

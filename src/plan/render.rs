@@ -194,12 +194,13 @@ pub fn render(
             }
         }
         for (key, value) in &spec.environment {
-            match value.clone().or_else(|| env(key)) {
+            match value.clone() {
                 Some(v) => vars.insert(key.clone(), v),
                 None => vars.remove(key),
             };
         }
         let mut spec = spec.clone();
+        join_aliases(&mut spec, name, &stack.services);
         if let Some(x) = spec
             .options
             .network_mode
@@ -286,6 +287,31 @@ pub fn render(
             .file
             .file_name()
             .map_or_else(String::new, |f| f.to_string_lossy().into_owned()),
+    }
+}
+
+/// Services that share `name`'s network stack (`network_mode:
+/// service:NAME`) answer on its networks under their own names too, as
+/// docker-compose gives them: each becomes an alias of `name` there.
+fn join_aliases(spec: &mut Service, name: &str, all: &BTreeMap<String, Service>) {
+    let mode = format!("service:{name}");
+    let joined: Vec<&String> = all
+        .iter()
+        .filter(|(_, s)| s.options.network_mode.as_deref() == Some(mode.as_str()))
+        .map(|(n, _)| n)
+        .collect();
+    if joined.is_empty() || spec.options.network_mode.is_some() {
+        return;
+    }
+    if spec.networks.is_empty() {
+        spec.networks.insert("default".into(), Vec::new());
+    }
+    for aliases in spec.networks.values_mut() {
+        for j in &joined {
+            if !aliases.contains(j) {
+                aliases.push((*j).clone());
+            }
+        }
     }
 }
 

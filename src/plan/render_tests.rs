@@ -53,7 +53,7 @@ fn files(path: &Path) -> Result<String, String> {
 }
 
 #[test]
-fn env_files_then_environment_then_host() {
+fn env_files_then_environment_and_never_tends_own_environment() {
     let mut s = service("x:1");
     s.env_file = vec!["stacks/web/app.env".into()];
     s.environment.insert("C".into(), Some("override".into()));
@@ -70,7 +70,8 @@ fn env_files_then_environment_then_host() {
     assert_eq!(t.error, None);
     assert_eq!(
         t.services["app"].env,
-        ["A=1", "B=two", "C=override", "D=from-host"]
+        ["A=1", "B=two", "C=override"],
+        "a `- D` left unset by the stack's variables is not taken from tend's environment"
     );
 }
 

@@ -24,6 +24,9 @@ pub struct StackStatus {
     pub services: Vec<ServiceStatus>,
     /// The last plan applied to this stack.
     pub last_plan: Option<LastPlan>,
+    /// The commit this status was planned from: the commit in force at the
+    /// stack's last pass (a newer commit is not reflected until its pass).
+    pub commit: String,
 }
 
 /// One service.
@@ -62,6 +65,7 @@ pub fn view(
     hosts: &BTreeMap<String, Result<HostState, String>>,
     overrides: &BTreeMap<String, String>,
     last: &BTreeMap<String, LastPlan>,
+    commit: &str,
 ) -> Vec<StackStatus> {
     plan.stacks
         .iter()
@@ -100,6 +104,7 @@ pub fn view(
                 error,
                 services,
                 last_plan: last.get(&sp.stack).cloned(),
+                commit: commit.to_owned(),
             }
         })
         .collect()

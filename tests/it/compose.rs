@@ -26,7 +26,7 @@ fn variables_come_from_env_file_then_vars_then_host_vars() {
     );
     dir.write(
         "stacks/app/compose.yaml",
-        "x-tend:\n  host: nas\nservices:\n  app:\n    image: \"localhost/app:${TAG}\"\n    container_name: ${NAME:-app}\n    ports: [\"${PORT}:80\"]\n    volumes: [\"${DATA}/config:/config\"]\n    environment:\n      TZ: $TZ\n      PASS: ${PASS}\n      LITERAL: \"$$HOME\"\n    cap_add: [NET_ADMIN]\n    devices: [\"/dev/dri:/dev/dri\"]\n    ulimits: { nofile: { soft: 1024, hard: 2048 }, nproc: 512 }\n    logging: { driver: json-file, options: { max-size: 10m } }\n    deploy: { resources: { limits: { cpus: \"0.5\", memory: 512M } } }\n    extra_hosts: [\"host.docker.internal:host-gateway\"]\n    network_mode: host\n",
+        "x-tend:\n  host: nas\nservices:\n  app:\n    image: \"localhost/app:${TAG}\"\n    container_name: ${NAME:-app}\n    ports: [\"${PORT}:80\"]\n    volumes: [\"${DATA}/config:/config\"]\n    environment:\n      TZ: $TZ\n      PASS: ${PASS}\n      LITERAL: \"$$HOME\"\n      DATA:\n      PATH:\n    cap_add: [NET_ADMIN]\n    devices: [\"/dev/dri:/dev/dri\"]\n    ulimits: { nofile: { soft: 1024, hard: 2048 }, nproc: 512 }\n    logging: { driver: json-file, options: { max-size: 10m } }\n    deploy: { resources: { limits: { cpus: \"0.5\", memory: 512M } } }\n    extra_hosts: [\"host.docker.internal:host-gateway\"]\n    network_mode: host\n",
     );
     // tend's own environment is never read.
     let d = load(&dir);
@@ -45,6 +45,15 @@ fn variables_come_from_env_file_then_vars_then_host_vars() {
         "single quotes are literal"
     );
     assert_eq!(s.environment["LITERAL"].as_deref(), Some("$HOME"));
+    assert_eq!(
+        s.environment["DATA"].as_deref(),
+        Some("/srv/app"),
+        "a key without a value takes the stack's variable"
+    );
+    assert_eq!(
+        s.environment["PATH"], None,
+        "set only in tend's environment: stays unset"
+    );
     let o = &s.options;
     assert_eq!(o.container_name.as_deref(), Some("app"));
     assert_eq!(o.cap_add, ["NET_ADMIN"]);
@@ -116,4 +125,49 @@ fn profiles_leave_out_services_unless_enabled() {
     );
     let d = load(&dir);
     assert_eq!(d.stacks[0].services.len(), 2);
+}
+
+/// `tend config`: the stack as tend will create it, in YAML and JSON.
+#[test]
+fn config_prints_the_resolved_stack() {
+    let dir = Dir::new();
+    dir.write("tend.toml", "[vars]\nTAG = \"3\"\n");
+    dir.write("stacks/web/.env", "TZ=Europe/Paris\n");
+    dir.write("stacks/web/app.env", "FROM_FILE=yes\n");
+    dir.write(
+        "stacks/web/compose.yaml",
+        "services:\n  app:\n    image: localhost/app:${TAG}\n    env_file: app.env\n    environment: [TZ, \"MODE=${MODE:-fast}\"]\n    volumes: [./data:/data]\n    healthcheck: { test: [CMD, true], interval: 1m30s }\n    cap_add: [NET_ADMIN]\n  side:\n    image: localhost/side:1\n    network_mode: service:app\n",
+    );
+    let json = tend(dir.path(), &["config", ".", "web", "--format", "json"]).expect_code(0);
+    let v: serde_json::Value = serde_json::from_str(&json.stdout).expect("JSON");
+    let app = &v["stacks"]["web"]["services"]["app"];
+    assert_eq!(app["image"], "localhost/app:3");
+    assert_eq!(app["container_name"], "web-app-1");
+    assert_eq!(
+        app["environment"],
+        serde_json::json!({"FROM_FILE": "yes", "MODE": "fast", "TZ": "Europe/Paris"})
+    );
+    assert_eq!(app["healthcheck"]["interval"], "1m30s");
+    assert_eq!(app["cap_add"], serde_json::json!(["NET_ADMIN"]));
+    assert_eq!(
+        app["networks"]["default"],
+        serde_json::json!(["side"]),
+        "a service joined through network_mode answers under its name"
+    );
+    let bind = app["volumes"][0]["source"].as_str().unwrap();
+    assert!(bind.ends_with("stacks/web/data"), "{bind}");
+    let side = &v["stacks"]["web"]["services"]["side"];
+    assert_eq!(side["network_mode"], "container:web-app-1");
+    let yaml = tend(dir.path(), &["config", "."]).expect_code(0);
+    assert!(
+        yaml.stdout.contains("image: localhost/app:3") && yaml.stdout.contains("interval: 1m30s"),
+        "{}",
+        yaml.stdout
+    );
+    let none = tend(dir.path(), &["config", ".", "nope"]).expect_code(1);
+    let said = format!("{}{}", none.stdout, none.stderr);
+    assert!(
+        said.contains("no stack named `nope` (stacks: web)"),
+        "{said}"
+    );
 }

@@ -181,6 +181,30 @@ fn alias_bomb_is_stopped() {
     assert!(d.message.contains("invalid YAML"), "{}", d.message);
 }
 
+/// The other side of the guard: what counts is the expanded size, so a
+/// big stack with `<<: *common` on each of 150 services (10 anchors, 150
+/// aliases, normal in real files) loads.
+#[test]
+fn many_aliases_of_few_anchors_are_accepted() {
+    let dir = Dir::new();
+    dir.write(
+        "tend.toml",
+        "[hosts.local]\ndocker = \"unix:///run/docker.sock\"\n",
+    );
+    let mut text = String::from("x-anchors:\n");
+    for a in 0..10 {
+        text += &format!(
+            "  c{a}: &c{a}\n    image: localhost/busybox:v1\n    restart: unless-stopped\n    environment: {{ TZ: UTC, N{a}: \"{a}\" }}\n"
+        );
+    }
+    text += "services:\n";
+    for s in 0..150 {
+        text += &format!("  s{s}:\n    <<: *c{}\n    hostname: h{s}\n", s % 10);
+    }
+    dir.write("stacks/big/compose.yaml", text);
+    load_bounded(&dir).expect("150 aliases of 10 anchors load");
+}
+
 #[test]
 fn every_error_of_a_file_is_reported_not_only_the_first() {
     let dir = Dir::new();

@@ -12,10 +12,6 @@ use std::time::Duration;
 
 const APP: &str = "services:\n  app:\n    image: localhost/busybox:v1\n    command: [sh, -c, \"date >> /config/state.db; exec sleep 100000\"]\n    init: true\n    volumes: [./config:/config, ./data:/data]\n";
 
-fn wait_synced(t: &Tend, name: &str) -> serde_json::Value {
-    t.wait_stack(name, &format!("{name} synced"), |s| s["sync"] == "synced")
-}
-
 fn exec(host: &str, name: &str, cmd: &str) -> String {
     docker(host, &["exec", name, "sh", "-c", cmd])
 }
@@ -28,7 +24,7 @@ fn container_state_survives_ten_commits_and_git_wins_for_tracked_files() {
     repo.write("stacks/keep/compose.yaml", APP);
     let data = Dir::new();
     let t = Tend::follow(repo.path(), &data);
-    wait_synced(&t, "keep");
+    t.wait_synced("keep");
     let name = "keep-app-1";
     // The missing ./data bind source was created, as compose does.
     exec(
@@ -58,7 +54,7 @@ fn container_state_survives_ten_commits_and_git_wins_for_tracked_files() {
             },
         );
     }
-    let s = wait_synced(&t, "keep");
+    let s = t.wait_synced("keep");
     let reason = s["last_plan"]["changes"].to_string();
     assert!(reason.contains("config/app.conf changed in git"), "{s:#}");
     let state = exec(&host, name, "cat /config/state.db");
@@ -118,7 +114,7 @@ fn host_owned_files_are_left_to_the_app() {
     repo.write("stacks/owned/compose.yaml", file);
     let data = Dir::new();
     let t = Tend::follow(repo.path(), &data);
-    wait_synced(&t, "owned");
+    t.wait_synced("owned");
     let name = "owned-app-1";
     let id = inspect(&host, name, "{{.Id}}");
     exec(&host, name, "echo rewritten by the app > /config/app.conf");
@@ -138,7 +134,7 @@ fn host_owned_files_are_left_to_the_app() {
                 && docker_try(&host, &["exec", name, "cat", "/config/other.conf"]).1 == "new"
         },
     );
-    wait_synced(&t, "owned");
+    t.wait_synced("owned");
     assert_eq!(
         exec(&host, name, "cat /config/app.conf"),
         "rewritten by the app"
@@ -171,7 +167,7 @@ fn one_broken_stack_never_changes_another() {
     );
     let data = Dir::new();
     let t = Tend::follow(repo.path(), &data);
-    wait_synced(&t, "fine");
+    t.wait_synced("fine");
     let ok = wait_until(Duration::from_secs(30), || {
         let lonely = t.stack("lonely").to_string();
         t.stack("busy")["sync"] == "degraded"
@@ -222,7 +218,7 @@ fn a_huge_file_or_a_symlink_out_fails_only_its_stack() {
     std::os::unix::fs::symlink("/etc/passwd", repo.path().join("stacks/link/conf/pw")).unwrap();
     let data = Dir::new();
     let t = Tend::follow(repo.path(), &data);
-    wait_synced(&t, "calm");
+    t.wait_synced("calm");
     let huge = t.stack("huge").to_string();
     assert!(huge.contains("conf/big.bin is 314572800 bytes"), "{huge}");
     let link = t.stack("link").to_string();
@@ -280,7 +276,7 @@ fn a_full_disk_fails_that_stack_and_deletes_nothing() {
         stacks.to_str().unwrap(),
     ];
     let t = Tend::start(data.path(), &args, &data.path().join("tend.log"));
-    wait_synced(&t, "crammed");
+    t.wait_synced("crammed");
     let id = inspect(&host, "crammed-app-1", "{{.Id}}");
     exec(&host, "crammed-app-1", "echo user data >> /config/state.db");
     repo.write("stacks/crammed/config/app.conf", "changed\n");
@@ -323,7 +319,7 @@ fn no_op_passes_write_nothing_and_change_nothing() {
     repo.write("stacks/idle/compose.yaml", APP);
     let data = Dir::new();
     let t = Tend::follow(repo.path(), &data);
-    wait_synced(&t, "idle");
+    t.wait_synced("idle");
     std::thread::sleep(Duration::from_secs(2));
     let work = data.path().join("data/stacks/local");
     let stamps = || {

@@ -5,8 +5,7 @@
 
 use crate::support::Dir;
 use crate::support::docker::{PrivateEngine, docker, docker_try, eventually};
-use crate::support::procs::{Tend, wait_until};
-use std::time::Duration;
+use crate::support::procs::Tend;
 
 #[test]
 fn state_survives_commits_on_a_tcp_host() {
@@ -73,10 +72,7 @@ fn state_survives_commits_on_a_tcp_host() {
     eventually("the single file copied in again", || {
         cat("/etc/app.ini") == "mode=two"
     });
-    let synced = wait_until(Duration::from_secs(30), || {
-        t.stack("far")["sync"] == "synced"
-    });
-    assert!(synced, "{:#}", t.stack("far"));
+    t.wait_synced("far");
     // Read once the pass settled: no recreate in flight.
     let state = cat("/config/state.db");
     assert!(
@@ -84,7 +80,14 @@ fn state_survives_commits_on_a_tcp_host() {
         "state lost: {state}\n{}",
         t.log_text()
     );
-    assert_eq!(cat("/data/blob"), "x");
+    let blob = docker_try(host, &["exec", name, "cat", "/data/blob"]);
+    assert_eq!(
+        blob,
+        (true, "x".to_owned()),
+        "{}\n{}",
+        docker(host, &["events", "--since", "5m", "--until", "0s"]),
+        t.log_text()
+    );
     // The helper that carried the files is gone.
     let all = docker(host, &["ps", "-a", "--format", "{{.Names}}"]);
     assert_eq!(all, name, "{all}");

@@ -296,7 +296,14 @@ impl Stacks {
         let mut overrides = self.brake.held().clone();
         overrides.extend(self.failed.clone());
         self.next_wake = plan::next_wake(&obs.targets, Utc::now());
-        let v = view::view(&plan, &obs.targets, &obs.hosts, &overrides, &self.last);
+        let v = view::view(
+            &plan,
+            &obs.targets,
+            &obs.hosts,
+            &overrides,
+            &self.last,
+            &app.commit,
+        );
         self.tell_health(&v, &app.commit).await;
         let old = self.view.send_replace(v);
         self.announce(&old);

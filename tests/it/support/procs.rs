@@ -356,6 +356,15 @@ impl Tend {
         last
     }
 
+    /// Waits until stack `name` is synced on the commit in force (a status
+    /// of an earlier pass, still on the previous commit, does not count).
+    pub fn wait_synced(&self, name: &str) -> serde_json::Value {
+        self.wait_stack(name, &format!("{name} synced"), |s| {
+            let applied = self.status()["source"]["applied_commit"].clone();
+            s["sync"] == "synced" && s["commit"] == applied
+        })
+    }
+
     /// `GET /api/v1/stacks`: the stack named `name`, or `Null`.
     pub fn stack(&self, name: &str) -> serde_json::Value {
         let all = super::http::get(self.addr, "/api/v1/stacks").json();
