@@ -34,6 +34,7 @@ fn main() {
             file: format!("stacks/stack-{i:03}/compose.yaml").into(),
             host_owned: Vec::new(),
             remove_data: false,
+            secrets: Default::default(),
         })
         .collect();
     let t = Instant::now();

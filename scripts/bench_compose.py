@@ -52,12 +52,18 @@ def copy_stack(src, dest):
 
 
 def resolved(config_text):
-    """(image references, service names, external networks, external volumes)
-    of the file as `docker-compose config` resolved it (interpolated)."""
+    """(image references, service names, external networks, external volumes,
+    whether the containers must start to be compared) of the file as
+    `docker-compose config` resolved it (interpolated). compose 1.29 joins
+    `network_mode: service:X` only to a running X, and connects a created
+    container to its other networks only when it starts: such stacks are
+    compared started on both sides (tend then without `state: stopped`)."""
     code = ("import sys, yaml, json; d = yaml.safe_load(sys.stdin.read()) or {}; s = d.get('services') or {};"
             "ext = lambda k: [(v or {}).get('name', n) for n, v in (d.get(k) or {}).items() if (v or {}).get('external')];"
+            "start = any(str(v.get('network_mode', '')).startswith('service:') or len(v.get('networks') or {}) > 1"
+            " for v in s.values());"
             "print(json.dumps([sorted({v.get('image') for v in s.values() if v.get('image')}), list(s),"
-            " ext('networks'), ext('volumes')]))")
+            " ext('networks'), ext('volumes'), start]))")
     out = subprocess.run([sys.argv[3], "-c", code], input=config_text, capture_output=True, text=True,
                          check=True).stdout
     return json.loads(out)
@@ -180,11 +186,9 @@ def last_line(text):
     return text.strip().splitlines()[-1:] if text.strip() else []
 
 
-def compose_creates(folder, project, services):
-    """Compose's containers (started in deploy mode): (ok, why, fields)."""
-    # compose 1.29 joins `network_mode: service:X` only to a *running* X
-    # (else it warns and uses the default network): such stacks start.
-    start = MODE == "deploy" or "network_mode: service:" in open(os.path.join(folder, "compose.yaml")).read()
+def compose_creates(folder, project, services, start):
+    """Compose's containers (started in deploy mode or when `start`): (ok, why, fields)."""
+    start = start or MODE == "deploy"
     up = ["up", "-d", "--no-build"] if start else ["up", "--no-start", "--no-build"]
     r = compose(folder, project, *up)
     time.sleep(1 if start else 0)
@@ -232,13 +236,13 @@ def tend_deploys(repo, project, services, name):
         proc.wait(timeout=20)
 
 
-def tend_creates(repo, project, services, name):
-    """`tend apply` with the stack stopped: its containers created, not started."""
+def tend_creates(repo, project, services, start):
+    """`tend apply`, the stack stopped unless `start`: its containers created."""
     folder = os.path.join(repo, "stacks", project)
     file = os.path.join(folder, "compose.yaml")
     text = re.sub(r"(\n\.\.\.\s*)+$", "\n", open(file).read())  # an explicit document end
     with open(file, "w") as f:
-        f.write(text + "\nx-tend:\n  state: stopped\n")
+        f.write(text + ("" if start else "\nx-tend:\n  state: stopped\n"))
     try:
         r = subprocess.run([tend, "apply", repo], capture_output=True, text=True, env=env, timeout=150)
         why = last_line(r.stdout + r.stderr) if r.returncode else []
@@ -279,14 +283,16 @@ def measure(name, src):
         row["note"] = "tend refused without a message"
     if not (c_accepts and t_accepts):
         return row
-    refs, services, nets, vols = resolved(compose(compose_copy, project, "config").stdout)
+    refs, services, nets, vols, start = resolved(compose(compose_copy, project, "config").stdout)
     stand_in(refs)
     externals(nets, vols)
-    c_ok, c_why, c_shape = compose_creates(compose_copy, project, services)
+    c_ok, c_why, c_shape = compose_creates(compose_copy, project, services, start)
     clean()
     externals(nets, vols)
-    make = tend_deploys if MODE == "deploy" else tend_creates
-    t_ok, t_why, t_shape = make(repo, project, services, name)
+    if MODE == "deploy":
+        t_ok, t_why, t_shape = tend_deploys(repo, project, services, name)
+    else:
+        t_ok, t_why, t_shape = tend_creates(repo, project, services, start)
     clean()
     diff = differences(c_shape, t_shape) if c_ok and t_ok else {}
     if os.environ.get("CORPUS_DUMP"):  # both sides' fields, for a look at what differs

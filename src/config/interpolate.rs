@@ -158,6 +158,50 @@ pub fn interpolate(node: &mut Node, vars: &Lookup, errs: &mut Vec<(Pos, String)>
     }
 }
 
+/// Host secrets (variables whose value is `${env:…}`/`${file:…}`) reach a
+/// container only through its environment: a placeholder anywhere but in
+/// `services.*.environment` values is an error at its place, naming the
+/// variable.
+pub fn check_secret_placement(root: &Node, errs: &mut Vec<(Pos, String)>) {
+    fn walk(node: &Node, allowed: bool, errs: &mut Vec<(Pos, String)>) {
+        match &node.value {
+            Value::Str(s) if !allowed => {
+                if let Some(var) = crate::model::secret::placeholders(s).first() {
+                    errs.push((
+                        node.pos,
+                        format!(
+                            "variable {var} holds a host secret (`${{env:…}}`/`${{file:…}}`); \
+                             host secrets may be used only in `environment` values"
+                        ),
+                    ));
+                }
+            }
+            Value::Seq(items) => items.iter().for_each(|n| walk(n, allowed, errs)),
+            Value::Map(entries) => entries.iter().for_each(|(_, v)| walk(v, allowed, errs)),
+            _ => {}
+        }
+    }
+    let Value::Map(top) = &root.value else {
+        return;
+    };
+    for (key, value) in top {
+        let services = key.as_str() == Some("services");
+        let Value::Map(list) = &value.value else {
+            walk(value, false, errs);
+            continue;
+        };
+        for (_, service) in list {
+            let Value::Map(fields) = &service.value else {
+                walk(service, false, errs);
+                continue;
+            };
+            for (k, v) in fields {
+                walk(v, services && k.as_str() == Some("environment"), errs);
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

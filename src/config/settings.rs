@@ -188,16 +188,7 @@ fn vars(
         if let Err(e) = values::check_env_name(name) {
             cx.error(FILE, at.pos, e);
         }
-        let text = at.value.text();
-        if text.contains("${env:") || text.contains("${file:") {
-            cx.error(
-                FILE,
-                at.pos,
-                "host secrets (`${env:…}`, `${file:…}`) in [vars] are not supported yet; \
-                 use them in a service's `environment:` through tend's host instead",
-            );
-        }
-        out.insert(name.clone(), text);
+        out.insert(name.clone(), at.value.text());
     }
     out
 }

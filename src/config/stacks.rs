@@ -133,9 +133,10 @@ fn load(
         );
         return None;
     }
-    let vars = stack_vars(cx, dir, &node, settings, hosts);
+    let (vars, secrets) = stack_vars(cx, dir, &node, settings, hosts);
     let mut problems = Vec::new();
     super::interpolate::interpolate(&mut node, &|k| vars.get(k).cloned(), &mut problems);
+    super::interpolate::check_secret_placement(&node, &mut problems);
     if !problems.is_empty() {
         for (pos, message) in problems {
             cx.error(file, pos, message);
@@ -204,6 +205,7 @@ fn load(
         file: PathBuf::from(file),
         host_owned: top::host_owned(x, &mut errs),
         remove_data: x.and_then(|x| x.remove_data).unwrap_or(false),
+        secrets,
     };
     references(cx, file, &spec, &stack, names, &mut errs);
     for (pos, message) in errs {
@@ -214,14 +216,16 @@ fn load(
 
 /// The interpolation variables of a stack: its folder's `.env`, then
 /// `[vars]`, then `[hosts.NAME.vars]` of its host (later wins). tend's own
-/// environment is never read.
+/// environment is never read. A `[vars]`/host value holding a host secret
+/// interpolates to its placeholder; the second map holds those variables'
+/// references, resolved when the stack is rendered on its host.
 fn stack_vars(
     cx: &mut Ctx,
     dir: &str,
     node: &super::node::Node,
     settings: &Settings,
     hosts: &BTreeMap<String, Host>,
-) -> BTreeMap<String, String> {
+) -> (BTreeMap<String, String>, BTreeMap<String, String>) {
     let mut vars = BTreeMap::new();
     let env_file = format!("{dir}/.env");
     if cx.repo.exists(&env_file)
@@ -241,7 +245,14 @@ fn stack_vars(
     if let Some(h) = hosts.get(host) {
         vars.extend(h.vars.clone());
     }
-    vars
+    let mut secrets = BTreeMap::new();
+    for (name, value) in &mut vars {
+        if crate::model::secret::is_reference(value) {
+            let reference = std::mem::replace(value, crate::model::secret::placeholder(name));
+            secrets.insert(name.clone(), reference);
+        }
+    }
+    (vars, secrets)
 }
 
 /// Checks what the services of one stack refer to.

@@ -158,6 +158,7 @@ async fn service(
                 networks,
                 commit,
                 volumes: target.map(|t| &t.volumes),
+                declared_networks: target.map(|t| &t.networks),
                 project_dir: target.and_then(|t| {
                     let dir = t.workdir.as_deref()?;
                     Some((dir, t.compose_file.as_str()))

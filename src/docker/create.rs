@@ -33,6 +33,8 @@ pub struct NewContainer<'a> {
     pub project_dir: Option<(&'a std::path::Path, &'a str)>,
     /// The stack's declared volumes (their engine names).
     pub volumes: Option<&'a std::collections::BTreeMap<String, Resource>>,
+    /// The stack's declared networks (their engine names).
+    pub declared_networks: Option<&'a std::collections::BTreeMap<String, Resource>>,
 }
 
 /// Creates the container; returns its id.
@@ -63,7 +65,16 @@ pub async fn create_container(e: &Engine, n: &NewContainer<'_>) -> Result<String
             labels.insert(labels::ENVIRONMENT_FILE.into(), env);
         }
     }
+    // The container is created on its first network and connected to the
+    // others: first by engine name, as docker-compose orders them.
+    let full = |key: &str| {
+        let declared = n.declared_networks.and_then(|d| d.get(key));
+        declared
+            .unwrap_or(&crate::model::UNDECLARED)
+            .full_name(n.project, key)
+    };
     let mut nets: Vec<(&String, &Vec<String>)> = spec.networks.iter().collect();
+    nets.sort_by_cached_key(|(key, _)| full(key));
     let default = (String::from("default"), Vec::new());
     if nets.is_empty() {
         nets.push((&default.0, &default.1));

@@ -57,9 +57,11 @@ pub fn apply(o: &ContainerOptions, body: &mut ContainerCreateBody) {
             .map(|(driver, count, ids, caps)| DeviceRequest {
                 driver: Some(driver.clone()),
                 count: Some(*count),
-                device_ids: some(ids.clone()),
+                // Empty lists and maps sent as such, as compose does (the
+                // engine keeps what it is given).
+                device_ids: Some(ids.clone()),
                 capabilities: Some(vec![caps.clone()]),
-                options: None,
+                options: Some(Default::default()),
             })
             .collect(),
     );

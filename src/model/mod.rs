@@ -279,6 +279,7 @@ pub fn word<T: Serialize>(value: &T) -> String {
 pub mod alert;
 mod options;
 mod run;
+pub mod secret;
 mod stack;
 mod status;
 pub mod throttle;

@@ -34,6 +34,10 @@ pub struct Stack {
     /// Remove the working directory and named volumes when the stack is
     /// removed from git (`x-tend.remove_data`).
     pub remove_data: bool,
+    /// Stack variables holding a host secret: name → its `${env:…}` /
+    /// `${file:…}` reference, resolved when the stack is rendered on its
+    /// host (the services' environment holds placeholders until then).
+    pub secrets: BTreeMap<String, String>,
 }
 
 /// The stack is stopped from `from` until the next `to`.

@@ -108,6 +108,8 @@ pub struct ServiceTarget {
     /// Tracked files copied into the container before its first start:
     /// (path in the container, the file's content on tend's side).
     pub copy_in: Vec<(String, PathBuf)>,
+    /// Host-secret values in `env`: shown as `***` wherever `env` is shown.
+    pub secrets: Vec<String>,
 }
 
 impl ServiceTarget {
@@ -200,7 +202,6 @@ pub fn render(
             };
         }
         let mut spec = spec.clone();
-        join_aliases(&mut spec, name, &stack.services);
         if let Some(x) = spec
             .options
             .network_mode
@@ -241,8 +242,20 @@ pub fn render(
         }
         spec.volumes
             .retain(|m| !(m.kind == crate::model::MountKind::Bind && m.source.is_empty()));
-        let env: Vec<String> = vars.into_iter().map(|(k, v)| format!("{k}={v}")).collect();
-        let mut parts = parts(&spec, &env);
+        let listed = |vars: &BTreeMap<String, String>| -> Vec<String> {
+            vars.iter().map(|(k, v)| format!("{k}={v}")).collect()
+        };
+        // Hashed with the placeholders: a secret's own part says it changed.
+        let mut parts = parts(&spec, &listed(&vars));
+        let from = crate::model::secret::Sources { env, read };
+        let secrets = match fill_secrets(&mut vars, &stack.secrets, &from, &mut parts) {
+            Ok(found) => found,
+            Err(e) => {
+                error.get_or_insert(format!("service {name}: {e}"));
+                Vec::new()
+            }
+        };
+        let env = listed(&vars);
         if !files.is_empty() {
             files.sort();
             parts.insert(
@@ -268,6 +281,7 @@ pub fn render(
                 level,
                 binds: files.into_iter().map(|(rel, _)| rel).collect(),
                 copy_in,
+                secrets,
             },
         );
     }
@@ -290,29 +304,31 @@ pub fn render(
     }
 }
 
-/// Services that share `name`'s network stack (`network_mode:
-/// service:NAME`) answer on its networks under their own names too, as
-/// docker-compose gives them: each becomes an alias of `name` there.
-fn join_aliases(spec: &mut Service, name: &str, all: &BTreeMap<String, Service>) {
-    let mode = format!("service:{name}");
-    let joined: Vec<&String> = all
-        .iter()
-        .filter(|(_, s)| s.options.network_mode.as_deref() == Some(mode.as_str()))
-        .map(|(n, _)| n)
-        .collect();
-    if joined.is_empty() || spec.options.network_mode.is_some() {
-        return;
-    }
-    if spec.networks.is_empty() {
-        spec.networks.insert("default".into(), Vec::new());
-    }
-    for aliases in spec.networks.values_mut() {
-        for j in &joined {
-            if !aliases.contains(j) {
-                aliases.push((*j).clone());
-            }
+/// Replaces the host-secret placeholders in `vars` with the secrets read
+/// through `from`; each secret variable used gets a part of its own
+/// (`secret NAME`), so a changed secret recreates exactly the services
+/// that use it, named and never shown. Returns the secret values.
+fn fill_secrets(
+    vars: &mut BTreeMap<String, String>,
+    refs: &BTreeMap<String, String>,
+    from: &crate::model::secret::Sources,
+    parts: &mut BTreeMap<String, String>,
+) -> Result<Vec<String>, String> {
+    let mut found = Vec::new();
+    for (key, value) in vars.iter_mut() {
+        let mut with = |var: &str| -> Result<String, String> {
+            let reference = refs.get(var).ok_or_else(|| format!("no secret {var}"))?;
+            let (out, values) = crate::model::secret::expand(reference, from)
+                .map_err(|e| format!("environment {key}: variable {var}: {e}"))?;
+            parts.insert(format!("secret {var}"), short(&format!("{var}\n{out}")));
+            found.extend(values);
+            Ok(out)
+        };
+        if !crate::model::secret::placeholders(value).is_empty() {
+            *value = crate::model::secret::fill(value, &mut with)?;
         }
     }
+    Ok(found)
 }
 
 /// What to mount, the relative bind source (normalised) and the digest of

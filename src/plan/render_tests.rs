@@ -23,6 +23,7 @@ fn stack(services: Vec<(&str, Service)>) -> Stack {
         file: "stacks/web/compose.yaml".into(),
         host_owned: Vec::new(),
         remove_data: false,
+        secrets: Default::default(),
     }
 }
 
@@ -135,5 +136,36 @@ fn relative_binds_are_made_absolute() {
     assert_eq!(
         t.services["app"].spec.volumes[0].source,
         "/r/stacks/web/site"
+    );
+}
+
+#[test]
+fn host_secrets_fill_the_environment_and_have_a_part_each() {
+    let mut s = service("x:1");
+    let mark = crate::model::secret::placeholder("PW");
+    s.environment
+        .insert("URL".into(), Some(format!("db://u:{mark}@db")));
+    let mut st = stack(vec![("app", s)]);
+    st.secrets.insert("PW".into(), "${env:PW}".into());
+    let with = |pw: &'static str| {
+        let env = move |k: &str| (k == "PW").then(|| pw.to_owned());
+        render(&st, Path::new("/r"), &files, &env, &same)
+    };
+    let a = with("one");
+    assert_eq!(a.error, None);
+    assert_eq!(a.services["app"].env, ["URL=db://u:one@db"]);
+    assert_eq!(a.services["app"].secrets, ["one"]);
+    let b = with("two");
+    let (pa, pb) = (&a.services["app"].parts, &b.services["app"].parts);
+    assert_ne!(pa["secret PW"], pb["secret PW"]);
+    assert_eq!(
+        pa["environment"], pb["environment"],
+        "named, not as the environment"
+    );
+    let unset = render(&st, Path::new("/r"), &files, &|_| None, &same);
+    let e = unset.error.unwrap_or_default();
+    assert!(
+        e.contains("variable PW: ${env:PW} is not set on this host"),
+        "{e}"
     );
 }

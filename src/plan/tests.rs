@@ -30,6 +30,7 @@ fn stack(name: &str, images: &[(&str, &str)]) -> Stack {
         file: format!("stacks/{name}/compose.yaml").into(),
         host_owned: Vec::new(),
         remove_data: false,
+        secrets: Default::default(),
     }
 }
 

@@ -86,42 +86,10 @@ pub fn resolve_env(job: &Job) -> Result<ResolvedEnv, String> {
     Ok(ResolvedEnv { vars, secrets })
 }
 
-/// `value` with each `${env:NAME}` / `${file:/path}` replaced (`$${` stays
-/// a literal `${`), and the secret values it took in.
+/// `value` with each `${env:NAME}` / `${file:/path}` replaced from this
+/// host (`$${` stays a literal `${`), and the secret values it took in.
 pub fn expand(value: &str) -> Result<(String, Vec<String>), String> {
-    let mut out = String::new();
-    let mut secrets = Vec::new();
-    let mut rest = value;
-    while let Some(at) = rest.find('$') {
-        out.push_str(&rest[..at]);
-        rest = &rest[at..];
-        if let Some(after) = rest.strip_prefix("$${") {
-            out.push_str("${");
-            rest = after;
-        } else if let (Some(inner), Some(end)) = (rest.strip_prefix("${"), rest.find('}')) {
-            let secret = resolve_one(&inner[..end - 2])?;
-            secrets.push(secret.clone());
-            out.push_str(&secret);
-            rest = &rest[end + 1..];
-        } else {
-            out.push('$');
-            rest = &rest[1..];
-        }
-    }
-    out.push_str(rest);
-    Ok((out, secrets))
-}
-
-fn resolve_one(reference: &str) -> Result<String, String> {
-    match reference.split_once(':') {
-        Some(("env", var)) => {
-            std::env::var(var).map_err(|_| format!("${{env:{var}}} is not set on this host"))
-        }
-        Some(("file", path)) => std::fs::read_to_string(path)
-            .map(|s| s.trim_end_matches(['\n', '\r']).to_owned())
-            .map_err(|e| format!("${{file:{path}}}: {e}")),
-        _ => Err(format!("unknown reference ${{{reference}}}")),
-    }
+    crate::model::secret::expand(value, &crate::model::secret::Sources::host())
 }
 
 /// The program and arguments of a job (stack jobs are not run here).

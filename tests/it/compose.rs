@@ -149,11 +149,6 @@ fn config_prints_the_resolved_stack() {
     );
     assert_eq!(app["healthcheck"]["interval"], "1m30s");
     assert_eq!(app["cap_add"], serde_json::json!(["NET_ADMIN"]));
-    assert_eq!(
-        app["networks"]["default"],
-        serde_json::json!(["side"]),
-        "a service joined through network_mode answers under its name"
-    );
     let bind = app["volumes"][0]["source"].as_str().unwrap();
     assert!(bind.ends_with("stacks/web/data"), "{bind}");
     let side = &v["stacks"]["web"]["services"]["side"];
@@ -169,5 +164,66 @@ fn config_prints_the_resolved_stack() {
     assert!(
         said.contains("no stack named `nope` (stacks: web)"),
         "{said}"
+    );
+}
+
+/// Host secrets in `[vars]` / `[hosts.NAME.vars]`: resolved on the host
+/// when the stack is rendered, only into `environment`, never shown.
+#[test]
+fn host_secret_vars_reach_only_the_environment_and_are_never_shown() {
+    let dir = Dir::new();
+    dir.write("secret.txt", "from-a-file\n");
+    dir.write(
+        "tend.toml",
+        format!(
+            "[vars]\nTOKEN = \"${{file:{}}}\"\n\n[hosts.local]\ndocker = \"unix:///run/docker.sock\"\nvars = {{ DB_PASS = \"${{env:TEND_TEST_DB_PASS}}\" }}\n",
+            dir.path().join("secret.txt").display()
+        ),
+    );
+    dir.write(
+        "stacks/db/compose.yaml",
+        "services:\n  db:\n    image: localhost/db:1\n    environment:\n      URL: postgres://u:${DB_PASS}@db\n      TOKEN:\n      PLAIN: visible\n",
+    );
+    let config = |pass: &str| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_tend"))
+            .args(["config", ".", "db", "--format", "json"])
+            .current_dir(dir.path())
+            .env("TEND_TEST_DB_PASS", pass)
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout).into_owned();
+        assert!(
+            out.status.success(),
+            "{text}{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(
+            !text.contains(pass) && !text.contains("from-a-file"),
+            "{text}"
+        );
+        serde_json::from_str::<serde_json::Value>(&text).unwrap()["stacks"]["db"]["services"]["db"]
+            .clone()
+    };
+    let a = config("hunter2");
+    assert_eq!(a["environment"]["URL"], "postgres://u:***@db");
+    assert_eq!(a["environment"]["TOKEN"], "***");
+    assert_eq!(a["environment"]["PLAIN"], "visible");
+    let b = config("hunter3");
+    assert_ne!(
+        a["config_hash"], b["config_hash"],
+        "a changed secret recreates"
+    );
+
+    // Anywhere else a secret is refused at its place, naming the variable.
+    dir.write(
+        "stacks/db/compose.yaml",
+        "services:\n  db:\n    image: localhost/db:${DB_PASS}\n",
+    );
+    let bad = tend(dir.path(), &["check", "."]).expect_code(1);
+    assert!(
+        bad.stdout.contains("compose.yaml:3:12")
+            && bad.stdout.contains("variable DB_PASS holds a host secret"),
+        "{}",
+        bad.stdout
     );
 }
