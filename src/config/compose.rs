@@ -27,6 +27,12 @@ pub struct ComposeFile {
     /// Obsolete in the Compose Specification; accepted and ignored.
     #[serde(rename = "version")]
     _version: Option<RawNode>,
+    /// Top-level secrets (from files).
+    #[serde(default)]
+    pub secrets: BTreeMap<String, At<super::compose_files::FileSpec>>,
+    /// Top-level configs (from files).
+    #[serde(default)]
+    pub configs: BTreeMap<String, At<super::compose_files::FileSpec>>,
     /// Project name; must equal the stack's folder name.
     pub name: Option<At<String>>,
     /// tend's own settings for the stack.
@@ -74,6 +80,9 @@ pub struct ServiceSpec {
     pub(super) depends_on: Option<RawNode>,
     healthcheck: Option<HealthSpec>,
     pub(super) networks: Option<RawNode>,
+    pub(super) secrets: Option<RawNode>,
+    build: Option<RawNode>,
+    pub(super) configs: Option<RawNode>,
     /// Compose profiles this service belongs to (inactive unless enabled).
     pub(super) profiles: Option<RawNode>,
     user: Option<Scalar>,
@@ -243,6 +252,10 @@ pub fn service(spec: &ServiceSpec, dir: &str, errs: &mut Errs) -> Service {
             );
             errs.push((at.pos, msg));
         }
+    }
+    if let Some(b) = &spec.build {
+        let msg = "`build` is not supported yet (issue 16): build the image on the host and keep `image:`";
+        errs.push((b.0.pos, msg.to_owned()));
     }
     if let Err(e) = super::values::check_image(&spec.image.value) {
         errs.push((spec.image.pos, e));

@@ -11,6 +11,7 @@
 
 mod at;
 mod compose;
+mod compose_files;
 mod compose_forms;
 mod compose_opts;
 mod compose_top;

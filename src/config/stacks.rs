@@ -190,6 +190,7 @@ fn load(
             services.insert(n.clone(), service);
         }
     }
+    file_mounts(&spec, &mut services, &mut errs);
     let running: Vec<String> = services.keys().cloned().collect();
     for s in services.values_mut() {
         s.depends_on.retain(|d, _| running.contains(d));
@@ -212,6 +213,30 @@ fn load(
         cx.error(file, pos, message);
     }
     Some(stack)
+}
+
+/// The services' `secrets:`/`configs:` as read-only binds of the files.
+fn file_mounts(
+    spec: &ComposeFile,
+    services: &mut BTreeMap<String, crate::model::Service>,
+    errs: &mut forms::Errs,
+) {
+    use super::compose_files::{Kind, declared, mounts};
+    let secrets = declared(&spec.secrets, Kind::Secret, errs);
+    let configs = declared(&spec.configs, Kind::Config, errs);
+    for (name, raw) in &spec.services {
+        let Some(service) = services.get_mut(name) else {
+            continue;
+        };
+        for (refs, known, kind) in [
+            (&raw.value.secrets, &secrets, Kind::Secret),
+            (&raw.value.configs, &configs, Kind::Config),
+        ] {
+            if let Some(r) = refs {
+                service.volumes.extend(mounts(&r.0, known, kind, errs));
+            }
+        }
+    }
 }
 
 /// The interpolation variables of a stack: its folder's `.env`, then

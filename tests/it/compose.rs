@@ -227,3 +227,44 @@ fn host_secret_vars_reach_only_the_environment_and_are_never_shown() {
         bad.stdout
     );
 }
+
+/// `secrets`/`configs` from files: read-only binds, as compose makes them
+/// outside Swarm; other sources and unknown names are errors at their place.
+#[test]
+fn secrets_and_configs_from_files_are_read_only_binds() {
+    let dir = Dir::new();
+    dir.write(
+        "stacks/app/compose.yaml",
+        "secrets:\n  db_pass:\n    file: ./secrets/db.txt\nconfigs:\n  conf:\n    file: app.conf\nservices:\n  app:\n    image: localhost/app:1\n    secrets: [db_pass, {source: db_pass, target: /etc/pw}]\n    configs: [{source: conf, target: app.conf}]\n",
+    );
+    let d = load(&dir);
+    let mounts: Vec<(String, String, bool)> = d.stacks[0].services["app"]
+        .volumes
+        .iter()
+        .map(|m| (m.source.clone(), m.target.clone(), m.read_only))
+        .collect();
+    assert_eq!(
+        mounts,
+        [
+            (
+                "./secrets/db.txt".into(),
+                "/run/secrets/db_pass".into(),
+                true
+            ),
+            ("./secrets/db.txt".into(), "/etc/pw".into(), true),
+            ("./app.conf".into(), "/app.conf".into(), true),
+        ]
+    );
+    dir.write(
+        "stacks/app/compose.yaml",
+        "secrets:\n  a:\n    environment: PW\nservices:\n  app:\n    image: localhost/app:1\n    secrets: [b]\n    build: .\n",
+    );
+    let out = tend(dir.path(), &["check", "."]).expect_code(1).stdout;
+    for want in [
+        "compose.yaml:3:18: error: secrets a: `environment` is not supported yet",
+        "compose.yaml:7:15: error: unknown secrets `b` (declared: none)",
+        "compose.yaml:8:12: error: `build` is not supported yet",
+    ] {
+        assert!(out.contains(want), "{want}\n{out}");
+    }
+}

@@ -7,6 +7,7 @@ mod ansible;
 mod browser;
 mod check;
 mod compose;
+mod compose_corpus;
 mod daemon;
 mod hostile;
 mod image;
