@@ -175,11 +175,13 @@ pub fn render(
     let levels = levels(&stack.services);
     let mut services = BTreeMap::new();
     for (name, spec) in &stack.services {
-        let mut vars: BTreeMap<String, String> = BTreeMap::new();
+        // `None`: listed without a value and set nowhere — sent as a bare
+        // `KEY`, as compose does (the variable is unset in the container).
+        let mut vars: BTreeMap<String, Option<String>> = BTreeMap::new();
         for file in &spec.env_file {
             match read(&root.join(file)) {
                 Ok(text) => match crate::config::dotenv::parse(&text) {
-                    Ok(pairs) => vars.extend(pairs),
+                    Ok(pairs) => vars.extend(pairs.into_iter().map(|(k, v)| (k, Some(v)))),
                     Err((pos, e)) => {
                         error.get_or_insert(format!(
                             "service {name}: env_file {}:{}:{}: {e}",
@@ -196,10 +198,7 @@ pub fn render(
             }
         }
         for (key, value) in &spec.environment {
-            match value.clone() {
-                Some(v) => vars.insert(key.clone(), v),
-                None => vars.remove(key),
-            };
+            vars.insert(key.clone(), value.clone());
         }
         let mut spec = spec.clone();
         if let Some(x) = spec
@@ -242,8 +241,10 @@ pub fn render(
         }
         spec.volumes
             .retain(|m| !(m.kind == crate::model::MountKind::Bind && m.source.is_empty()));
-        let listed = |vars: &BTreeMap<String, String>| -> Vec<String> {
-            vars.iter().map(|(k, v)| format!("{k}={v}")).collect()
+        let listed = |vars: &BTreeMap<String, Option<String>>| -> Vec<String> {
+            vars.iter()
+                .map(|(k, v)| v.as_ref().map_or_else(|| k.clone(), |v| format!("{k}={v}")))
+                .collect()
         };
         // Hashed with the placeholders: a secret's own part says it changed.
         let mut parts = parts(&spec, &listed(&vars));
@@ -309,13 +310,13 @@ pub fn render(
 /// (`secret NAME`), so a changed secret recreates exactly the services
 /// that use it, named and never shown. Returns the secret values.
 fn fill_secrets(
-    vars: &mut BTreeMap<String, String>,
+    vars: &mut BTreeMap<String, Option<String>>,
     refs: &BTreeMap<String, String>,
     from: &crate::model::secret::Sources,
     parts: &mut BTreeMap<String, String>,
 ) -> Result<Vec<String>, String> {
     let mut found = Vec::new();
-    for (key, value) in vars.iter_mut() {
+    for (key, value) in vars.iter_mut().filter_map(|(k, v)| Some((k, v.as_mut()?))) {
         let mut with = |var: &str| -> Result<String, String> {
             let reference = refs.get(var).ok_or_else(|| format!("no secret {var}"))?;
             let (out, values) = crate::model::secret::expand(reference, from)

@@ -71,8 +71,9 @@ fn env_files_then_environment_and_never_tends_own_environment() {
     assert_eq!(t.error, None);
     assert_eq!(
         t.services["app"].env,
-        ["A=1", "B=two", "C=override"],
-        "a `- D` left unset by the stack's variables is not taken from tend's environment"
+        ["A=1", "B=two", "C=override", "D", "E"],
+        "a `- D` left unset by the stack's variables is not taken from tend's environment: \
+         sent bare, as compose sends it"
     );
 }
 

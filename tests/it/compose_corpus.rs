@@ -16,7 +16,9 @@ use std::path::PathBuf;
 use std::process::Command;
 
 /// The corpus: `TEND_COMPOSE_CORPUS`, else `shared/compose-corpus` beside
-/// the project (or beside its parent, for a clone in a subfolder).
+/// the project (or beside one of its parents), else where the team's
+/// machines keep it (`/work/shared/compose-corpus`, for clean clones
+/// elsewhere).
 fn corpus() -> PathBuf {
     if let Some(dir) = std::env::var_os("TEND_COMPOSE_CORPUS") {
         return PathBuf::from(dir);
@@ -27,6 +29,7 @@ fn corpus() -> PathBuf {
         .skip(1)
         .take(4)
         .map(|a| a.join("shared/compose-corpus"))
+        .chain([PathBuf::from("/work/shared/compose-corpus")])
         .find(|p| p.is_dir());
     found.unwrap_or_else(|| {
         panic!(

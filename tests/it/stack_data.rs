@@ -93,12 +93,12 @@ fn container_state_survives_ten_commits_and_git_wins_for_tracked_files() {
     eventually("the host edit restored", || {
         std::fs::read_to_string(&conf).unwrap() == "line=10\n"
     });
-    let drift = t.events(50).into_iter().find(|(k, _)| k == "stack-applied");
-    let text = format!("{:?}", t.events(50));
-    assert!(
-        text.contains("drift: config/app.conf changed on the host; restored from git"),
-        "{drift:?} {text}"
-    );
+    // The file is back before the pass records its event: wait for it.
+    let told = wait_until(Duration::from_secs(20), || {
+        format!("{:?}", t.events(50))
+            .contains("drift: config/app.conf changed on the host; restored from git")
+    });
+    assert!(told, "{:?}", t.events(50));
     assert!(exec(&host, name, "cat /config/state.db").contains("user data"));
 }
 
