@@ -33,7 +33,9 @@ from benchlib import private_engine  # noqa: E402
 tend, corpus = sys.argv[1], sys.argv[2]
 root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 work = tempfile.mkdtemp(prefix="tend-corpus-")
-host, env, engine = private_engine(work, "tendbr8", "10.218.0.1/24", "10.227.0.0/16")
+# CORPUS_ENGINE=bridge,cidr,pool: another private engine (two runs side by side).
+bridge, cidr, pool = os.environ.get("CORPUS_ENGINE", "tendbr8,10.218.0.1/24,10.227.0.0/16").split(",")
+host, env, engine = private_engine(work, bridge, cidr, pool)
 
 
 def docker(*args, check=True):

@@ -26,6 +26,7 @@ pub enum ConfigFormat {
 
 /// `tend config`: exit 0 when every shown stack renders, 1 otherwise.
 pub fn config(dir: &Path, stack: Option<&str>, format: ConfigFormat) -> Result<ExitCode> {
+    let dir = &std::path::absolute(dir)?;
     let desired = match config::load(dir, Utc::now()) {
         Ok(d) => d,
         Err(LoadError::Invalid(report)) => return Ok(out(&report.render(), ExitCode::from(1))),

@@ -88,6 +88,7 @@ fn runtime() -> Result<tokio::runtime::Runtime> {
 
 /// `tend plan`: exit 0 in sync, 2 changes pending, 1 error.
 pub fn plan(dir: &Path, format: Format, at: DateTime<Utc>) -> Result<ExitCode> {
+    let dir = &std::path::absolute(dir)?;
     runtime()?.block_on(async {
         let mut engines = Engines::new(std::env::temp_dir().join("tend-tls"));
         let (_, plan, _) = match prepare(dir, at, &mut engines).await? {
@@ -111,6 +112,8 @@ pub fn plan(dir: &Path, format: Format, at: DateTime<Utc>) -> Result<ExitCode> {
 
 /// `tend apply`: one reconcile; exit 0 when everything ends in sync.
 pub fn apply(dir: &Path, format: Format, at: DateTime<Utc>) -> Result<ExitCode> {
+    // Bind sources are made absolute from it: the engine takes no relative path.
+    let dir = &std::path::absolute(dir)?;
     runtime()?.block_on(async {
         let mut engines = Engines::new(std::env::temp_dir().join("tend-tls"));
         let (obs, plan, planning) = match prepare(dir, at, &mut engines).await? {

@@ -296,7 +296,7 @@ pub fn service(spec: &ServiceSpec, dir: &str, errs: &mut Errs) -> Service {
             .volumes
             .iter()
             .flatten()
-            .filter_map(|v| forms::mount(&v.0, errs))
+            .filter_map(|v| super::compose_mounts::mount(&v.0, errs))
             .collect(),
         restart,
         labels: labels

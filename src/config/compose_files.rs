@@ -138,6 +138,7 @@ pub fn mounts(
             source: file.clone(),
             target: kind.path(&target),
             read_only: true,
+            options: String::new(),
         });
     }
     out

@@ -5,7 +5,7 @@
 
 use super::node::{Node, Pos, Value};
 pub use crate::model::inside_folder;
-use crate::model::{DependCondition, Mount, MountKind, PortMapping};
+use crate::model::{DependCondition, PortMapping};
 use std::collections::BTreeMap;
 
 /// Problems found, each with its position.
@@ -47,7 +47,7 @@ pub fn words(node: &Node, errs: &mut Errs) -> Option<Vec<String>> {
     }
 }
 
-fn scalar_or_err(node: &Node, errs: &mut Errs) -> Option<String> {
+pub fn scalar_or_err(node: &Node, errs: &mut Errs) -> Option<String> {
     let s = scalar(node);
     if s.is_none() {
         expected(errs, node, "a string");
@@ -284,79 +284,7 @@ pub fn port(node: &Node, errs: &mut Errs) -> Option<PortMapping> {
     })
 }
 
-/// One `volumes` entry: `"./data:/data:ro"`, `"db:/var/lib/db"` or a mapping.
-pub fn mount(node: &Node, errs: &mut Errs) -> Option<Mount> {
-    if let Value::Map(_) = node.value {
-        check_keys(node, &["type", "source", "target", "read_only"], errs);
-        let kind = match node.get("type").and_then(Node::as_str) {
-            Some("bind") => MountKind::Bind,
-            Some("volume") | None => MountKind::Volume,
-            Some(other) => {
-                errs.push((
-                    node.pos,
-                    format!("mount type `{other}` is not supported (use bind or volume)"),
-                ));
-                return None;
-            }
-        };
-        let Some(target) = node.get("target").and_then(scalar) else {
-            errs.push((node.pos, "a long-form volume needs a `target`".into()));
-            return None;
-        };
-        let source = node.get("source").and_then(scalar).unwrap_or_default();
-        if kind == MountKind::Bind && source.starts_with('.') && inside_folder(&source).is_none() {
-            errs.push((node.pos, leaves(&source)));
-            return None;
-        }
-        return Some(Mount {
-            kind,
-            source,
-            target,
-            read_only: matches!(
-                node.get("read_only").map(|n| &n.value),
-                Some(Value::Bool(true))
-            ),
-        });
-    }
-    let text = scalar_or_err(node, errs)?;
-    let parts: Vec<&str> = text.split(':').collect();
-    let (source, target, mode) = match parts.as_slice() {
-        [t] => ("", *t, ""),
-        [s, t] => (*s, *t, ""),
-        [s, t, m] => (*s, *t, *m),
-        _ => {
-            errs.push((
-                node.pos,
-                format!("invalid volume `{text}`: expected `source:target[:ro]`"),
-            ));
-            return None;
-        }
-    };
-    if !target.starts_with('/') {
-        errs.push((
-            node.pos,
-            format!("volume target `{target}` must be an absolute container path"),
-        ));
-        return None;
-    }
-    let bind = source.starts_with('/') || source.starts_with('.') || source.starts_with('~');
-    if source.starts_with('.') && inside_folder(source).is_none() {
-        errs.push((node.pos, leaves(source)));
-        return None;
-    }
-    Some(Mount {
-        kind: if bind {
-            MountKind::Bind
-        } else {
-            MountKind::Volume
-        },
-        source: source.to_owned(),
-        target: target.to_owned(),
-        read_only: mode.split(',').any(|m| m == "ro"),
-    })
-}
-
-fn leaves(source: &str) -> String {
+pub(super) fn leaves(source: &str) -> String {
     format!(
         "bind source `{source}` leaves the stack folder; relative binds resolve into \
          the stack's working directory, so keep what they mount inside the folder"

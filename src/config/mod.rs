@@ -13,6 +13,7 @@ mod at;
 mod compose;
 mod compose_files;
 mod compose_forms;
+mod compose_mounts;
 mod compose_opts;
 mod compose_top;
 mod de;

@@ -202,31 +202,19 @@ fn host_config(
         .iter()
         .filter(|m| m.kind == MountKind::Bind)
         .map(|m| {
-            let ro = if m.read_only { ":ro" } else { "" };
-            format!("{}:{}{ro}", m.source, m.target)
+            let ro = m.read_only.then_some("ro");
+            let mode: Vec<&str> = ro.into_iter().chain(words(&m.options)).collect();
+            match mode.is_empty() {
+                true => format!("{}:{}", m.source, m.target),
+                false => format!("{}:{}:{}", m.source, m.target, mode.join(",")),
+            }
         })
         .collect();
     let mounts = spec
         .volumes
         .iter()
-        .filter(|m| m.kind == MountKind::Volume)
-        .map(|m| Mount {
-            target: Some(m.target.clone()),
-            source: Some(match m.kind {
-                MountKind::Bind => m.source.clone(),
-                MountKind::Volume if m.source.is_empty() => String::new(),
-                MountKind::Volume => volumes.and_then(|v| v.get(&m.source)).map_or_else(
-                    || format!("{project}_{}", m.source),
-                    |r| r.full_name(project, &m.source),
-                ),
-            }),
-            typ: Some(match m.kind {
-                MountKind::Bind => MountType::BIND,
-                MountKind::Volume => MountType::VOLUME,
-            }),
-            read_only: Some(m.read_only),
-            ..Default::default()
-        })
+        .filter(|m| m.kind != MountKind::Bind)
+        .map(|m| engine_mount(m, project, volumes))
         .collect();
     let (policy, count) = spec.restart.split_once(':').unwrap_or((&spec.restart, ""));
     let name = match policy {
@@ -245,6 +233,50 @@ fn host_config(
         }),
         init: spec.init.then_some(true),
         network_mode: Some(network.to_owned()),
+        ..Default::default()
+    }
+}
+
+fn words(options: &str) -> impl Iterator<Item = &str> {
+    options.split(',').filter(|w| !w.is_empty())
+}
+
+/// A named volume or a tmpfs as the engine's `Mounts` take it.
+fn engine_mount(
+    m: &crate::model::Mount,
+    project: &str,
+    volumes: Option<&std::collections::BTreeMap<String, Resource>>,
+) -> Mount {
+    let option = |key: &str| {
+        words(&m.options).find_map(|w| w.strip_prefix(key)?.strip_prefix('=').map(str::to_owned))
+    };
+    let (typ, source) = match m.kind {
+        MountKind::Tmpfs => (MountType::TMPFS, None),
+        _ if m.source.is_empty() => (MountType::VOLUME, Some(String::new())),
+        _ => (
+            MountType::VOLUME,
+            Some(volumes.and_then(|v| v.get(&m.source)).map_or_else(
+                || format!("{project}_{}", m.source),
+                |r| r.full_name(project, &m.source),
+            )),
+        ),
+    };
+    let tmpfs = (m.kind == MountKind::Tmpfs).then(|| bollard::models::MountTmpfsOptions {
+        size_bytes: option("size").and_then(|s| s.parse().ok()),
+        mode: option("mode").and_then(|s| i64::from_str_radix(&s, 8).ok()),
+        ..Default::default()
+    });
+    let nocopy = words(&m.options).any(|w| w == "nocopy");
+    Mount {
+        target: Some(m.target.clone()),
+        source,
+        typ: Some(typ),
+        read_only: Some(m.read_only),
+        volume_options: nocopy.then(|| bollard::models::MountVolumeOptions {
+            no_copy: Some(true),
+            ..Default::default()
+        }),
+        tmpfs_options: tmpfs,
         ..Default::default()
     }
 }

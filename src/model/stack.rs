@@ -178,6 +178,12 @@ pub struct Mount {
     pub target: String,
     /// Mounted read-only.
     pub read_only: bool,
+    /// Further options, comma-separated as a bind's mode: SELinux `z`/`Z`,
+    /// propagation (`rshared`, …), `nocopy` for a volume; a tmpfs's
+    /// `size=BYTES`/`mode=OCTAL`. Empty for most mounts (and then left out
+    /// of the config hash).
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub options: String,
 }
 
 /// Kind of a [`Mount`].
@@ -188,6 +194,8 @@ pub enum MountKind {
     Bind,
     /// A named volume.
     Volume,
+    /// A tmpfs (long syntax `type: tmpfs`).
+    Tmpfs,
 }
 
 /// A container health check.

@@ -132,6 +132,7 @@ fn relative_binds_are_made_absolute() {
         source: "./conf/../site".into(),
         target: "/site".into(),
         read_only: true,
+        options: String::new(),
     });
     let t = one(s);
     assert_eq!(

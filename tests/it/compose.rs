@@ -268,3 +268,41 @@ fn secrets_and_configs_from_files_are_read_only_binds() {
         assert!(out.contains(want), "{want}\n{out}");
     }
 }
+
+/// Volume modes and long-syntax options reach the engine as compose sends
+/// them: bind modes (`ro,z`, propagation), `nocopy`, a tmpfs with size and
+/// mode — checked on the real engine; a mode that is none is an error.
+#[test]
+fn volume_modes_and_long_syntax_options_reach_the_engine() {
+    use crate::support::docker::{inspect, shared_for};
+    let (host, _clean) = shared_for(&["mounts"]);
+    let dir = crate::stacks::repo(&host, false);
+    dir.write(
+        "stacks/mounts/compose.yaml",
+        "services:\n  app:\n    image: localhost/busybox:v1\n    command: [sleep, \"1000\"]\n    volumes:\n      - ./conf:/conf:ro,z\n      - data:/data:nocopy\n      - { type: bind, source: ./shared, target: /shared, bind: { propagation: rprivate } }\n      - { type: tmpfs, target: /scratch, tmpfs: { size: 64m, mode: 0o1777 } }\nvolumes:\n  data:\n",
+    );
+    // `.`: bind sources are made absolute from the folder given.
+    tend(dir.path(), &["apply", "."]).expect_code(0);
+    tend(dir.path(), &["plan", "."]).expect_code(0);
+    let c = "mounts-app-1";
+    let binds = inspect(&host, c, "{{json .HostConfig.Binds}}");
+    assert!(
+        binds.contains("/conf:/conf:ro,z\"") && binds.contains("/shared:/shared:rprivate\""),
+        "{binds}"
+    );
+    let mounts = inspect(&host, c, "{{json .HostConfig.Mounts}}");
+    assert!(mounts.contains("\"NoCopy\":true"), "{mounts}");
+    assert!(
+        mounts.contains("\"SizeBytes\":67108864") && mounts.contains("\"Mode\":1023"),
+        "{mounts}"
+    );
+    dir.write(
+        "stacks/mounts/compose.yaml",
+        "services:\n  app:\n    image: localhost/busybox:v1\n    volumes: [\"./a:/a:rw,bogus\"]\n",
+    );
+    let out = tend(dir.path(), &["check", "."]).expect_code(1).stdout;
+    assert!(
+        out.contains("compose.yaml:4:15: error: unknown volume mode `bogus`"),
+        "{out}"
+    );
+}
