@@ -323,6 +323,10 @@ pub fn service(spec: &ServiceSpec, dir: &str, errs: &mut Errs) -> Service {
         stop_grace_period: opt_duration(&spec.stop_grace_period, errs),
         options: super::compose_opts::options(&spec.raw_options(), errs),
     };
+    out.options.network_priority = nets
+        .iter()
+        .filter_map(|(k, n)| Some((k.clone(), n.priority?)))
+        .collect();
     out.options.addresses = nets
         .into_iter()
         .filter(|(_, n)| n.addresses.0.is_some() || n.addresses.1.is_some())

@@ -176,6 +176,8 @@ pub struct ServiceNet {
     pub aliases: Vec<String>,
     /// A fixed IPv4 address and IPv6 address.
     pub addresses: (Option<String>, Option<String>),
+    /// `priority`: networks are joined highest first.
+    pub priority: Option<i64>,
 }
 
 /// `networks` of a service: `[front]` or `{front: {aliases: [web],
@@ -206,10 +208,18 @@ pub fn service_networks(node: &Node, errs: &mut Errs) -> BTreeMap<String, Servic
                 .collect();
             let ip = |key| v.get(key).and_then(scalar);
             let addresses = (ip("ipv4_address"), ip("ipv6_address"));
+            let priority = v.get("priority").and_then(|p| match p.value {
+                Value::Int(n) => Some(n),
+                _ => {
+                    errs.push((p.pos, "`priority` must be an integer".into()));
+                    None
+                }
+            });
             let net = ServiceNet {
                 pos: k.pos,
                 aliases,
                 addresses,
+                priority,
             };
             out.insert(name, net);
         }

@@ -66,7 +66,8 @@ pub async fn create_container(e: &Engine, n: &NewContainer<'_>) -> Result<String
         }
     }
     // The container is created on its first network and connected to the
-    // others: first by engine name, as docker-compose orders them.
+    // others: highest `priority` first, then by engine name, as
+    // docker-compose orders them.
     let full = |key: &str| {
         let declared = n.declared_networks.and_then(|d| d.get(key));
         declared
@@ -74,7 +75,8 @@ pub async fn create_container(e: &Engine, n: &NewContainer<'_>) -> Result<String
             .full_name(n.project, key)
     };
     let mut nets: Vec<(&String, &Vec<String>)> = spec.networks.iter().collect();
-    nets.sort_by_cached_key(|(key, _)| full(key));
+    let priority = |key: &str| -spec.options.network_priority.get(key).copied().unwrap_or(0);
+    nets.sort_by_cached_key(|(key, _)| (priority(key), full(key)));
     let default = (String::from("default"), Vec::new());
     if nets.is_empty() {
         nets.push((&default.0, &default.1));

@@ -129,6 +129,9 @@ pub struct ContainerOptions {
     /// `runtime`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub runtime: Option<String>,
+    /// `priority` per network (those set): joined highest first.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub network_priority: BTreeMap<String, i64>,
     /// Fixed addresses per network: (IPv4, IPv6).
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub addresses: BTreeMap<String, (Option<String>, Option<String>)>,
