@@ -56,6 +56,27 @@ pub fn options(raw: &Raw, errs: &mut Errs) -> ContainerOptions {
         runtime: text("runtime", errs),
         ..ContainerOptions::default()
     };
+    if let Some(n) = raw.get("cgroup") {
+        match text_of(n, errs).as_deref() {
+            Some(m @ ("host" | "private")) => o.cgroup = Some(m.to_owned()),
+            Some(other) => errs.push((n.pos, format!("cgroup `{other}` must be host or private"))),
+            None => {}
+        }
+    }
+    if let Some(n) = raw.get("storage_opt") {
+        o.storage_opt = key_values(n, errs)
+            .into_iter()
+            .map(|(k, v)| (k, v.unwrap_or_default()))
+            .collect();
+    }
+    // Set through fields of Engine API 1.43/1.44 that the 1.41 engines
+    // tend speaks to ignore: refused rather than silently dropped.
+    for (key, api) in [("mac_address", "1.44"), ("annotations", "1.43")] {
+        if let Some(n) = raw.get(key) {
+            let msg = format!("`{key}` is not supported yet (it needs Engine API {api})");
+            errs.push((n.pos, msg));
+        }
+    }
     if let Some(n) = raw.get("devices") {
         o.devices = devices(n, errs);
     }

@@ -99,4 +99,10 @@ pub fn apply(o: &ContainerOptions, body: &mut ContainerCreateBody) {
     h.userns_mode = o.userns_mode.clone();
     h.cgroup_parent = o.cgroup_parent.clone();
     h.runtime = o.runtime.clone();
+    h.cgroupns_mode = o.cgroup.as_deref().map(|m| match m {
+        "host" => bollard::models::HostConfigCgroupnsModeEnum::HOST,
+        _ => bollard::models::HostConfigCgroupnsModeEnum::PRIVATE,
+    });
+    h.storage_opt =
+        (!o.storage_opt.is_empty()).then(|| o.storage_opt.clone().into_iter().collect());
 }

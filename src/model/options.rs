@@ -129,6 +129,13 @@ pub struct ContainerOptions {
     /// `runtime`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub runtime: Option<String>,
+    /// `cgroup`: the cgroup namespace, `host` or `private`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cgroup: Option<String>,
+    /// `storage_opt`: storage driver options.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub storage_opt: BTreeMap<String, String>,
+
     /// `priority` per network (those set): joined highest first.
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub network_priority: BTreeMap<String, i64>,

@@ -26,7 +26,7 @@ fn variables_come_from_env_file_then_vars_then_host_vars() {
     );
     dir.write(
         "stacks/app/compose.yaml",
-        "x-tend:\n  host: nas\nservices:\n  app:\n    image: \"localhost/app:${TAG}\"\n    container_name: ${NAME:-app}\n    ports: [\"${PORT}:80\"]\n    volumes: [\"${DATA}/config:/config\"]\n    environment:\n      TZ: $TZ\n      PASS: ${PASS}\n      LITERAL: \"$$HOME\"\n      DATA:\n      PATH:\n    cap_add: [NET_ADMIN]\n    devices: [\"/dev/dri:/dev/dri\"]\n    ulimits: { nofile: { soft: 1024, hard: 2048 }, nproc: 512 }\n    logging: { driver: json-file, options: { max-size: 10m } }\n    deploy: { resources: { limits: { cpus: \"0.5\", memory: 512M } } }\n    extra_hosts: [\"host.docker.internal:host-gateway\"]\n    network_mode: host\n",
+        "x-tend:\n  host: nas\nservices:\n  app:\n    image: \"localhost/app:${TAG}\"\n    container_name: ${NAME:-app}\n    ports: [\"${PORT}:80\"]\n    volumes: [\"${DATA}/config:/config\"]\n    environment:\n      TZ: $TZ\n      PASS: ${PASS}\n      LITERAL: \"$$HOME\"\n      DATA:\n      PATH:\n    cap_add: [NET_ADMIN]\n    devices: [\"/dev/dri:/dev/dri\"]\n    ulimits: { nofile: { soft: 1024, hard: 2048 }, nproc: 512 }\n    logging: { driver: json-file, options: { max-size: 10m } }\n    deploy: { resources: { limits: { cpus: \"0.5\", memory: 512M } } }\n    extra_hosts: [\"host.docker.internal:host-gateway\"]\n    network_mode: host\n    cgroup: host\n    storage_opt: { size: 1G }\n",
     );
     // tend's own environment is never read.
     let d = load(&dir);
@@ -68,6 +68,8 @@ fn variables_come_from_env_file_then_vars_then_host_vars() {
     assert_eq!(o.network_mode.as_deref(), Some("host"));
     assert_eq!(o.extra_hosts, ["host.docker.internal:host-gateway"]);
     assert_eq!(o.logging.as_ref().unwrap().1["max-size"], "10m");
+    assert_eq!(o.cgroup.as_deref(), Some("host"));
+    assert_eq!(o.storage_opt["size"], "1G");
 }
 
 #[test]

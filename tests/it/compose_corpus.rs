@@ -65,7 +65,12 @@ fn the_corpus_is_created_as_docker_compose_creates_it() {
         .expect("python3 runs");
     let stdout = String::from_utf8_lossy(&out.stdout);
     let summary = stdout.lines().last().unwrap_or_default();
-    eprintln!("{summary}");
+    // Each stack's line and the figures, kept for a look after the run.
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map_or_else(|| project().join("target"), PathBuf::from);
+    let kept = target.join("compose-corpus.txt");
+    std::fs::write(&kept, stdout.as_bytes()).ok();
+    eprintln!("{summary} (every stack: {})", kept.display());
     assert!(
         out.status.success(),
         "{stdout}\n{}",
