@@ -5,6 +5,7 @@
 //! empty plan.
 
 mod build;
+mod env;
 pub mod observed;
 pub mod render;
 mod service;

@@ -175,31 +175,7 @@ pub fn render(
     let levels = levels(&stack.services);
     let mut services = BTreeMap::new();
     for (name, spec) in &stack.services {
-        // `None`: listed without a value and set nowhere — sent as a bare
-        // `KEY`, as compose does (the variable is unset in the container).
-        let mut vars: BTreeMap<String, Option<String>> = BTreeMap::new();
-        for file in &spec.env_file {
-            match read(&root.join(file)) {
-                Ok(text) => match crate::config::dotenv::parse(&text) {
-                    Ok(pairs) => vars.extend(pairs.into_iter().map(|(k, v)| (k, Some(v)))),
-                    Err((pos, e)) => {
-                        error.get_or_insert(format!(
-                            "service {name}: env_file {}:{}:{}: {e}",
-                            file.display(),
-                            pos.line,
-                            pos.column
-                        ));
-                    }
-                },
-                Err(e) => {
-                    error
-                        .get_or_insert(format!("service {name}: env_file {}: {e}", file.display()));
-                }
-            }
-        }
-        for (key, value) in &spec.environment {
-            vars.insert(key.clone(), value.clone());
-        }
+        let mut vars = super::env::gather(name, spec, root, read, &mut error);
         let mut spec = spec.clone();
         if let Some(x) = spec
             .options
@@ -241,22 +217,17 @@ pub fn render(
         }
         spec.volumes
             .retain(|m| !(m.kind == crate::model::MountKind::Bind && m.source.is_empty()));
-        let listed = |vars: &BTreeMap<String, Option<String>>| -> Vec<String> {
-            vars.iter()
-                .map(|(k, v)| v.as_ref().map_or_else(|| k.clone(), |v| format!("{k}={v}")))
-                .collect()
-        };
         // Hashed with the placeholders: a secret's own part says it changed.
-        let mut parts = parts(&spec, &listed(&vars));
+        let mut parts = parts(&spec, &super::env::listed(&vars));
         let from = crate::model::secret::Sources { env, read };
-        let secrets = match fill_secrets(&mut vars, &stack.secrets, &from, &mut parts) {
+        let secrets = match super::env::fill_secrets(&mut vars, &stack.secrets, &from, &mut parts) {
             Ok(found) => found,
             Err(e) => {
                 error.get_or_insert(format!("service {name}: {e}"));
                 Vec::new()
             }
         };
-        let env = listed(&vars);
+        let env = super::env::listed(&vars);
         if !files.is_empty() {
             files.sort();
             parts.insert(
@@ -303,33 +274,6 @@ pub fn render(
             .file_name()
             .map_or_else(String::new, |f| f.to_string_lossy().into_owned()),
     }
-}
-
-/// Replaces the host-secret placeholders in `vars` with the secrets read
-/// through `from`; each secret variable used gets a part of its own
-/// (`secret NAME`), so a changed secret recreates exactly the services
-/// that use it, named and never shown. Returns the secret values.
-fn fill_secrets(
-    vars: &mut BTreeMap<String, Option<String>>,
-    refs: &BTreeMap<String, String>,
-    from: &crate::model::secret::Sources,
-    parts: &mut BTreeMap<String, String>,
-) -> Result<Vec<String>, String> {
-    let mut found = Vec::new();
-    for (key, value) in vars.iter_mut().filter_map(|(k, v)| Some((k, v.as_mut()?))) {
-        let mut with = |var: &str| -> Result<String, String> {
-            let reference = refs.get(var).ok_or_else(|| format!("no secret {var}"))?;
-            let (out, values) = crate::model::secret::expand(reference, from)
-                .map_err(|e| format!("environment {key}: variable {var}: {e}"))?;
-            parts.insert(format!("secret {var}"), short(&format!("{var}\n{out}")));
-            found.extend(values);
-            Ok(out)
-        };
-        if !crate::model::secret::placeholders(value).is_empty() {
-            *value = crate::model::secret::fill(value, &mut with)?;
-        }
-    }
-    Ok(found)
 }
 
 /// What to mount, the relative bind source (normalised) and the digest of
@@ -384,7 +328,7 @@ fn parts(spec: &Service, env: &[String]) -> BTreeMap<String, String> {
 }
 
 /// The first 12 hex digits of a SHA-256.
-fn short(text: &str) -> String {
+pub(super) fn short(text: &str) -> String {
     let digest = Sha256::digest(text.as_bytes());
     hex::encode(&digest[..6])
 }

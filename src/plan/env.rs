@@ -1,0 +1,81 @@
+//! A service's environment as its container gets it: its `env_file`s in
+//! order, then `environment` (later wins); an entry listed without a value
+//! and set nowhere stays bare (`KEY`, unset in the container, as compose
+//! sends it); host-secret placeholders filled on the host, each secret
+//! with a config-hash part of its own.
+
+use super::render::short;
+use crate::model::Service;
+use std::collections::BTreeMap;
+use std::path::Path;
+
+/// Variables by name; `None` is a bare `KEY`.
+pub type Vars = BTreeMap<String, Option<String>>;
+
+/// `spec`'s variables before secrets are filled; the first unreadable or
+/// broken env file goes into `error`.
+pub fn gather(
+    name: &str,
+    spec: &Service,
+    root: &Path,
+    read: &dyn Fn(&Path) -> Result<String, String>,
+    error: &mut Option<String>,
+) -> Vars {
+    let mut vars = Vars::new();
+    for file in &spec.env_file {
+        match read(&root.join(file)) {
+            Ok(text) => match crate::config::dotenv::parse(&text) {
+                Ok(pairs) => vars.extend(pairs.into_iter().map(|(k, v)| (k, Some(v)))),
+                Err((pos, e)) => {
+                    error.get_or_insert(format!(
+                        "service {name}: env_file {}:{}:{}: {e}",
+                        file.display(),
+                        pos.line,
+                        pos.column
+                    ));
+                }
+            },
+            Err(e) => {
+                error.get_or_insert(format!("service {name}: env_file {}: {e}", file.display()));
+            }
+        }
+    }
+    for (key, value) in &spec.environment {
+        vars.insert(key.clone(), value.clone());
+    }
+    vars
+}
+
+/// `KEY=VALUE` (or a bare `KEY`) lines, sorted by key.
+pub fn listed(vars: &Vars) -> Vec<String> {
+    vars.iter()
+        .map(|(k, v)| v.as_ref().map_or_else(|| k.clone(), |v| format!("{k}={v}")))
+        .collect()
+}
+
+/// Replaces the host-secret placeholders in `vars` with the secrets read
+/// through `from`; each secret variable used gets a part of its own
+/// (`secret NAME`), so a changed secret recreates exactly the services
+/// that use it, named and never shown. Returns the secret values.
+pub fn fill_secrets(
+    vars: &mut Vars,
+    refs: &BTreeMap<String, String>,
+    from: &crate::model::secret::Sources,
+    parts: &mut BTreeMap<String, String>,
+) -> Result<Vec<String>, String> {
+    let mut found = Vec::new();
+    for (key, value) in vars.iter_mut().filter_map(|(k, v)| Some((k, v.as_mut()?))) {
+        let mut with = |var: &str| -> Result<String, String> {
+            let reference = refs.get(var).ok_or_else(|| format!("no secret {var}"))?;
+            let (out, values) = crate::model::secret::expand(reference, from)
+                .map_err(|e| format!("environment {key}: variable {var}: {e}"))?;
+            parts.insert(format!("secret {var}"), short(&format!("{var}\n{out}")));
+            found.extend(values);
+            Ok(out)
+        };
+        if !crate::model::secret::placeholders(value).is_empty() {
+            *value = crate::model::secret::fill(value, &mut with)?;
+        }
+    }
+    Ok(found)
+}
