@@ -30,7 +30,8 @@ pub struct TendFile {
     #[serde(default)]
     pub notify: Vec<At<NotifySpec>>,
     /// Variables for compose interpolation (`${NAME}`) in every stack; a
-    /// stack's `.env` is read first, these win over it.
+    /// stack's `.env` is read first, these win over it. A value may be a
+    /// host secret (`${env:…}`, `${file:…}`), usable only in `environment`.
     #[serde(default)]
     pub vars: BTreeMap<String, At<Scalar>>,
 }
@@ -72,7 +73,8 @@ pub struct HostSpec {
     /// TLS client material for `tcp://`; values may be `${file:…}` references.
     pub tls: Option<TlsSpec>,
     /// Variables for compose interpolation in the stacks on this host; they
-    /// win over `[vars]` and the stack's `.env`.
+    /// win over `[vars]` and the stack's `.env`. A value may be a host
+    /// secret (`${env:…}`, `${file:…}`), usable only in `environment`.
     #[serde(default)]
     pub vars: BTreeMap<String, At<Scalar>>,
 }
