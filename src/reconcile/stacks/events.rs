@@ -2,7 +2,7 @@
 //! managed container asks the controller for a pass (after a short settle);
 //! a dropped stream is reopened with backoff.
 
-use super::{EVENT_SETTLE, Stacks};
+use super::{EVENT_CONFIRM, EVENT_SETTLE, Stacks};
 use crate::docker::events;
 use crate::reconcile::pass::Observation;
 use crate::reconcile::queue::Reason;
@@ -29,6 +29,14 @@ impl Stacks {
                                 backoff = Duration::from_secs(1);
                                 tokio::time::sleep(EVENT_SETTLE).await;
                                 queue.request(Reason::DockerEvent);
+                                // On a loaded host it can lag longer: look
+                                // once more, so a missed exit is not left
+                                // until the reconcile interval.
+                                let again = queue.clone();
+                                tokio::spawn(async move {
+                                    tokio::time::sleep(EVENT_CONFIRM).await;
+                                    again.request(Reason::DockerEvent);
+                                });
                             }
                             Err(e) => {
                                 tracing::debug!(host = %engine.name, cause = %e, "events stream ended");

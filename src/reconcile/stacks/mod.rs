@@ -28,6 +28,9 @@ use tokio::sync::{mpsc, oneshot, watch};
 
 /// Wait after a Docker event before reconciling.
 const EVENT_SETTLE: Duration = Duration::from_millis(250);
+/// When a Docker event's stack is looked at once more (the list can lag the
+/// event by more than [`EVENT_SETTLE`] on a loaded host).
+const EVENT_CONFIRM: Duration = Duration::from_secs(2);
 
 /// A stack job's request: run `action` and answer with the log lines.
 pub struct StackRequest {
