@@ -93,21 +93,18 @@ fn service_value(t: &Target, name: &str, s: &ServiceTarget) -> Value {
         .env
         .iter()
         .filter_map(|kv| kv.split_once('='))
-        .map(|(k, v)| (k.to_owned(), json!(redact(v, &s.secrets))))
+        .map(|(k, v)| {
+            (
+                k.to_owned(),
+                json!(tend::model::secret::redact(v, &s.secrets)),
+            )
+        })
         .collect();
     fields.insert("environment".into(), Value::Object(env));
     fields.insert("container_name".into(), json!(t.container_of(name)));
     fields.insert("config_hash".into(), json!(s.hash));
     tidy(&mut v);
     v
-}
-
-/// `value` with every host secret in it shown as `***`.
-fn redact(value: &str, secrets: &[String]) -> String {
-    secrets
-        .iter()
-        .filter(|s| !s.is_empty())
-        .fold(value.to_owned(), |v, s| v.replace(s.as_str(), "***"))
 }
 
 /// Durations as compose writes them (`1m30s`), and unset values, empty

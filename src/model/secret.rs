@@ -68,6 +68,14 @@ fn resolve_one(reference: &str, from: &Sources) -> Result<String, String> {
     }
 }
 
+/// `text` with every (non-empty) secret value in it shown as `***`.
+pub fn redact(text: &str, secrets: &[String]) -> String {
+    secrets
+        .iter()
+        .filter(|s| !s.is_empty())
+        .fold(text.to_owned(), |t, s| t.replace(s.as_str(), "***"))
+}
+
 const MARK: char = '\u{1}';
 
 /// What a stack variable holding a host secret interpolates to: a marker

@@ -45,13 +45,7 @@ impl LogSink {
 
     /// Replaces every secret value in `text` with `***`.
     pub fn redact(&self, text: &str) -> String {
-        let mut out = text.to_owned();
-        for s in &self.secrets {
-            if out.contains(s.as_str()) {
-                out = out.replace(s.as_str(), "***");
-            }
-        }
-        out
+        crate::model::secret::redact(text, &self.secrets)
     }
 
     /// Adds one line (without its newline).
