@@ -15,7 +15,7 @@ use std::fmt;
 use std::marker::PhantomData;
 
 pub(super) const AT_MARKER: &str = "$tend::At";
-pub(super) const AT_FIELDS: &[&str] = &["line", "column", "clean", "value"];
+pub(super) const AT_FIELDS: &[&str] = &["line", "column", "file", "clean", "value"];
 
 /// A value and where it was written.
 #[derive(Debug, Clone, PartialEq)]
@@ -68,18 +68,19 @@ impl<'de, T: Deserialize<'de>> Visitor<'de> for AtVisitor<T> {
     }
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<At<T>, A::Error> {
-        let (mut line, mut column, mut clean, mut value) = (1, 1, true, None);
+        let (mut line, mut column, mut file, mut clean, mut value) = (1, 1, 0, true, None);
         while let Some(key) = map.next_key::<String>()? {
             match key.as_str() {
                 "line" => line = map.next_value()?,
                 "column" => column = map.next_value()?,
+                "file" => file = map.next_value()?,
                 "clean" => clean = map.next_value()?,
                 _ => value = Some(map.next_value()?),
             }
         }
         let value = value.ok_or_else(|| de::Error::missing_field("value"))?;
         Ok(At {
-            pos: Pos { line, column },
+            pos: Pos { line, column, file },
             clean,
             value,
         })
@@ -123,7 +124,8 @@ impl<'de> MapAccess<'de> for AtAccess<'_> {
         match self.step {
             1 => seed.deserialize(self.node.pos.line.into_deserializer()),
             2 => seed.deserialize(self.node.pos.column.into_deserializer()),
-            3 => seed.deserialize(self.clean.into_deserializer()),
+            3 => seed.deserialize(self.node.pos.file.into_deserializer()),
+            4 => seed.deserialize(self.clean.into_deserializer()),
             _ => seed.deserialize(NodeDe {
                 node: self.node,
                 excluded: self.excluded,

@@ -10,7 +10,6 @@ use super::values::parse_duration;
 use crate::model::{Healthcheck, Service};
 use serde::Deserialize;
 use std::collections::BTreeMap;
-use std::path::PathBuf;
 
 /// A compose file as tend reads it.
 #[derive(Debug, Deserialize)]
@@ -72,7 +71,7 @@ pub struct ServiceSpec {
     command: Option<RawNode>,
     entrypoint: Option<RawNode>,
     environment: Option<RawNode>,
-    env_file: Option<RawNode>,
+    pub(super) env_file: Option<RawNode>,
     ports: Option<Vec<RawNode>>,
     volumes: Option<Vec<RawNode>>,
     restart: Option<At<String>>,
@@ -289,10 +288,10 @@ pub fn service(spec: &ServiceSpec, dir: &str, errs: &mut Errs) -> Service {
         env_file: spec
             .env_file
             .as_ref()
-            .map(|e| forms::string_list(&e.0, errs))
+            .map(|e| super::compose_files::env_files(&e.0, dir, errs))
             .unwrap_or_default()
             .into_iter()
-            .map(|(_, f)| PathBuf::from(format!("{dir}/{f}")))
+            .map(|(_, f)| f)
             .collect(),
         ports: spec
             .ports
@@ -330,6 +329,7 @@ pub fn service(spec: &ServiceSpec, dir: &str, errs: &mut Errs) -> Service {
         init: spec.init.unwrap_or(false),
         stop_grace_period: opt_duration(&spec.stop_grace_period, errs),
         options: super::compose_opts::options(&spec.raw_options(), errs),
+        sources: Vec::new(),
     };
     out.options.network_priority = nets
         .iter()

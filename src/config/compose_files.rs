@@ -4,12 +4,14 @@
 //! config at `/<target>` (an absolute `target` as written) — and tend does
 //! the same, the file resolved like any relative bind (the stack's working
 //! directory). Other sources (`environment`, `content`, `external`) are a
-//! precise "not supported yet" error at their place.
+//! precise "not supported yet" error at their place. Also a service's
+//! `env_file` entries, in their short and long (`path`, `required`,
+//! `format`) forms.
 
 use super::at::{At, RawNode};
 use super::compose_forms::Errs;
 use super::node::{Node, Pos, Value};
-use crate::model::{Mount, MountKind};
+use crate::model::{EnvFile, Mount, MountKind};
 use serde::Deserialize;
 use std::collections::BTreeMap;
 
@@ -178,4 +180,63 @@ fn reference(item: &Node, kind: Kind, errs: &mut Errs) -> Option<(Pos, String, S
     };
     let target = target.unwrap_or_else(|| source.clone());
     Some((item.pos, source, target))
+}
+
+/// A service's `env_file`: one path, or a list of paths and `{path,
+/// required, format}` mappings; paths relative to the stack folder `dir`.
+pub fn env_files(node: &Node, dir: &str, errs: &mut Errs) -> Vec<(Pos, EnvFile)> {
+    let items = match &node.value {
+        Value::Seq(items) => items.iter().collect(),
+        _ => vec![node],
+    };
+    let mut out = Vec::new();
+    for item in items {
+        let (path, required, raw) = match &item.value {
+            Value::Str(p) => (p.clone(), true, false),
+            Value::Map(entries) => {
+                let (mut path, mut required, mut raw) = (None, true, false);
+                for (k, v) in entries {
+                    match (k.as_str(), &v.value) {
+                        (Some("path"), Value::Str(p)) => path = Some(p.clone()),
+                        (Some("required"), Value::Bool(b)) => required = *b,
+                        (Some("format"), Value::Str(f)) if f == "raw" => raw = true,
+                        (Some("format"), Value::Str(f)) if f.is_empty() => {}
+                        (Some("format"), _) => errs.push((
+                            v.pos,
+                            "env_file `format` is `raw` (or absent, for dotenv)".into(),
+                        )),
+                        _ => errs.push((
+                            k.pos,
+                            "an env_file entry is a path or {path, required, format}".into(),
+                        )),
+                    }
+                }
+                let Some(path) = path else {
+                    errs.push((item.pos, "env_file entry: `path` is missing".into()));
+                    continue;
+                };
+                (path, required, raw)
+            }
+            _ => {
+                errs.push((
+                    item.pos,
+                    "an env_file entry is a path or {path, required, format}".into(),
+                ));
+                continue;
+            }
+        };
+        let Some(full) = crate::model::inside_folder(&format!("{dir}/{path}")) else {
+            errs.push((item.pos, format!("env_file `{path}` leaves the repository")));
+            continue;
+        };
+        out.push((
+            item.pos,
+            EnvFile {
+                path: full.into(),
+                required,
+                raw,
+            },
+        ));
+    }
+    out
 }

@@ -25,15 +25,7 @@ pub fn parse(text: &str) -> Result<Vec<(String, String)>, (Pos, String)> {
             continue;
         }
         let line = line.strip_prefix("export ").map_or(line, str::trim_start);
-        let at = |col: usize, msg: String| {
-            (
-                Pos {
-                    line: line_no,
-                    column: indent + col as u32 + 1,
-                },
-                msg,
-            )
-        };
+        let at = |col: usize, msg: String| (Pos::new(line_no, indent + col as u32 + 1), msg);
         let key_len = line
             .bytes()
             .take_while(|c| c.is_ascii_alphanumeric() || b"_.-".contains(c))

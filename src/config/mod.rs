@@ -13,8 +13,13 @@ mod at;
 mod compose;
 mod compose_files;
 mod compose_forms;
+mod compose_include;
+mod compose_merge;
 mod compose_mounts;
 mod compose_opts;
+mod compose_profiles;
+mod compose_project;
+mod compose_rebase;
 mod compose_top;
 mod de;
 mod diag;
@@ -68,6 +73,7 @@ pub fn load(dir: &Path, now: DateTime<Utc>) -> Result<Desired, LoadError> {
         repo,
         report: Report::default(),
         now,
+        origins: Vec::new(),
     };
     let tend_file = settings::read(&mut cx);
     let (settings, hosts, notify) = settings::build(&mut cx, tend_file);
@@ -91,12 +97,33 @@ pub(crate) struct Ctx {
     repo: Repo,
     report: Report,
     now: DateTime<Utc>,
+    /// Files whose values were merged into another file's tree, numbered
+    /// from 1 as in [`Pos::file`].
+    origins: Vec<String>,
 }
 
 impl Ctx {
-    /// Records a problem.
+    /// Records a problem; a position that carries its own file (a value
+    /// merged in by `include`/`extends`) is reported against that file.
     fn error(&mut self, file: &str, pos: Pos, message: impl Into<String>) {
-        self.report.error(file, pos, message);
+        let origin = usize::from(pos.file)
+            .checked_sub(1)
+            .and_then(|i| self.origins.get(i));
+        let file = origin.map_or(file, String::as_str).to_owned();
+        self.report
+            .error(&file, Pos::new(pos.line, pos.column), message);
+    }
+
+    /// The number [`Pos::file`] gives values of `rel` once merged elsewhere.
+    fn origin(&mut self, rel: &str) -> u16 {
+        let i = match self.origins.iter().position(|o| o == rel) {
+            Some(i) => i,
+            None => {
+                self.origins.push(rel.to_owned());
+                self.origins.len() - 1
+            }
+        };
+        u16::try_from(i + 1).unwrap_or(u16::MAX)
     }
 
     /// Reads a file and keeps its text for quoting; `None` after reporting.

@@ -26,11 +26,24 @@ pub struct Pos {
     pub line: u32,
     /// Column in characters, starting at 1.
     pub column: u32,
+    /// Which file: 0 is the file the value is reported against; a value
+    /// merged in from another file (`include`, `extends`) carries that
+    /// file's number in the validation's list of origins.
+    pub file: u16,
 }
 
 impl Pos {
     /// The start of a file.
-    pub const START: Pos = Pos { line: 1, column: 1 };
+    pub const START: Pos = Pos::new(1, 1);
+
+    /// A line and column of the file being reported against.
+    pub const fn new(line: u32, column: u32) -> Pos {
+        Pos {
+            line,
+            column,
+            file: 0,
+        }
+    }
 
     /// The position of byte `offset` in `text`.
     pub fn of_offset(text: &str, offset: usize) -> Pos {
@@ -39,10 +52,7 @@ impl Pos {
         let line = before.matches('\n').count() + 1;
         let line_start = before.rfind('\n').map_or(0, |i| i + 1);
         let column = before[line_start..].chars().count() + 1;
-        Pos {
-            line: line as u32,
-            column: column as u32,
-        }
+        Pos::new(line as u32, column as u32)
     }
 }
 
@@ -94,6 +104,17 @@ impl Node {
     pub fn as_str(&self) -> Option<&str> {
         match &self.value {
             Value::Str(s) => Some(s),
+            _ => None,
+        }
+    }
+
+    /// The value stored under `key`, mutable.
+    pub fn get_mut(&mut self, key: &str) -> Option<&mut Node> {
+        match &mut self.value {
+            Value::Map(entries) => entries
+                .iter_mut()
+                .find(|(k, _)| k.as_str() == Some(key))
+                .map(|(_, v)| v),
             _ => None,
         }
     }
@@ -183,10 +204,7 @@ pub fn parse_yaml(text: &str) -> Result<Node, SyntaxError> {
         Err(e) => {
             let pos = e
                 .location()
-                .map(|l| Pos {
-                    line: l.line().max(1) as u32,
-                    column: l.column().max(1) as u32,
-                })
+                .map(|l| Pos::new(l.line().max(1) as u32, l.column().max(1) as u32))
                 .unwrap_or(Pos::START);
             Err(SyntaxError::at(pos, yaml_message(&e)))
         }
@@ -213,10 +231,7 @@ impl<'de> Deserialize<'de> for YamlNode {
 impl From<YamlNode> for Node {
     fn from(n: YamlNode) -> Node {
         let at = n.0.referenced;
-        let pos = Pos {
-            line: at.line().max(1) as u32,
-            column: at.column().max(1) as u32,
-        };
+        let pos = Pos::new(at.line().max(1) as u32, at.column().max(1) as u32);
         n.0.value.into_node(pos)
     }
 }

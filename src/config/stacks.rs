@@ -74,15 +74,6 @@ pub(super) fn load_all(
     (stacks, declared)
 }
 
-/// Whether a service runs: it names no profile, or one of `enabled`.
-fn active(s: &At<compose::ServiceSpec>, enabled: &[String], errs: &mut forms::Errs) -> bool {
-    let Some(p) = &s.value.profiles else {
-        return true;
-    };
-    let mine = forms::string_list(&p.0, errs);
-    mine.is_empty() || mine.iter().any(|(_, m)| enabled.contains(m))
-}
-
 /// Two services with the same `container_name` on one host cannot both exist.
 fn unique_container_names(cx: &mut Ctx, stacks: &[Stack]) {
     let mut seen: BTreeMap<(&str, &str), (&str, &str)> = BTreeMap::new();
@@ -144,6 +135,14 @@ fn load(
         return None;
     }
     compose::strip_extensions(&mut node);
+    let (node, sources) = super::compose_project::assemble(cx, dir, file, node, &vars)?;
+    if let Some(Value::Map(services)) = node.get("services").map(|s| &s.value) {
+        for k in services.iter().filter_map(|(k, _)| k.as_str()) {
+            if !names.iter().any(|n| n == k) {
+                names.push(k.to_owned());
+            }
+        }
+    }
     let spec: ComposeFile = cx.typed(file, &node)?;
     if let Some(n) = spec.name.as_ref().filter(|n| n.value != name) {
         let msg = format!(
@@ -178,7 +177,7 @@ fn load(
         .unwrap_or_default();
     let mut services: BTreeMap<String, crate::model::Service> = BTreeMap::new();
     for (n, s) in &spec.services {
-        if active(s, &enabled, &mut errs) {
+        if super::compose_profiles::active(s, &enabled, &mut errs) {
             let mut service = compose::service(s, dir, &mut errs);
             // `- TZ` (no value): from the stack's variables, never from
             // tend's own environment; unset there, it stays unset.
@@ -187,10 +186,28 @@ fn load(
                     value.clone_from(&vars.get(key).cloned());
                 }
             }
+            service.sources = sources.get(n).cloned().unwrap_or_default();
             services.insert(n.clone(), service);
         }
     }
+    for p in x.and_then(|x| x.profiles.as_ref()).into_iter().flatten() {
+        super::compose_profiles::check_profile(p.pos, &p.value, &mut errs);
+    }
+    super::compose_profiles::disabled_dependencies(&spec, &services, &mut errs);
     file_mounts(&spec, &mut services, &mut errs);
+    let files = spec.secrets.values().chain(spec.configs.values());
+    for f in files.filter_map(|s| s.value.file.as_ref()) {
+        if let Some(value) = crate::model::inside_folder(&format!("{dir}/{}", f.value))
+            .filter(|_| !f.value.starts_with('/'))
+        {
+            let at = At {
+                pos: f.pos,
+                clean: true,
+                value,
+            };
+            cx.path(file, &at, Want::File);
+        }
+    }
     let running: Vec<String> = services.keys().cloned().collect();
     for s in services.values_mut() {
         s.depends_on.retain(|d, _| running.contains(d));
@@ -337,11 +354,12 @@ fn references(
                 errs.push((raw.pos, format!("named volume `{}` of `{name}` is not declared under the top-level `volumes:`", m.source)));
             }
         }
-        for env_file in &service.env_file {
+        let env_pos = raw.env_file.as_ref().map_or(raw.pos, |e| e.0.pos);
+        for env_file in service.env_file.iter().filter(|e| e.required) {
             let at = At {
-                pos: raw.pos,
+                pos: env_pos,
                 clean: true,
-                value: env_file.to_string_lossy().into_owned(),
+                value: env_file.path.to_string_lossy().into_owned(),
             };
             cx.path(file, &at, Want::File);
         }

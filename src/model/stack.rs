@@ -113,8 +113,8 @@ pub struct Service {
     /// Environment; a `None` value (`- KEY` set in none of the stack's
     /// variables) leaves the variable unset in the container.
     pub environment: BTreeMap<String, Option<String>>,
-    /// Env files, relative to the repository root, read at deploy time.
-    pub env_file: Vec<PathBuf>,
+    /// Env files, read at deploy time.
+    pub env_file: Vec<EnvFile>,
     /// Published ports.
     pub ports: Vec<PortMapping>,
     /// Bind mounts and named volumes.
@@ -140,6 +140,25 @@ pub struct Service {
     /// Everything else the container gets (names, capabilities, devices,
     /// resources, logging, …).
     pub options: super::ContainerOptions,
+    /// Files besides the stack's compose file the service was read from
+    /// (`include`d, `extends` bases), for the reasons of a plan; not part
+    /// of the container.
+    #[serde(skip)]
+    pub sources: Vec<String>,
+}
+
+/// One `env_file` entry.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct EnvFile {
+    /// The file, relative to the repository root.
+    pub path: PathBuf,
+    /// `required: false`: a missing file is skipped.
+    #[serde(skip_serializing_if = "Clone::clone")]
+    pub required: bool,
+    /// `format: raw`: each line `KEY=VALUE` taken literally (no quotes,
+    /// no interpolation).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub raw: bool,
 }
 
 /// When a dependency counts as ready.

@@ -22,8 +22,17 @@ pub fn gather(
     error: &mut Option<String>,
 ) -> Vars {
     let mut vars = Vars::new();
-    for file in &spec.env_file {
-        match read(&root.join(file)) {
+    for f in &spec.env_file {
+        let file = &f.path;
+        let text = match read(&root.join(file)) {
+            Err(_) if !f.required && !root.join(file).exists() => continue,
+            Ok(text) if f.raw => {
+                vars.extend(raw_pairs(&text));
+                continue;
+            }
+            other => other,
+        };
+        match text {
             Ok(text) => match crate::config::dotenv::parse(&text) {
                 Ok(pairs) => vars.extend(pairs.into_iter().map(|(k, v)| (k, Some(v)))),
                 Err((pos, e)) => {
@@ -44,6 +53,17 @@ pub fn gather(
         vars.insert(key.clone(), value.clone());
     }
     vars
+}
+
+/// An env file of `format: raw`: every `KEY=VALUE` line as written
+/// (blank lines and `#` comments skipped).
+fn raw_pairs(text: &str) -> Vec<(String, Option<String>)> {
+    text.lines()
+        .map(str::trim_start)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .filter_map(|l| l.split_once('='))
+        .map(|(k, v)| (k.trim().to_owned(), Some(v.to_owned())))
+        .collect()
 }
 
 /// `KEY=VALUE` (or a bare `KEY`) lines, sorted by key.

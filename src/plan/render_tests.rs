@@ -56,7 +56,11 @@ fn files(path: &Path) -> Result<String, String> {
 #[test]
 fn env_files_then_environment_and_never_tends_own_environment() {
     let mut s = service("x:1");
-    s.env_file = vec!["stacks/web/app.env".into()];
+    s.env_file = vec![crate::model::EnvFile {
+        path: "stacks/web/app.env".into(),
+        required: true,
+        raw: false,
+    }];
     s.environment.insert("C".into(), Some("override".into()));
     s.environment.insert("D".into(), None);
     s.environment.insert("E".into(), None);
@@ -119,7 +123,11 @@ fn hash_changes_with_content_not_with_order_or_depends_on() {
 #[test]
 fn missing_env_file_is_an_error_of_the_stack() {
     let mut s = service("x:1");
-    s.env_file = vec!["stacks/web/missing.env".into()];
+    s.env_file = vec![crate::model::EnvFile {
+        path: "stacks/web/missing.env".into(),
+        required: true,
+        raw: false,
+    }];
     let t = one(s);
     assert!(t.error.unwrap().contains("missing.env"));
 }

@@ -139,7 +139,11 @@ fn recreate_reason(
         } else {
             changed.join(", ")
         };
-        return Some(format!("new commit {short}: {what} changed"));
+        let from = match t.spec.sources.as_slice() {
+            [] => String::new(),
+            files => format!(" (service read from {})", files.join(" + ")),
+        };
+        return Some(format!("new commit {short}: {what} changed{from}"));
     }
     match host.images.get(&t.spec.image) {
         Some(id) if *id != c.image_id => Some(format!(

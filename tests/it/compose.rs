@@ -112,7 +112,7 @@ fn profiles_leave_out_services_unless_enabled() {
     let dir = Dir::new();
     let file = |extra: &str| {
         format!(
-            "{extra}services:\n  app:\n    image: busybox\n    depends_on: [debug]\n  debug:\n    image: busybox\n    profiles: [debug]\n    volumes: [cache:/cache]\n    env_file: [debug.env]\nvolumes:\n  cache:\n"
+            "{extra}services:\n  app:\n    image: busybox\n  debug:\n    image: busybox\n    profiles: [debug]\n    volumes: [cache:/cache]\n    env_file: [debug.env]\nvolumes:\n  cache:\n"
         )
     };
     dir.write("stacks/p/debug.env", "A=1\n");
@@ -120,7 +120,19 @@ fn profiles_leave_out_services_unless_enabled() {
     let d = load(&dir);
     let names: Vec<&String> = d.stacks[0].services.keys().collect();
     assert_eq!(names, ["app"]);
-    assert!(d.stacks[0].services["app"].depends_on.is_empty());
+    // Needing a service that its profile leaves out is an error, as compose.
+    dir.write(
+        "stacks/p/compose.yaml",
+        file("").replace(
+            "image: busybox\n  debug:",
+            "image: busybox\n    depends_on: [debug]\n  debug:",
+        ),
+    );
+    let out = tend(dir.path(), &["check", "."]).expect_code(1).stdout;
+    assert!(
+        out.contains("compose.yaml:4:17: error: service `debug` is needed by service `app`"),
+        "{out}"
+    );
     dir.write(
         "stacks/p/compose.yaml",
         file("x-tend:\n  profiles: [debug]\n"),
@@ -239,6 +251,8 @@ fn secrets_and_configs_from_files_are_read_only_binds() {
         "stacks/app/compose.yaml",
         "secrets:\n  db_pass:\n    file: ./secrets/db.txt\nconfigs:\n  conf:\n    file: app.conf\nservices:\n  app:\n    image: localhost/app:1\n    secrets: [db_pass, {source: db_pass, target: /etc/pw}]\n    configs: [{source: conf, target: app.conf}]\n",
     );
+    dir.write("stacks/app/secrets/db.txt", "pw\n");
+    dir.write("stacks/app/app.conf", "x=1\n");
     let d = load(&dir);
     let mounts: Vec<(String, String, bool)> = d.stacks[0].services["app"]
         .volumes
@@ -259,13 +273,13 @@ fn secrets_and_configs_from_files_are_read_only_binds() {
     );
     dir.write(
         "stacks/app/compose.yaml",
-        "secrets:\n  a:\n    environment: PW\nservices:\n  app:\n    image: localhost/app:1\n    secrets: [b]\n    build: .\n",
+        "secrets:\n  a:\n    environment: PW\n  c:\n    file: ./gone.txt\nservices:\n  app:\n    image: localhost/app:1\n    secrets: [b]\n",
     );
     let out = tend(dir.path(), &["check", "."]).expect_code(1).stdout;
     for want in [
         "compose.yaml:3:18: error: secrets a: `environment` is not supported yet",
-        "compose.yaml:7:15: error: unknown secrets `b` (declared: none)",
-        "compose.yaml:8:12: error: `build` is not supported yet",
+        "compose.yaml:5:11: error: `stacks/app/gone.txt` does not exist in the repository",
+        "compose.yaml:9:15: error: unknown secrets `b` (declared: c)",
     ] {
         assert!(out.contains(want), "{want}\n{out}");
     }

@@ -8,6 +8,7 @@ mod browser;
 mod check;
 mod compose;
 mod compose_corpus;
+mod compose_project;
 mod daemon;
 mod hostile;
 mod image;
