@@ -281,6 +281,12 @@ def measure(name, src):
     if c_accepts and not t_accepts:
         row["note"] = t_said.splitlines()[0] if t_said else "no message"
         row["unset_variable"] = "is not set" in t_said
+        # A file the stack names (a Dockerfile, a secret) that its publisher
+        # did not publish: tend is right to refuse; listed, not failed on.
+        named = re.findall(r"`stacks/[^/`]+/([^`]+)` does not exist in the repository", t_said)
+        errors = [l for l in t_said.splitlines() if ": error: " in l]
+        row["unpublished_file"] = bool(named) and len(named) == len(errors) and \
+            not any(os.path.exists(os.path.join(src, n)) for n in named)
     if not c_accepts and not t_accepts and not t_said:
         row["note"] = "tend refused without a message"
     if not (c_accepts and t_accepts):
@@ -333,8 +339,9 @@ finally:
 # A refusal that says "not supported yet" names a feature still to build
 # (listed, not failed on); any other refusal of a file compose accepts fails.
 pending = [r["name"] for r in rows if r["compose_accepts"] and not r["tend_accepts"] and "not supported yet" in r["note"]]
+unpublished = [r["name"] for r in rows if r.get("unpublished_file")]
 refused = [r["name"] for r in rows if r["compose_accepts"] and not r["tend_accepts"] and not r.get("unset_variable")
-           and r["name"] not in pending]
+           and r["name"] not in pending and r["name"] not in unpublished]
 unset = [r["name"] for r in rows if r.get("unset_variable")]
 silent = [r["name"] for r in rows if r["note"] == "tend refused without a message"]
 missing = [r["name"] for r in rows if r.get("compose_creates") and not r.get("tend_creates")]
@@ -344,7 +351,8 @@ least = float(os.environ.get("CORPUS_MIN_IDENTICAL", "0.98"))
 print(f"corpus: {len(rows)} stacks ({MODE}); compose accepts {sum(r['compose_accepts'] for r in rows)}, "
       f"tend accepts {sum(r['tend_accepts'] for r in rows)}, both {sum(r['compose_accepts'] and r['tend_accepts'] for r in rows)}; "
       f"compose accepts and tend refuses: {', '.join(refused) or 'none'} (a variable set nowhere: {', '.join(unset) or 'none'}; "
-      f"a feature not supported yet: {', '.join(pending) or 'none'}); "
+      f"a feature not supported yet: {', '.join(pending) or 'none'}; "
+      f"a file its publisher did not publish: {', '.join(unpublished) or 'none'}); "
       f"compose {MODE}s {sum(1 for r in rows if r.get('compose_creates'))}, tend {MODE}s "
       f"{sum(1 for r in rows if r.get('compose_creates') and r.get('tend_creates'))} of them; missing: {', '.join(missing) or 'none'}; "
       f"services identical to compose's on every compared field: {same} of {compared}; "

@@ -136,6 +136,9 @@ pub fn apply(dir: &Path, format: Format, at: DateTime<Utc>) -> Result<ExitCode> 
                             a.stack, s.change.target
                         ),
                     }
+                    for line in &s.output {
+                        println!("    | {line}");
+                    }
                 }
             }
         }

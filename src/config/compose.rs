@@ -67,7 +67,7 @@ pub struct ResourceSpec {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ServiceSpec {
-    image: At<String>,
+    image: Option<At<String>>,
     command: Option<RawNode>,
     entrypoint: Option<RawNode>,
     environment: Option<RawNode>,
@@ -80,7 +80,7 @@ pub struct ServiceSpec {
     healthcheck: Option<HealthSpec>,
     pub(super) networks: Option<RawNode>,
     pub(super) secrets: Option<RawNode>,
-    build: Option<RawNode>,
+    pub(super) build: Option<RawNode>,
     pub(super) configs: Option<RawNode>,
     /// Compose profiles this service belongs to (inactive unless enabled).
     pub(super) profiles: Option<RawNode>,
@@ -240,8 +240,11 @@ impl ServiceSpec {
     }
 }
 
-/// Normalises one service; `dir` is the stack folder (for `env_file`).
-pub fn service(spec: &ServiceSpec, dir: &str, errs: &mut Errs) -> Service {
+/// Normalises service `name`; `dir` is the stack folder (for relative
+/// paths; its name is the project's).
+pub fn service(spec: &At<ServiceSpec>, name: &str, dir: &str, errs: &mut Errs) -> Service {
+    let at = spec.pos;
+    let spec = &spec.value;
     let restart = spec
         .restart
         .as_ref()
@@ -260,13 +263,25 @@ pub fn service(spec: &ServiceSpec, dir: &str, errs: &mut Errs) -> Service {
             errs.push((at.pos, msg));
         }
     }
-    if let Some(b) = &spec.build {
-        let msg = "`build` is not supported yet (issue 16): build the image on the host and keep `image:`";
-        errs.push((b.0.pos, msg.to_owned()));
-    }
-    if let Err(e) = super::values::check_image(&spec.image.value) {
-        errs.push((spec.image.pos, e));
-    }
+    let build = spec
+        .build
+        .as_ref()
+        .and_then(|b| super::compose_build::build(&b.0, dir, errs));
+    let project = dir.rsplit('/').next().unwrap_or(dir);
+    let image = match (&spec.image, &spec.build) {
+        (Some(image), _) => {
+            if let Err(e) = super::values::check_image(&image.value) {
+                errs.push((image.pos, e));
+            }
+            image.value.clone()
+        }
+        // As compose names a built image without `image:`.
+        (None, Some(_)) => format!("{project}-{name}"),
+        (None, None) => {
+            errs.push((at, format!("service {name} needs `image` or `build`")));
+            String::new()
+        }
+    };
     let labels = spec.labels.as_ref().map(|l| forms::key_values(&l.0, errs));
     let nets = spec
         .networks
@@ -274,7 +289,8 @@ pub fn service(spec: &ServiceSpec, dir: &str, errs: &mut Errs) -> Service {
         .map(|n| forms::service_networks(&n.0, errs))
         .unwrap_or_default();
     let mut out = Service {
-        image: spec.image.value.clone(),
+        image,
+        build,
         command: spec.command.as_ref().and_then(|c| forms::words(&c.0, errs)),
         entrypoint: spec
             .entrypoint

@@ -225,6 +225,12 @@ pub fn env_files(node: &Node, dir: &str, errs: &mut Errs) -> Vec<(Pos, EnvFile)>
                 continue;
             }
         };
+        if path.starts_with('/') {
+            let msg =
+                format!("env_file `{path}` is absolute; env files are read from the repository");
+            errs.push((item.pos, msg));
+            continue;
+        }
         let Some(full) = crate::model::inside_folder(&format!("{dir}/{path}")) else {
             errs.push((item.pos, format!("env_file `{path}` leaves the repository")));
             continue;

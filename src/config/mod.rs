@@ -11,6 +11,7 @@
 
 mod at;
 mod compose;
+mod compose_build;
 mod compose_files;
 mod compose_forms;
 mod compose_include;

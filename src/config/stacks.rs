@@ -178,10 +178,11 @@ fn load(
     let mut services: BTreeMap<String, crate::model::Service> = BTreeMap::new();
     for (n, s) in &spec.services {
         if super::compose_profiles::active(s, &enabled, &mut errs) {
-            let mut service = compose::service(s, dir, &mut errs);
+            let mut service = compose::service(s, n, dir, &mut errs);
             // `- TZ` (no value): from the stack's variables, never from
             // tend's own environment; unset there, it stays unset.
-            for (key, value) in &mut service.environment {
+            let args = service.build.iter_mut().flat_map(|b| b.args.iter_mut());
+            for (key, value) in service.environment.iter_mut().chain(args) {
                 if value.is_none() {
                     value.clone_from(&vars.get(key).cloned());
                 }
@@ -352,6 +353,22 @@ fn references(
         {
             if !m.source.is_empty() && !stack.volumes.contains_key(&m.source) {
                 errs.push((raw.pos, format!("named volume `{}` of `{name}` is not declared under the top-level `volumes:`", m.source)));
+            }
+        }
+        if let Some(b) = &service.build {
+            let pos = raw.build.as_ref().map_or(raw.pos, |b| b.0.pos);
+            let at = |value: String| At {
+                pos,
+                clean: true,
+                value,
+            };
+            if cx
+                .path(file, &at(b.context.clone()), Want::FileOrDir)
+                .is_some()
+                && b.dockerfile_inline.is_none()
+            {
+                let f = b.dockerfile.as_deref().unwrap_or("Dockerfile");
+                cx.path(file, &at(format!("{}/{f}", b.context)), Want::File);
             }
         }
         let env_pos = raw.env_file.as_ref().map_or(raw.pos, |e| e.0.pos);

@@ -23,6 +23,9 @@ pub struct Step {
     pub change: Change,
     /// The error, if it failed or was skipped.
     pub error: Option<String>,
+    /// What the step printed (a build's output), for the apply log.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub output: Vec<String>,
 }
 
 /// Applies `plan` for one stack; `target` is `None` for a leftover stack.
@@ -72,7 +75,7 @@ pub async fn apply_stack(
             }
             _ => ops::remove(e, c.id.as_deref().unwrap_or_default()).await,
         };
-        steps.push(step(c, r));
+        steps.push(step(c, r.map(|()| Vec::new())));
     }
     let networks = Arc::new(networks);
     let max_level = services.iter().map(|c| c.level).max().unwrap_or(0);
@@ -103,15 +106,20 @@ pub async fn apply_stack(
         .filter(|c| c.action == Action::RemoveNetwork)
     {
         let r = ops::remove_network(e, c.id.as_deref().unwrap_or_default()).await;
-        steps.push(step(c, r));
+        steps.push(step(c, r.map(|()| Vec::new())));
     }
     steps
 }
 
-fn step(c: &Change, r: Result<(), DockerError>) -> Step {
+fn step(c: &Change, r: Result<Vec<String>, DockerError>) -> Step {
+    let (output, error) = match r {
+        Ok(output) => (output, None),
+        Err(e) => (Vec::new(), Some(e.to_string())),
+    };
     Step {
         change: c.clone(),
-        error: r.err().map(|e| e.to_string()),
+        error,
+        output,
     }
 }
 
@@ -123,7 +131,7 @@ async fn service(
     host: &HostState,
     networks: &HashMap<String, String>,
     commit: &str,
-) -> Result<(), DockerError> {
+) -> Result<Vec<String>, DockerError> {
     let id = c.id.as_deref().unwrap_or_default();
     let spec = target.and_then(|t| t.services.get(&c.target));
     if c.action.starts()
@@ -131,7 +139,7 @@ async fn service(
     {
         wait_dependencies(e, t, &s.spec.depends_on, host).await?;
     }
-    match c.action {
+    let done = match c.action {
         Action::Start => ops::start(e, id).await,
         Action::Stop => ops::stop(e, id).await,
         Action::Pause => Ok(e.mutating().pause_container(id).await?),
@@ -146,8 +154,15 @@ async fn service(
         Action::Create | Action::CreateStopped | Action::Recreate | Action::RecreateStopped => {
             let s =
                 spec.ok_or_else(|| DockerError::Api(format!("service {} has no spec", c.target)))?;
-            // Make sure the image is there before touching the old container.
-            ops::ensure_image(e, &s.spec.image).await?;
+            // Make sure the image is there (built or pulled) before
+            // touching the old container.
+            let mut output = Vec::new();
+            match (&s.spec.build, &s.build) {
+                (Some(b), Some(t)) => {
+                    output = super::build::ensure_built(e, &s.spec.image, b, t).await?
+                }
+                _ => ops::ensure_image(e, &s.spec.image).await?,
+            }
             if matches!(c.action, Action::Recreate | Action::RecreateStopped) {
                 ops::remove(e, id).await?;
             }
@@ -169,10 +184,11 @@ async fn service(
             if c.action.starts() {
                 ops::start(e, &new_id).await?;
             }
-            Ok(())
+            return Ok(output);
         }
         _ => Ok(()),
-    }
+    };
+    done.map(|()| Vec::new())
 }
 
 /// Waits for each dependency's condition, by the container now running it.

@@ -7,6 +7,8 @@
 
 pub mod actions;
 pub mod apply;
+pub mod build;
+pub mod context;
 pub mod create;
 pub mod events;
 pub mod files;

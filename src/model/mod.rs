@@ -277,6 +277,7 @@ pub fn word<T: Serialize>(value: &T) -> String {
 }
 
 pub mod alert;
+mod build;
 mod options;
 mod run;
 pub mod secret;
@@ -284,6 +285,7 @@ mod stack;
 mod status;
 pub mod throttle;
 pub use alert::{Alert, Delivery, Letter, Notification};
+pub use build::Build;
 pub use options::ContainerOptions;
 pub use run::*;
 pub use stack::*;

@@ -104,8 +104,11 @@ impl Resource {
 /// One service of a stack, normalised.
 #[derive(Debug, Clone, PartialEq, Default, Serialize)]
 pub struct Service {
-    /// Image reference.
+    /// Image reference (for a built service: the tag it is built as).
     pub image: String,
+    /// How to build the image, when the service is built.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub build: Option<super::Build>,
     /// Command, split into arguments; `None` keeps the image's.
     pub command: Option<Vec<String>>,
     /// Entrypoint, split into arguments; `None` keeps the image's.

@@ -110,6 +110,17 @@ pub struct ServiceTarget {
     pub copy_in: Vec<(String, PathBuf)>,
     /// Host-secret values in `env`: shown as `***` wherever `env` is shown.
     pub secrets: Vec<String>,
+    /// What its image is built from, for a service with `build`.
+    pub build: Option<BuildTarget>,
+}
+
+/// What a service's image is built from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BuildTarget {
+    /// The context folder on this machine (inside the commit's snapshot).
+    pub context: PathBuf,
+    /// Digest of the context's files and the build settings.
+    pub digest: String,
 }
 
 impl ServiceTarget {
@@ -235,13 +246,7 @@ pub fn render(
                 short(&serde_json::to_string(&files).unwrap_or_default()),
             );
         }
-        let hash = short(&parts.iter().fold(String::new(), |mut acc, (k, v)| {
-            acc.push_str(k);
-            acc.push('=');
-            acc.push_str(v);
-            acc.push('\n');
-            acc
-        }));
+        let hash = hash_of(&parts);
         let level = levels.get(name.as_str()).copied().unwrap_or(0);
         services.insert(
             name.clone(),
@@ -254,6 +259,7 @@ pub fn render(
                 binds: files.into_iter().map(|(rel, _)| rel).collect(),
                 copy_in,
                 secrets,
+                build: None,
             },
         );
     }
@@ -325,6 +331,30 @@ fn parts(spec: &Service, env: &[String]) -> BTreeMap<String, String> {
         add(&k, short(&v));
     }
     p
+}
+
+/// The container hash over its per-field parts.
+fn hash_of(parts: &BTreeMap<String, String>) -> String {
+    short(&parts.iter().fold(String::new(), |mut acc, (k, v)| {
+        acc.push_str(k);
+        acc.push('=');
+        acc.push_str(v);
+        acc.push('\n');
+        acc
+    }))
+}
+
+impl ServiceTarget {
+    /// Sets what the image is built from: the build settings and the
+    /// context's digest become the `build` part of the hash, so a changed
+    /// context recreates the container (after building its image).
+    pub fn set_build(&mut self, context: PathBuf, files: &str) {
+        let settings = serde_json::to_string(&self.spec.build).unwrap_or_default();
+        let digest = short(&format!("{settings}\n{files}"));
+        self.parts.insert("build".into(), digest.clone());
+        self.hash = hash_of(&self.parts);
+        self.build = Some(BuildTarget { context, digest });
+    }
 }
 
 /// The first 12 hex digits of a SHA-256.

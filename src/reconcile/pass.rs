@@ -197,6 +197,7 @@ pub async fn apply(
                 steps.extend(sp.changes.iter().map(|c| Step {
                     change: c.clone(),
                     error: Some(why.into()),
+                    output: Vec::new(),
                 }));
             } else if !sp.changes.is_empty() {
                 steps.extend(apply_stack(&engine, &sp, target.as_ref(), &host, &commit).await);
@@ -238,6 +239,7 @@ async fn place_files(work: Option<super::work::StackWork>, files: Vec<Change>) -
             .map(|change| Step {
                 change,
                 error: error.clone(),
+                output: Vec::new(),
             })
             .collect();
     };
@@ -260,6 +262,7 @@ async fn place_files(work: Option<super::work::StackWork>, files: Vec<Change>) -
             .map(|(change, (_, r))| Step {
                 change,
                 error: r.err().map(|e| e.to_string()),
+                output: Vec::new(),
             })
             .collect(),
         Err(e) => files
@@ -267,6 +270,7 @@ async fn place_files(work: Option<super::work::StackWork>, files: Vec<Change>) -
             .map(|change| Step {
                 change,
                 error: Some(format!("placing files failed: {e}")),
+                output: Vec::new(),
             })
             .collect(),
     }

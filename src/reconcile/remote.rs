@@ -28,6 +28,7 @@ pub async fn place_files(
         .map(|change| Step {
             change,
             error: outcome.clone().err(),
+            output: Vec::new(),
         })
         .collect()
 }

@@ -114,6 +114,9 @@ impl Layout {
             Ok(Bound { mount, files })
         };
         let mut targets = render_all(&desired.stacks, root, &read, &env, &bind);
+        for t in &mut targets {
+            build_contexts(t, root);
+        }
         let mut works = HashMap::new();
         for (t, stack) in targets.iter_mut().zip(&desired.stacks) {
             let work = match self.work(stack, root, desired) {
@@ -167,6 +170,23 @@ impl Layout {
                     tracked,
                     remote,
                 })
+            }
+        }
+    }
+}
+
+/// The context digest of each built service of `t` (an unreadable context
+/// is the stack's error).
+fn build_contexts(t: &mut crate::plan::Target, root: &Path) {
+    for (name, s) in &mut t.services {
+        let Some(b) = s.spec.build.clone() else {
+            continue;
+        };
+        let dir = root.join(&b.context);
+        match crate::docker::context::digest(&dir, crate::docker::build::dockerfile(&b)) {
+            Ok(files) => s.set_build(dir, &files),
+            Err(e) => {
+                t.error.get_or_insert(format!("service {name}: {e}"));
             }
         }
     }

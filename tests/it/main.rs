@@ -7,6 +7,7 @@ mod ansible;
 mod browser;
 mod check;
 mod compose;
+mod compose_build;
 mod compose_corpus;
 mod compose_project;
 mod daemon;

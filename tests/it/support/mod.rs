@@ -73,6 +73,7 @@ pub fn fixture(name: &str) -> PathBuf {
 }
 
 /// What a `tend` run printed and how it ended.
+#[derive(Debug)]
 pub struct Run {
     /// Exit code (-1 when killed by a signal).
     pub code: i32,
