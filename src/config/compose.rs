@@ -132,6 +132,7 @@ pub struct ServiceSpec {
     logging: Option<RawNode>,
     gpus: Option<RawNode>,
     deploy: Option<RawNode>,
+    scale: Option<RawNode>,
     /// Accepted; no effect on the container (pulls use the engine's platform).
     #[serde(rename = "platform")]
     _platform: Option<RawNode>,
@@ -346,7 +347,14 @@ pub fn service(spec: &At<ServiceSpec>, name: &str, dir: &str, errs: &mut Errs) -
         stop_grace_period: opt_duration(&spec.stop_grace_period, errs),
         options: super::compose_opts::options(&spec.raw_options(), errs),
         sources: Vec::new(),
+        replicas: replicas(spec, errs),
     };
+    if let (Some(n), Some(c)) = (out.replicas.filter(|n| *n > 1), &spec.container_name) {
+        let msg = format!(
+            "container_name cannot be set with {n} replicas: each container needs its own name"
+        );
+        errs.push((c.0.pos, msg));
+    }
     out.options.network_priority = nets
         .iter()
         .filter_map(|(k, n)| Some((k.clone(), n.priority?)))
@@ -369,6 +377,41 @@ pub fn service(spec: &At<ServiceSpec>, name: &str, dir: &str, errs: &mut Errs) -
             .or_insert(crate::model::DependCondition::ServiceStarted);
     }
     out
+}
+
+/// `scale` or `deploy.replicas` (equal when both are set), a count ≥ 0.
+fn replicas(spec: &ServiceSpec, errs: &mut Errs) -> Option<u32> {
+    let deploy = spec.deploy.as_ref().and_then(|d| d.0.get("replicas"));
+    let mut found = None;
+    for n in [spec.scale.as_ref().map(|s| &s.0), deploy]
+        .into_iter()
+        .flatten()
+    {
+        let count = match n.value {
+            Value::Int(i) => u32::try_from(i).ok(),
+            _ => None,
+        };
+        let Some(count) = count else {
+            errs.push((
+                n.pos,
+                format!(
+                    "replicas must be a whole number of containers, 0 or more (found {})",
+                    forms::scalar(n).unwrap_or_else(|| n.value.kind().to_owned())
+                ),
+            ));
+            continue;
+        };
+        match found {
+            Some(other) if other != count => {
+                errs.push((
+                    n.pos,
+                    format!("`scale: {other}` and `deploy.replicas: {count}` differ; set one"),
+                ));
+            }
+            _ => found = Some(count),
+        }
+    }
+    found
 }
 
 /// A duration field that may be absent; a bad value is reported.

@@ -333,14 +333,6 @@ fn deploy(n: &Node, o: &mut ContainerOptions, errs: &mut Errs) {
         ],
         errs,
     );
-    if let Some(r) = n.get("replicas")
-        && integer(r, errs).is_some_and(|c| c != 1)
-    {
-        errs.push((
-            r.pos,
-            "`deploy.replicas` other than 1 is not supported yet".into(),
-        ));
-    }
     let Some(res) = n.get("resources") else {
         return;
     };

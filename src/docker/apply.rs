@@ -145,10 +145,10 @@ async fn service(
         Action::Pause => Ok(e.mutating().pause_container(id).await?),
         Action::Unpause => Ok(e.mutating().unpause_container(id).await?),
         Action::Rename => {
-            let name = target.map_or_else(
-                || crate::plan::container_name(stack, &c.target),
-                |t| t.container_of(&c.target),
-            );
+            let name = match target.and_then(|t| t.services.get(&c.target)) {
+                Some(s) => s.container_n(stack, &c.target, c.replica),
+                None => crate::plan::container_name(stack, &c.target),
+            };
             ops::rename(e, id, &name).await
         }
         Action::Create | Action::CreateStopped | Action::Recreate | Action::RecreateStopped => {
@@ -169,6 +169,7 @@ async fn service(
             let new = NewContainer {
                 project: stack,
                 service: &c.target,
+                number: c.replica,
                 target: s,
                 networks,
                 commit,

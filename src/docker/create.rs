@@ -23,6 +23,8 @@ pub struct NewContainer<'a> {
     pub project: &'a str,
     /// Service name.
     pub service: &'a str,
+    /// Which of its replicas, from 1.
+    pub number: u32,
     /// The rendered service.
     pub target: &'a ServiceTarget,
     /// Network key → id.
@@ -40,12 +42,12 @@ pub struct NewContainer<'a> {
 /// Creates the container; returns its id.
 pub async fn create_container(e: &Engine, n: &NewContainer<'_>) -> Result<String, DockerError> {
     let spec = &n.target.spec;
-    let name = n.target.container(n.project, n.service);
+    let name = n.target.container_n(n.project, n.service, n.number);
     let mut labels: HashMap<String, String> = spec.labels.clone().into_iter().collect();
     labels.extend(base_labels(n.project));
     for (k, v) in [
         (labels::SERVICE, n.service.to_owned()),
-        (labels::NUMBER, "1".to_owned()),
+        (labels::NUMBER, n.number.to_string()),
         (labels::HASH, n.target.hash.clone()),
         (labels::PARTS, format_parts(&n.target.parts)),
         (labels::IMAGE, spec.image.clone()),

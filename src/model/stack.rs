@@ -143,11 +143,21 @@ pub struct Service {
     /// Everything else the container gets (names, capabilities, devices,
     /// resources, logging, …).
     pub options: super::ContainerOptions,
+    /// Containers to run (`deploy.replicas`/`scale`); `None` is one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub replicas: Option<u32>,
     /// Files besides the stack's compose file the service was read from
     /// (`include`d, `extends` bases), for the reasons of a plan; not part
     /// of the container.
     #[serde(skip)]
     pub sources: Vec<String>,
+}
+
+impl Service {
+    /// How many containers the service runs.
+    pub fn replica_count(&self) -> u32 {
+        self.replicas.unwrap_or(1)
+    }
 }
 
 /// One `env_file` entry.

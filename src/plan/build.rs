@@ -84,6 +84,7 @@ pub(super) fn change(action: Action, target: &str, reason: String, drift: bool) 
         drift,
         id: None,
         level: 0,
+        replica: 1,
     }
 }
 
@@ -162,32 +163,55 @@ fn plan_stack(t: &Target, mine: &[&ContainerSeen], host: &HostState, cx: &Contex
     let fresh_stack = mine.is_empty();
     for (name, target) in &t.services {
         let mut found: Vec<&&ContainerSeen> = mine.iter().filter(|c| &c.service == name).collect();
-        found.sort_by_key(|c| (c.number, c.id.clone()));
-        for extra in found.iter().skip(1) {
-            let reason = format!("duplicate container {} of service {name}", extra.name);
-            out.changes.push(with_id(
-                change(Action::Remove, name, reason, true),
-                &extra.id,
-            ));
+        found.sort_by_key(|c| (std::cmp::Reverse(c.number), c.id.clone()));
+        let count = target.spec.replica_count();
+        // Scaled down: the highest numbers go first.
+        for extra in found.iter().filter(|c| c.number > count || c.number == 0) {
+            let reason = format!(
+                "scaled to {count} replica(s): container {} is not needed",
+                extra.name
+            );
+            let mut ch = with_id(change(Action::Remove, name, reason, false), &extra.id);
+            ch.replica = extra.number;
+            out.changes.push(ch);
         }
-        let mut c = service_change(
-            t,
-            name,
-            target,
-            found.first().copied().copied(),
-            host,
-            cx,
-            &want(name),
-            fresh_stack,
-        );
-        for ch in &mut c {
-            ch.level = target.level;
-        }
-        out.changes.extend(c);
-        if let Some(seen) = found.first()
-            && failing(seen, &want(name))
-        {
-            out.failing.push(name.clone());
+        for number in 1..=count {
+            let of: Vec<&&ContainerSeen> = found
+                .iter()
+                .rev()
+                .filter(|c| c.number == number)
+                .copied()
+                .collect();
+            for extra in of.iter().skip(1) {
+                let reason = format!("duplicate container {} of service {name}", extra.name);
+                out.changes.push(with_id(
+                    change(Action::Remove, name, reason, true),
+                    &extra.id,
+                ));
+            }
+            let seen = of.first().copied().copied();
+            let mut c = service_change(
+                t,
+                name,
+                number,
+                target,
+                seen,
+                host,
+                cx,
+                &want(name),
+                fresh_stack,
+            );
+            for ch in &mut c {
+                ch.level = target.level;
+                ch.replica = number;
+            }
+            out.changes.extend(c);
+            if let Some(seen) = seen
+                && failing(seen, &want(name))
+                && !out.failing.contains(name)
+            {
+                out.failing.push(name.clone());
+            }
         }
     }
     if absent {

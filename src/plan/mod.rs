@@ -121,6 +121,8 @@ pub struct Change {
     pub id: Option<String>,
     /// Position along `depends_on` (services only).
     pub level: u32,
+    /// Which container of a service (`com.docker.compose.container-number`).
+    pub replica: u32,
 }
 
 /// Kinds of change.

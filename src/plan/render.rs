@@ -126,11 +126,15 @@ pub struct BuildTarget {
 impl ServiceTarget {
     /// Its container's name: `container_name`, else `<stack>-<service>-1`.
     pub fn container(&self, stack: &str, service: &str) -> String {
-        self.spec
-            .options
-            .container_name
-            .clone()
-            .unwrap_or_else(|| super::container_name(stack, service))
+        self.container_n(stack, service, 1)
+    }
+
+    /// The name of container `number` of the service.
+    pub fn container_n(&self, stack: &str, service: &str, number: u32) -> String {
+        match &self.spec.options.container_name {
+            Some(name) if number == 1 => name.clone(),
+            _ => format!("{stack}-{service}-{number}"),
+        }
     }
 
     /// The container this target makes, as observation would report it

@@ -11,6 +11,7 @@ use super::{Action, Change, Context};
 pub(super) fn service_change(
     t: &Target,
     name: &str,
+    number: u32,
     target: &ServiceTarget,
     seen: Option<&ContainerSeen>,
     host: &HostState,
@@ -55,7 +56,7 @@ pub(super) fn service_change(
         return vec![with_id(change(action, name, reason, false), id)];
     }
     let mut out = Vec::new();
-    let expected = target.container(&t.name, name);
+    let expected = target.container_n(&t.name, name, number);
     if c.name != expected {
         let reason = format!("drift: renamed to {} outside tend", c.name);
         out.push(with_id(change(Action::Rename, name, reason, true), id));

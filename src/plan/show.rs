@@ -42,7 +42,12 @@ impl fmt::Display for Plan {
             }
             for c in &s.changes {
                 let (sign, verb) = c.action.describe();
-                writeln!(f, "  {sign} {verb} {}: {}", c.target, c.reason)?;
+                let n = if c.replica > 1 {
+                    format!(" #{}", c.replica)
+                } else {
+                    String::new()
+                };
+                writeln!(f, "  {sign} {verb} {}{n}: {}", c.target, c.reason)?;
             }
             if !s.failing.is_empty() {
                 writeln!(f, "  ! failing: {}", s.failing.join(", "))?;

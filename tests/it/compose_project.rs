@@ -198,3 +198,49 @@ fn a_change_in_an_included_file_recreates_only_its_services() {
     tend(dir.path(), &["apply", "."]).expect_code(0);
     tend(dir.path(), &["plan", "."]).expect_code(0);
 }
+
+/// `deploy.replicas`/`scale`: containers `<stack>-<service>-1..N` with
+/// their number label; scaling down removes the highest numbers first; the
+/// bad counts are errors at their place.
+#[test]
+fn replicas_are_numbered_containers_and_scale_down_from_the_top() {
+    let (host, _clean) = shared_for(&["rep"]);
+    let dir = crate::stacks::repo(&host, false);
+    let file = |n: &str| {
+        format!(
+            "services:\n  w:\n    image: localhost/busybox:v1\n    command: [sleep, '3600']\n    init: true\n    {n}\n"
+        )
+    };
+    dir.write("stacks/rep/compose.yaml", file("deploy: {replicas: 3}"));
+    tend(dir.path(), &["apply", "."]).expect_code(0);
+    assert_eq!(containers(&host, "rep"), ["rep-w-1", "rep-w-2", "rep-w-3"]);
+    let number = crate::support::docker::inspect(
+        &host,
+        "rep-w-3",
+        "{{index .Config.Labels \"com.docker.compose.container-number\"}}",
+    );
+    assert_eq!(number, "3");
+    tend(dir.path(), &["plan", "."]).expect_code(0);
+    dir.write("stacks/rep/compose.yaml", file("scale: 1"));
+    let out = tend(dir.path(), &["plan", "."]).expect_code(2).stdout;
+    let removals: Vec<&str> = out.lines().filter(|l| l.contains("remove w")).collect();
+    assert_eq!(removals.len(), 2, "{out}");
+    assert!(
+        removals[0].contains("remove w #3") && removals[1].contains("remove w #2"),
+        "{out}"
+    );
+    tend(dir.path(), &["apply", "."]).expect_code(0);
+    assert_eq!(containers(&host, "rep"), ["rep-w-1"]);
+    dir.write(
+        "stacks/rep/compose.yaml",
+        "services:\n  a:\n    image: busybox\n    scale: -1\n  b:\n    image: busybox\n    scale: 2\n    deploy: {replicas: 3}\n  c:\n    image: busybox\n    scale: 2\n    container_name: c\n",
+    );
+    let out = tend(dir.path(), &["check", "."]).expect_code(1).stdout;
+    for want in [
+        "compose.yaml:4:12: error: replicas must be a whole number of containers, 0 or more (found -1)",
+        "compose.yaml:8:24: error: `scale: 2` and `deploy.replicas: 3` differ",
+        "compose.yaml:12:21: error: container_name cannot be set with 2 replicas",
+    ] {
+        assert!(out.contains(want), "missing {want:?} in:\n{out}");
+    }
+}
