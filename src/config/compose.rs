@@ -133,6 +133,8 @@ pub struct ServiceSpec {
     gpus: Option<RawNode>,
     deploy: Option<RawNode>,
     scale: Option<RawNode>,
+    post_start: Option<RawNode>,
+    pre_stop: Option<RawNode>,
     /// Accepted; no effect on the container (pulls use the engine's platform).
     #[serde(rename = "platform")]
     _platform: Option<RawNode>,
@@ -348,6 +350,8 @@ pub fn service(spec: &At<ServiceSpec>, name: &str, dir: &str, errs: &mut Errs) -
         options: super::compose_opts::options(&spec.raw_options(), errs),
         sources: Vec::new(),
         replicas: replicas(spec, errs),
+        post_start: hooks(&spec.post_start, errs),
+        pre_stop: hooks(&spec.pre_stop, errs),
     };
     if let (Some(n), Some(c)) = (out.replicas.filter(|n| *n > 1), &spec.container_name) {
         let msg = format!(
@@ -377,6 +381,12 @@ pub fn service(spec: &At<ServiceSpec>, name: &str, dir: &str, errs: &mut Errs) -
             .or_insert(crate::model::DependCondition::ServiceStarted);
     }
     out
+}
+
+fn hooks(node: &Option<RawNode>, errs: &mut Errs) -> Vec<crate::model::Hook> {
+    node.as_ref()
+        .map(|n| super::compose_hooks::hooks(&n.0, errs))
+        .unwrap_or_default()
 }
 
 /// `scale` or `deploy.replicas` (equal when both are set), a count ≥ 0.

@@ -73,7 +73,16 @@ pub async fn apply_stack(
                 let r = target.map_or(&crate::model::UNDECLARED, |t| t.volume(&c.target));
                 ops::create_volume(e, &plan.stack, &c.target, r).await
             }
-            _ => ops::remove(e, c.id.as_deref().unwrap_or_default()).await,
+            _ => {
+                let id = c.id.as_deref().unwrap_or_default();
+                let spec = target.and_then(|t| t.services.get(&c.target));
+                let output = match spec {
+                    Some(s) => before_stop(e, id, &s.spec.pre_stop).await,
+                    None => Vec::new(),
+                };
+                steps.push(step(c, ops::remove(e, id).await.map(|()| output)));
+                continue;
+            }
         };
         steps.push(step(c, r.map(|()| Vec::new())));
     }
@@ -139,9 +148,18 @@ async fn service(
     {
         wait_dependencies(e, t, &s.spec.depends_on, host).await?;
     }
+    let pre_stop = spec.map_or(&[][..], |s| &s.spec.pre_stop[..]);
+    let post_start = spec.map_or(&[][..], |s| &s.spec.post_start[..]);
     let done = match c.action {
-        Action::Start => ops::start(e, id).await,
-        Action::Stop => ops::stop(e, id).await,
+        Action::Start => {
+            ops::start(e, id).await?;
+            return super::hooks::run(e, id, "post_start", post_start).await;
+        }
+        Action::Stop => {
+            let output = before_stop(e, id, pre_stop).await;
+            ops::stop(e, id).await?;
+            return Ok(output);
+        }
         Action::Pause => Ok(e.mutating().pause_container(id).await?),
         Action::Unpause => Ok(e.mutating().unpause_container(id).await?),
         Action::Rename => {
@@ -164,6 +182,7 @@ async fn service(
                 _ => ops::ensure_image(e, &s.spec.image).await?,
             }
             if matches!(c.action, Action::Recreate | Action::RecreateStopped) {
+                output.extend(before_stop(e, id, pre_stop).await);
                 ops::remove(e, id).await?;
             }
             let new = NewContainer {
@@ -184,12 +203,29 @@ async fn service(
             super::files::copy_in(e, &new_id, &s.copy_in).await?;
             if c.action.starts() {
                 ops::start(e, &new_id).await?;
+                output.extend(super::hooks::run(e, &new_id, "post_start", post_start).await?);
             }
             return Ok(output);
         }
         _ => Ok(()),
     };
     done.map(|()| Vec::new())
+}
+
+/// `pre_stop` hooks before a running container is stopped or replaced: a
+/// failure is logged in the output and does not keep the container up.
+async fn before_stop(e: &Engine, id: &str, hooks: &[crate::model::Hook]) -> Vec<String> {
+    let running = matches!(
+        ops::status(e, id).await,
+        Ok((crate::plan::RunState::Running, ..))
+    );
+    if hooks.is_empty() || !running {
+        return Vec::new();
+    }
+    match super::hooks::run(e, id, "pre_stop", hooks).await {
+        Ok(output) => output,
+        Err(err) => vec![format!("{err} (stopping anyway)")],
+    }
 }
 
 /// Waits for each dependency's condition, by the container now running it.

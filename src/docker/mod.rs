@@ -12,6 +12,7 @@ pub mod context;
 pub mod create;
 pub mod events;
 pub mod files;
+pub mod hooks;
 pub mod observe;
 pub mod ops;
 pub mod options;

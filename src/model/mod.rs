@@ -278,6 +278,7 @@ pub fn word<T: Serialize>(value: &T) -> String {
 
 pub mod alert;
 mod build;
+mod hook;
 mod options;
 mod run;
 pub mod secret;
@@ -286,6 +287,7 @@ mod status;
 pub mod throttle;
 pub use alert::{Alert, Delivery, Letter, Notification};
 pub use build::Build;
+pub use hook::Hook;
 pub use options::ContainerOptions;
 pub use run::*;
 pub use stack::*;

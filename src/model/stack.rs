@@ -143,6 +143,12 @@ pub struct Service {
     /// Everything else the container gets (names, capabilities, devices,
     /// resources, logging, …).
     pub options: super::ContainerOptions,
+    /// Commands run in the container once it has started.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub post_start: Vec<super::Hook>,
+    /// Commands run in the container before tend stops or removes it.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub pre_stop: Vec<super::Hook>,
     /// Containers to run (`deploy.replicas`/`scale`); `None` is one.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub replicas: Option<u32>,

@@ -9,6 +9,7 @@ mod check;
 mod compose;
 mod compose_build;
 mod compose_corpus;
+mod compose_hooks;
 mod compose_project;
 mod daemon;
 mod hostile;
