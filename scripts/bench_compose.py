@@ -56,7 +56,9 @@ def copy_stack(src, dest):
 def resolved(config_text):
     """(image references, service names, external networks, external volumes,
     whether the containers must start to be compared) of the file as
-    `docker-compose config` resolved it (interpolated). compose 1.29 joins
+    `docker-compose config` resolved it (interpolated); a service that is
+    built is built on both sides, not stood in; services of a profile are
+    left out on both sides (none is enabled). compose 1.29 joins
     `network_mode: service:X` only to a running X, and connects a created
     container to its other networks only when it starts: such stacks are
     compared started on both sides (tend then without `state: stopped`)."""
@@ -64,7 +66,8 @@ def resolved(config_text):
             "ext = lambda k: [(v or {}).get('name', n) for n, v in (d.get(k) or {}).items() if (v or {}).get('external')];"
             "start = any(str(v.get('network_mode', '')).startswith('service:') or len(v.get('networks') or {}) > 1"
             " for v in s.values());"
-            "print(json.dumps([sorted({v.get('image') for v in s.values() if v.get('image')}), list(s),"
+            "print(json.dumps([sorted({v.get('image') for v in s.values() if v.get('image') and not v.get('build')}),"
+            " [n for n, v in s.items() if not v.get('profiles')],"
             " ext('networks'), ext('volumes'), start]))")
     out = subprocess.run([sys.argv[3], "-c", code], input=config_text, capture_output=True, text=True,
                          check=True).stdout
@@ -110,7 +113,7 @@ def empty(v):
 def fields(project, project_dir):
     """Each service's container, the compared fields normalised: service -> field -> value."""
     ids = docker("ps", "-aq", "--filter", f"label=com.docker.compose.project={project}").split()
-    out = {}
+    out, numbers = {}, {}
     nets = {n["Id"]: n["Name"] for n in json.loads(docker("network", "inspect", *docker("network", "ls", "-q").split()))}
     for c in json.loads(docker("inspect", *ids)) if ids else []:
         cfg, host = c["Config"], c["HostConfig"]
@@ -143,7 +146,11 @@ def fields(project, project_dir):
             networks[name] = sorted(set(aliases))
         f["Networks"] = networks
         service = cfg["Labels"].get("com.docker.compose.service")
+        number = cfg["Labels"].get("com.docker.compose.container-number", "")
+        numbers[service] = sorted(numbers.get(service, []) + [number])
         out[service] = {k: v for k, v in f.items() if not empty(v)}
+    for service, seen in numbers.items():  # replicas: which numbers exist
+        out[service]["Numbers"] = seen
     return out
 
 
@@ -191,7 +198,7 @@ def last_line(text):
 def compose_creates(folder, project, services, start):
     """Compose's containers (started in deploy mode or when `start`): (ok, why, fields)."""
     start = start or MODE == "deploy"
-    up = ["up", "-d", "--no-build"] if start else ["up", "--no-start", "--no-build"]
+    up = ["up", "-d"] if start else ["up", "--no-start"]
     r = compose(folder, project, *up)
     time.sleep(1 if start else 0)
     seen = running(project)
