@@ -350,6 +350,7 @@ pub fn service(spec: &At<ServiceSpec>, name: &str, dir: &str, errs: &mut Errs) -
         options: super::compose_opts::options(&spec.raw_options(), errs),
         sources: Vec::new(),
         replicas: replicas(spec, errs),
+        inject: Vec::new(),
         post_start: hooks(&spec.post_start, errs),
         pre_stop: hooks(&spec.pre_stop, errs),
     };

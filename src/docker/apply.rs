@@ -201,6 +201,7 @@ async fn service(
             };
             let new_id = create_container(e, &new).await?;
             super::files::copy_in(e, &new_id, &s.copy_in).await?;
+            super::files::write_in(e, &new_id, &s.spec.inject).await?;
             if c.action.starts() {
                 ops::start(e, &new_id).await?;
                 output.extend(super::hooks::run(e, &new_id, "post_start", post_start).await?);

@@ -119,9 +119,34 @@ pub async fn copy_in(
         entries.push(Entry {
             path: target.trim_start_matches('/').to_owned(),
             mode: if exec { 0o755 } else { 0o644 },
+            owner: (0, 0),
             data,
         });
     }
+    let archive = tar(&entries).map_err(|err| DockerError::Api(err.to_string()))?;
+    upload(e, id, "/", archive).await
+}
+
+/// Writes `texts` (secrets and configs given as text) into container `id`
+/// before it first starts, with their modes and owners.
+pub async fn write_in(
+    e: &Engine,
+    id: &str,
+    texts: &[crate::model::Inject],
+) -> Result<(), DockerError> {
+    use crate::workdir::remote::{Entry, tar};
+    if texts.is_empty() {
+        return Ok(());
+    }
+    let entries: Vec<Entry> = texts
+        .iter()
+        .map(|t| Entry {
+            path: t.target.trim_start_matches('/').to_owned(),
+            mode: t.mode,
+            owner: (u64::from(t.uid), u64::from(t.gid)),
+            data: t.content.as_bytes().to_vec(),
+        })
+        .collect();
     let archive = tar(&entries).map_err(|err| DockerError::Api(err.to_string()))?;
     upload(e, id, "/", archive).await
 }

@@ -279,6 +279,7 @@ pub fn word<T: Serialize>(value: &T) -> String {
 pub mod alert;
 mod build;
 mod hook;
+mod inject;
 mod options;
 mod run;
 pub mod secret;
@@ -288,6 +289,7 @@ pub mod throttle;
 pub use alert::{Alert, Delivery, Letter, Notification};
 pub use build::Build;
 pub use hook::Hook;
+pub use inject::Inject;
 pub use options::ContainerOptions;
 pub use run::*;
 pub use stack::*;

@@ -143,6 +143,10 @@ pub struct Service {
     /// Everything else the container gets (names, capabilities, devices,
     /// resources, logging, …).
     pub options: super::ContainerOptions,
+    /// Files copied into the container before it starts (secrets from
+    /// `environment`, configs from `content`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub inject: Vec<super::Inject>,
     /// Commands run in the container once it has started.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub post_start: Vec<super::Hook>,

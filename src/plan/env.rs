@@ -73,22 +73,23 @@ pub fn listed(vars: &Vars) -> Vec<String> {
         .collect()
 }
 
-/// Replaces the host-secret placeholders in `vars` with the secrets read
-/// through `from`; each secret variable used gets a part of its own
+/// Replaces the host-secret placeholders in `values` (environment values,
+/// copied-in texts, each with what it is for messages) with the secrets
+/// read through `from`; each secret variable used gets a part of its own
 /// (`secret NAME`), so a changed secret recreates exactly the services
 /// that use it, named and never shown. Returns the secret values.
-pub fn fill_secrets(
-    vars: &mut Vars,
+pub fn fill_secrets<'a>(
+    values: impl Iterator<Item = (String, &'a mut String)>,
     refs: &BTreeMap<String, String>,
     from: &crate::model::secret::Sources,
     parts: &mut BTreeMap<String, String>,
 ) -> Result<Vec<String>, String> {
     let mut found = Vec::new();
-    for (key, value) in vars.iter_mut().filter_map(|(k, v)| Some((k, v.as_mut()?))) {
+    for (what, value) in values {
         let mut with = |var: &str| -> Result<String, String> {
             let reference = refs.get(var).ok_or_else(|| format!("no secret {var}"))?;
             let (out, values) = crate::model::secret::expand(reference, from)
-                .map_err(|e| format!("environment {key}: variable {var}: {e}"))?;
+                .map_err(|e| format!("{what}: variable {var}: {e}"))?;
             parts.insert(format!("secret {var}"), short(&format!("{var}\n{out}")));
             found.extend(values);
             Ok(out)

@@ -235,7 +235,26 @@ pub fn render(
         // Hashed with the placeholders: a secret's own part says it changed.
         let mut parts = parts(&spec, &super::env::listed(&vars));
         let from = crate::model::secret::Sources { env, read };
-        let secrets = match super::env::fill_secrets(&mut vars, &stack.secrets, &from, &mut parts) {
+        let values = vars
+            .iter_mut()
+            .filter_map(|(k, v)| Some((format!("environment {k}"), v.as_mut()?)))
+            .chain(
+                spec.inject
+                    .iter_mut()
+                    .map(|i| (i.name.clone(), &mut i.content)),
+            );
+        let filled = super::env::fill_secrets(values, &stack.secrets, &from, &mut parts);
+        for i in &spec.inject {
+            // A copied-in text is its own part: a change names it, never shows it.
+            parts.insert(
+                i.name.clone(),
+                short(&format!(
+                    "{}\n{}\n{:o}:{}:{}",
+                    i.target, i.content, i.mode, i.uid, i.gid
+                )),
+            );
+        }
+        let secrets = match filled {
             Ok(found) => found,
             Err(e) => {
                 error.get_or_insert(format!("service {name}: {e}"));

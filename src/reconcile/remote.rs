@@ -56,6 +56,7 @@ async fn send(
             archives.entry(volume_key(d)).or_default().push(Entry {
                 path: inside,
                 mode: if f.exec { 0o755 } else { 0o644 },
+                owner: (0, 0),
                 data: data.clone(),
             });
         }

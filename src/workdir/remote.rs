@@ -65,71 +65,42 @@ pub fn diff(
         .collect()
 }
 
-/// One entry of an archive: its path inside, mode, and content.
+/// One entry of an archive: its path inside, mode, owner and content.
 pub struct Entry {
     /// Path inside the archive, `/`-separated, no leading `/`.
     pub path: String,
     /// Permission bits.
     pub mode: u32,
+    /// Owner user and group ids (root's by default).
+    pub owner: (u64, u64),
     /// The bytes.
     pub data: Vec<u8>,
 }
 
-/// A tar archive (ustar) of `entries`, owned by root, as the Engine's
-/// archive endpoint takes it.
+/// A tar archive of `entries`, as the Engine's archive endpoint takes it.
 pub fn tar(entries: &[Entry]) -> Result<Vec<u8>, WorkError> {
-    let mut out = Vec::new();
+    let mut b = tar::Builder::new(Vec::new());
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
     for e in entries {
-        let mut h = [0u8; 512];
-        let (prefix, name) = split_name(&e.path)?;
-        h[..name.len()].copy_from_slice(name.as_bytes());
-        octal(&mut h[100..108], u64::from(e.mode));
-        octal(&mut h[108..116], 0);
-        octal(&mut h[116..124], 0);
-        octal(&mut h[124..136], e.data.len() as u64);
-        let now = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_secs());
-        octal(&mut h[136..148], now);
-        h[156] = b'0';
-        h[257..263].copy_from_slice(b"ustar\0");
-        h[263..265].copy_from_slice(b"00");
-        h[345..345 + prefix.len()].copy_from_slice(prefix.as_bytes());
-        h[148..156].fill(b' ');
-        let sum: u64 = h.iter().map(|b| u64::from(*b)).sum();
-        octal(&mut h[148..155], sum);
-        h[155] = b' ';
-        out.extend_from_slice(&h);
-        out.extend_from_slice(&e.data);
-        out.resize(out.len().div_ceil(512) * 512, 0);
+        let io = |source: std::io::Error| WorkError::Io {
+            path: e.path.clone().into(),
+            source,
+        };
+        let mut h = tar::Header::new_ustar();
+        h.set_size(e.data.len() as u64);
+        h.set_mode(e.mode);
+        h.set_uid(e.owner.0);
+        h.set_gid(e.owner.1);
+        h.set_mtime(now);
+        b.append_data(&mut h, &e.path, e.data.as_slice())
+            .map_err(io)?;
     }
-    out.resize(out.len() + 1024, 0);
-    Ok(out)
-}
-
-/// ustar names: up to 100 bytes, or a prefix of up to 155 and a name.
-fn split_name(path: &str) -> Result<(&str, &str), WorkError> {
-    if path.len() <= 100 {
-        return Ok(("", path));
-    }
-    let too_long = || WorkError::Io {
-        path: path.into(),
-        source: std::io::Error::other("the path is too long for an archive"),
-    };
-    let cut = path
-        .char_indices()
-        .filter(|(i, c)| *c == '/' && *i <= 155 && path.len() - i - 1 <= 100)
-        .map(|(i, _)| i)
-        .next()
-        .ok_or_else(too_long)?;
-    Ok((&path[..cut], &path[cut + 1..]))
-}
-
-fn octal(field: &mut [u8], value: u64) {
-    let width = field.len() - 1;
-    let text = format!("{value:0width$o}");
-    field[..width].copy_from_slice(&text.as_bytes()[text.len() - width..]);
-    field[width] = 0;
+    b.into_inner().map_err(|source| WorkError::Io {
+        path: "archive".into(),
+        source,
+    })
 }
 
 #[cfg(test)]
@@ -143,11 +114,13 @@ mod tests {
             Entry {
                 path: "config/app.conf".into(),
                 mode: 0o644,
+                owner: (0, 0),
                 data: b"a=1\n".to_vec(),
             },
             Entry {
                 path: long.clone(),
                 mode: 0o755,
+                owner: (0, 0),
                 data: vec![b'x'; 700],
             },
         ];

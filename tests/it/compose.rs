@@ -277,7 +277,7 @@ fn secrets_and_configs_from_files_are_read_only_binds() {
     );
     let out = tend(dir.path(), &["check", "."]).expect_code(1).stdout;
     for want in [
-        "compose.yaml:3:18: error: secrets a: `environment` is not supported yet",
+        "compose.yaml:3:18: error: secrets a: variable PW is not set",
         "compose.yaml:5:11: error: `stacks/app/gone.txt` does not exist in the repository",
         "compose.yaml:9:15: error: unknown secrets `b` (declared: c)",
     ] {

@@ -1,7 +1,10 @@
-//! `post_start` and `pre_stop` on a real engine: run through the exec API
-//! with their user, environment and working directory, their output in the
-//! apply's log; a failing `post_start` fails the apply with its output; a
-//! `pre_stop` runs in the old container before it is replaced.
+//! Inside the container, on a real engine: `post_start` and `pre_stop` run
+//! through the exec API with their user, environment and working directory,
+//! their output in the apply's log (a failing `post_start` fails the apply
+//! with its output; a `pre_stop` runs in the old container before it is
+//! replaced); secrets from a variable and configs from `content` copied in
+//! with their mode and owner, a change recreating with the secret named and
+//! never shown.
 
 use crate::support::docker::{docker, shared_for};
 use crate::support::tend;
@@ -62,4 +65,40 @@ fn hooks_run_in_the_container_and_a_failing_post_start_fails_the_apply() {
         out.contains("compose.yaml:5:15: error: hooks are a list"),
         "{out}"
     );
+}
+
+#[test]
+fn secrets_from_variables_and_config_content_are_copied_in() {
+    let (host, _clean) = shared_for(&["sec"]);
+    let dir = crate::stacks::repo(&host, false);
+    dir.write(
+        "stacks/sec/compose.yaml",
+        "services:\n  w:\n    image: localhost/busybox:v1\n    command: [sleep, '3600']\n    init: true\n    secrets:\n      - api\n      - {source: api, target: /etc/tok, uid: '1000', gid: '1000', mode: 0400}\n    configs:\n      - {source: conf, target: /etc/app.conf}\nsecrets:\n  api:\n    environment: API_TOKEN\nconfigs:\n  conf:\n    content: |\n      level=${LEVEL:-info}\n",
+    );
+    dir.write("stacks/sec/.env", "API_TOKEN=tok-one\n");
+    tend(dir.path(), &["apply", "."]).expect_code(0);
+    let sh = |cmd: &str| docker(&host, &["exec", "sec-w-1", "sh", "-c", cmd]);
+    assert_eq!(sh("cat /run/secrets/api /etc/tok"), "tok-onetok-one");
+    assert_eq!(sh("cat /etc/app.conf").trim(), "level=info");
+    let modes = sh("stat -c '%a %u %g %n' /run/secrets/api /etc/tok /etc/app.conf");
+    assert_eq!(
+        modes.trim(),
+        "444 0 0 /run/secrets/api\n400 1000 1000 /etc/tok\n444 0 0 /etc/app.conf"
+    );
+    dir.write("stacks/sec/.env", "API_TOKEN=tok-two\n");
+    let out = tend(dir.path(), &["plan", "."]).expect_code(2).stdout;
+    assert!(
+        out.contains("recreate w: new commit working-tree: secret api changed"),
+        "{out}"
+    );
+    let shown = tend(dir.path(), &["config", ".", "sec"])
+        .expect_code(0)
+        .stdout;
+    assert!(
+        !out.contains("tok-two") && !shown.contains("tok-two"),
+        "{out}{shown}"
+    );
+    assert!(shown.contains("mode: \"0400\""), "{shown}");
+    tend(dir.path(), &["apply", "."]).expect_code(0);
+    assert_eq!(sh("cat /etc/tok"), "tok-two");
 }

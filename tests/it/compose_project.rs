@@ -146,8 +146,14 @@ fn bad_project_inputs_are_errors_at_their_place() {
         "stacks/broken/broken.yaml",
         "services:\n  web:\n    image: busybox\n    ports: ['70000:80']\n    bogus: 1\n",
     );
+    dir.write(
+        "stacks/prof/compose.yaml",
+        "services:\n  a:\n    image: busybox\n    profiles: ['my profile']\nx-tend:\n  profiles: ['a b']\n",
+    );
     let out = tend(dir.path(), &["check", "."]).expect_code(1).stdout;
     for want in [
+        "stacks/prof/compose.yaml:4:16: error: invalid profile name `my profile`",
+        "stacks/prof/compose.yaml:6:14: error: invalid profile name `a b`",
         "stacks/bad/compose.yaml:2:5: error: include `../../../etc/passwd` leaves the repository",
         "stacks/bad/compose.yaml:8:14: error: extends cycle: a → b → a",
         "stacks/loop/inc/one.yaml:1:11: error: include cycle: stacks/loop/compose.yaml → stacks/loop/inc/one.yaml → stacks/loop/compose.yaml",
