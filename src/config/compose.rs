@@ -6,8 +6,7 @@ use super::at::{At, RawNode};
 use super::compose_forms::{self as forms, Errs};
 use super::node::{Node, Value};
 use super::raw::{Scalar, XTend};
-use super::values::parse_duration;
-use crate::model::{Healthcheck, Service};
+use crate::model::Service;
 use serde::Deserialize;
 use std::collections::BTreeMap;
 
@@ -77,7 +76,7 @@ pub struct ServiceSpec {
     restart: Option<At<String>>,
     labels: Option<RawNode>,
     pub(super) depends_on: Option<RawNode>,
-    healthcheck: Option<HealthSpec>,
+    healthcheck: Option<super::compose_health::HealthSpec>,
     pub(super) networks: Option<RawNode>,
     pub(super) secrets: Option<RawNode>,
     pub(super) build: Option<RawNode>,
@@ -147,20 +146,6 @@ pub struct ServiceSpec {
     /// Accepted; no effect on the container (pulls use the engine's platform).
     #[serde(rename = "external_links")]
     _external_links: Option<RawNode>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct HealthSpec {
-    test: Option<RawNode>,
-    interval: Option<At<String>>,
-    timeout: Option<At<String>>,
-    start_period: Option<At<String>>,
-    /// Engine API 1.44+; accepted, not sent to 1.41 engines.
-    #[serde(rename = "start_interval")]
-    _start_interval: Option<At<String>>,
-    retries: Option<u32>,
-    disable: Option<bool>,
 }
 
 /// Removes `x-…` extension keys (other than `x-tend`) from the top level and
@@ -338,7 +323,10 @@ pub fn service(spec: &At<ServiceSpec>, name: &str, dir: &str, errs: &mut Errs) -
             .into_iter()
             .map(|(k, (_, c))| (k, c))
             .collect(),
-        healthcheck: spec.healthcheck.as_ref().and_then(|h| healthcheck(h, errs)),
+        healthcheck: spec
+            .healthcheck
+            .as_ref()
+            .and_then(|h| super::compose_health::healthcheck(h, errs)),
         networks: nets
             .iter()
             .map(|(k, n)| (k.clone(), n.aliases.clone()))
@@ -346,13 +334,17 @@ pub fn service(spec: &At<ServiceSpec>, name: &str, dir: &str, errs: &mut Errs) -
         user: spec.user.as_ref().map(Scalar::text),
         working_dir: spec.working_dir.clone(),
         init: spec.init.unwrap_or(false),
-        stop_grace_period: opt_duration(&spec.stop_grace_period, errs),
+        stop_grace_period: super::compose_health::opt_duration(&spec.stop_grace_period, errs),
         options: super::compose_opts::options(&spec.raw_options(), errs),
         sources: Vec::new(),
-        replicas: replicas(spec, errs),
+        replicas: super::compose_hooks::replicas(
+            spec.scale.as_ref().map(|s| &s.0),
+            spec.deploy.as_ref().map(|d| &d.0),
+            errs,
+        ),
         inject: Vec::new(),
-        post_start: hooks(&spec.post_start, errs),
-        pre_stop: hooks(&spec.pre_stop, errs),
+        post_start: super::compose_hooks::hooks_of(&spec.post_start, errs),
+        pre_stop: super::compose_hooks::hooks_of(&spec.pre_stop, errs),
     };
     if let (Some(n), Some(c)) = (out.replicas.filter(|n| *n > 1), &spec.container_name) {
         let msg = format!(
@@ -382,82 +374,4 @@ pub fn service(spec: &At<ServiceSpec>, name: &str, dir: &str, errs: &mut Errs) -
             .or_insert(crate::model::DependCondition::ServiceStarted);
     }
     out
-}
-
-fn hooks(node: &Option<RawNode>, errs: &mut Errs) -> Vec<crate::model::Hook> {
-    node.as_ref()
-        .map(|n| super::compose_hooks::hooks(&n.0, errs))
-        .unwrap_or_default()
-}
-
-/// `scale` or `deploy.replicas` (equal when both are set), a count ≥ 0.
-fn replicas(spec: &ServiceSpec, errs: &mut Errs) -> Option<u32> {
-    let deploy = spec.deploy.as_ref().and_then(|d| d.0.get("replicas"));
-    let mut found = None;
-    for n in [spec.scale.as_ref().map(|s| &s.0), deploy]
-        .into_iter()
-        .flatten()
-    {
-        let count = match n.value {
-            Value::Int(i) => u32::try_from(i).ok(),
-            _ => None,
-        };
-        let Some(count) = count else {
-            errs.push((
-                n.pos,
-                format!(
-                    "replicas must be a whole number of containers, 0 or more (found {})",
-                    forms::scalar(n).unwrap_or_else(|| n.value.kind().to_owned())
-                ),
-            ));
-            continue;
-        };
-        match found {
-            Some(other) if other != count => {
-                errs.push((
-                    n.pos,
-                    format!("`scale: {other}` and `deploy.replicas: {count}` differ; set one"),
-                ));
-            }
-            _ => found = Some(count),
-        }
-    }
-    found
-}
-
-/// A duration field that may be absent; a bad value is reported.
-fn opt_duration(at: &Option<At<String>>, errs: &mut Errs) -> Option<std::time::Duration> {
-    let at = at.as_ref()?;
-    parse_duration(at).map_err(|e| errs.push((at.pos, e))).ok()
-}
-
-fn healthcheck(h: &HealthSpec, errs: &mut Errs) -> Option<Healthcheck> {
-    let test = if h.disable == Some(true) {
-        vec!["NONE".to_owned()]
-    } else {
-        let node = &h.test.as_ref()?.0;
-        match &node.value {
-            Value::Str(s) => vec!["CMD-SHELL".to_owned(), s.clone()],
-            _ => {
-                let words = forms::words(node, errs)?;
-                if !matches!(
-                    words.first().map(String::as_str),
-                    Some("CMD" | "CMD-SHELL" | "NONE")
-                ) {
-                    errs.push((
-                        node.pos,
-                        "a healthcheck test list starts with CMD, CMD-SHELL or NONE".into(),
-                    ));
-                }
-                words
-            }
-        }
-    };
-    Some(Healthcheck {
-        test,
-        interval: opt_duration(&h.interval, errs),
-        timeout: opt_duration(&h.timeout, errs),
-        retries: h.retries,
-        start_period: opt_duration(&h.start_period, errs),
-    })
 }

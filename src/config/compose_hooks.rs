@@ -1,6 +1,8 @@
-//! `post_start` and `pre_stop`: lists of `{command, user, privileged,
-//! environment, working_dir}`, the command a string (split as a shell
-//! would) or a list, as the Compose Specification defines them.
+//! A service's lifecycle keys: how many containers it runs (`scale`,
+//! `deploy.replicas`), and `post_start`/`pre_stop` — lists of `{command,
+//! user, privileged, environment, working_dir}`, the command a string
+//! (split as a shell would) or a list, as the Compose Specification
+//! defines them.
 
 use super::compose_forms::{Errs, check_keys, key_values, scalar, words};
 use super::node::{Node, Value};
@@ -56,4 +58,41 @@ pub fn hooks(node: &Node, errs: &mut Errs) -> Vec<Hook> {
         });
     }
     out
+}
+
+/// The hooks of a `post_start`/`pre_stop` key, when present.
+pub fn hooks_of(node: &Option<super::at::RawNode>, errs: &mut Errs) -> Vec<crate::model::Hook> {
+    node.as_ref().map(|n| hooks(&n.0, errs)).unwrap_or_default()
+}
+
+/// `scale` or `deploy.replicas` (equal when both are set), a count ≥ 0.
+pub fn replicas(scale: Option<&Node>, deploy: Option<&Node>, errs: &mut Errs) -> Option<u32> {
+    let deploy = deploy.and_then(|d| d.get("replicas"));
+    let mut found = None;
+    for n in [scale, deploy].into_iter().flatten() {
+        let count = match n.value {
+            Value::Int(i) => u32::try_from(i).ok(),
+            _ => None,
+        };
+        let Some(count) = count else {
+            errs.push((
+                n.pos,
+                format!(
+                    "replicas must be a whole number of containers, 0 or more (found {})",
+                    scalar(n).unwrap_or_else(|| n.value.kind().to_owned())
+                ),
+            ));
+            continue;
+        };
+        match found {
+            Some(other) if other != count => {
+                errs.push((
+                    n.pos,
+                    format!("`scale: {other}` and `deploy.replicas: {count}` differ; set one"),
+                ));
+            }
+            _ => found = Some(count),
+        }
+    }
+    found
 }

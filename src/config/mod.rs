@@ -14,6 +14,7 @@ mod compose;
 mod compose_build;
 mod compose_files;
 mod compose_forms;
+mod compose_health;
 mod compose_hooks;
 mod compose_include;
 mod compose_merge;

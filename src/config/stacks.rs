@@ -195,7 +195,7 @@ fn load(
         super::compose_profiles::check_profile(p.pos, &p.value, &mut errs);
     }
     super::compose_profiles::disabled_dependencies(&spec, &services, &mut errs);
-    file_mounts(&spec, &mut services, &vars, &mut errs);
+    super::compose_files::file_mounts(&spec, &mut services, &vars, &mut errs);
     let files = spec.secrets.values().chain(spec.configs.values());
     for f in files.filter_map(|s| s.value.file.as_ref()) {
         if let Some(value) = crate::model::inside_folder(&format!("{dir}/{}", f.value))
@@ -231,35 +231,6 @@ fn load(
         cx.error(file, pos, message);
     }
     Some(stack)
-}
-
-/// The services' `secrets:`/`configs:`: read-only binds of the files,
-/// copies of the texts.
-fn file_mounts(
-    spec: &ComposeFile,
-    services: &mut BTreeMap<String, crate::model::Service>,
-    vars: &BTreeMap<String, String>,
-    errs: &mut forms::Errs,
-) {
-    use super::compose_files::{Kind, declared, mounts};
-    let lookup = |k: &str| vars.get(k).cloned();
-    let secrets = declared(&spec.secrets, Kind::Secret, &lookup, errs);
-    let configs = declared(&spec.configs, Kind::Config, &lookup, errs);
-    for (name, raw) in &spec.services {
-        let Some(service) = services.get_mut(name) else {
-            continue;
-        };
-        for (refs, known, kind) in [
-            (&raw.value.secrets, &secrets, Kind::Secret),
-            (&raw.value.configs, &configs, Kind::Config),
-        ] {
-            if let Some(r) = refs {
-                let (binds, texts) = mounts(&r.0, known, kind, errs);
-                service.volumes.extend(binds);
-                service.inject.extend(texts);
-            }
-        }
-    }
 }
 
 /// The interpolation variables of a stack: its folder's `.env`, then

@@ -4,7 +4,7 @@
 //! sends it); host-secret placeholders filled on the host, each secret
 //! with a config-hash part of its own.
 
-use super::render::short;
+use super::hash::short;
 use crate::model::Service;
 use std::collections::BTreeMap;
 use std::path::Path;

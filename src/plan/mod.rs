@@ -6,6 +6,7 @@
 
 mod build;
 mod env;
+mod hash;
 pub mod observed;
 pub mod render;
 mod service;

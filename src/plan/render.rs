@@ -7,8 +7,6 @@
 //! the module stays pure and unit-testable.
 
 use crate::model::{DependCondition, Resource, Service, SleepWindow, Stack, StackState};
-use serde::Serialize;
-use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
@@ -233,7 +231,7 @@ pub fn render(
         spec.volumes
             .retain(|m| !(m.kind == crate::model::MountKind::Bind && m.source.is_empty()));
         // Hashed with the placeholders: a secret's own part says it changed.
-        let mut parts = parts(&spec, &super::env::listed(&vars));
+        let mut parts = super::hash::parts(&spec, &super::env::listed(&vars));
         let from = crate::model::secret::Sources { env, read };
         let values = vars
             .iter_mut()
@@ -248,7 +246,7 @@ pub fn render(
             // A copied-in text is its own part: a change names it, never shows it.
             parts.insert(
                 i.name.clone(),
-                short(&format!(
+                super::hash::short(&format!(
                     "{}\n{}\n{:o}:{}:{}",
                     i.target, i.content, i.mode, i.uid, i.gid
                 )),
@@ -266,10 +264,10 @@ pub fn render(
             files.sort();
             parts.insert(
                 "files".into(),
-                short(&serde_json::to_string(&files).unwrap_or_default()),
+                super::hash::short(&serde_json::to_string(&files).unwrap_or_default()),
             );
         }
-        let hash = hash_of(&parts);
+        let hash = super::hash::hash_of(&parts);
         let level = levels.get(name.as_str()).copied().unwrap_or(0);
         services.insert(
             name.clone(),
@@ -325,65 +323,6 @@ fn absolute_source(
         return Ok((b.mount, Some(rel), b.files));
     }
     Ok((BoundAs::Path(PathBuf::from(source)), None, None))
-}
-
-/// Per-field short hashes of what goes into the container.
-fn parts(spec: &Service, env: &[String]) -> BTreeMap<String, String> {
-    fn h<T: Serialize>(value: &T) -> String {
-        short(&serde_json::to_string(value).unwrap_or_default())
-    }
-    let mut p = BTreeMap::new();
-    let mut add = |k: &str, v: String| {
-        p.insert(k.to_owned(), v);
-    };
-    add("image", h(&spec.image));
-    add("command", h(&spec.command));
-    add("entrypoint", h(&spec.entrypoint));
-    add("environment", h(&env));
-    add("ports", h(&spec.ports));
-    add("volumes", h(&spec.volumes));
-    add("restart", h(&spec.restart));
-    add("labels", h(&spec.labels));
-    add("healthcheck", h(&spec.healthcheck));
-    add("networks", h(&spec.networks));
-    add("user", h(&spec.user));
-    add("working_dir", h(&spec.working_dir));
-    add("init", h(&spec.init));
-    add("stop_grace_period", h(&spec.stop_grace_period));
-    for (k, v) in spec.options.parts() {
-        add(&k, short(&v));
-    }
-    p
-}
-
-/// The container hash over its per-field parts.
-fn hash_of(parts: &BTreeMap<String, String>) -> String {
-    short(&parts.iter().fold(String::new(), |mut acc, (k, v)| {
-        acc.push_str(k);
-        acc.push('=');
-        acc.push_str(v);
-        acc.push('\n');
-        acc
-    }))
-}
-
-impl ServiceTarget {
-    /// Sets what the image is built from: the build settings and the
-    /// context's digest become the `build` part of the hash, so a changed
-    /// context recreates the container (after building its image).
-    pub fn set_build(&mut self, context: PathBuf, files: &str) {
-        let settings = serde_json::to_string(&self.spec.build).unwrap_or_default();
-        let digest = short(&format!("{settings}\n{files}"));
-        self.parts.insert("build".into(), digest.clone());
-        self.hash = hash_of(&self.parts);
-        self.build = Some(BuildTarget { context, digest });
-    }
-}
-
-/// The first 12 hex digits of a SHA-256.
-pub(super) fn short(text: &str) -> String {
-    let digest = Sha256::digest(text.as_bytes());
-    hex::encode(&digest[..6])
 }
 
 /// Depth of each service along `depends_on` (cycles were rejected by config).
