@@ -254,7 +254,8 @@ pub fn service(spec: &At<ServiceSpec>, name: &str, dir: &str, errs: &mut Errs) -
     let build = spec
         .build
         .as_ref()
-        .and_then(|b| super::compose_build::build(&b.0, dir, errs));
+        .and_then(|b| super::compose_build::build(&b.0, dir, errs))
+        .map(Box::new);
     let project = dir.rsplit('/').next().unwrap_or(dir);
     let image = match (&spec.image, &spec.build) {
         (Some(image), _) => {

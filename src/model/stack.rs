@@ -108,7 +108,7 @@ pub struct Service {
     pub image: String,
     /// How to build the image, when the service is built.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub build: Option<super::Build>,
+    pub build: Option<Box<super::Build>>,
     /// Command, split into arguments; `None` keeps the image's.
     pub command: Option<Vec<String>>,
     /// Entrypoint, split into arguments; `None` keeps the image's.

@@ -162,11 +162,19 @@ fn plan_stack(t: &Target, mine: &[&ContainerSeen], host: &HostState, cx: &Contex
     }
     let fresh_stack = mine.is_empty();
     for (name, target) in &t.services {
-        let mut found: Vec<&&ContainerSeen> = mine.iter().filter(|c| &c.service == name).collect();
-        found.sort_by_key(|c| (std::cmp::Reverse(c.number), c.id.clone()));
+        let mut found: Vec<&ContainerSeen> = mine
+            .iter()
+            .copied()
+            .filter(|c| &c.service == name)
+            .collect();
+        found.sort_unstable_by(|a, b| a.number.cmp(&b.number).then_with(|| a.id.cmp(&b.id)));
         let count = target.spec.replica_count();
         // Scaled down: the highest numbers go first.
-        for extra in found.iter().filter(|c| c.number > count || c.number == 0) {
+        for extra in found
+            .iter()
+            .rev()
+            .filter(|c| c.number > count || c.number == 0)
+        {
             let reason = format!(
                 "scaled to {count} replica(s): container {} is not needed",
                 extra.name
@@ -176,12 +184,9 @@ fn plan_stack(t: &Target, mine: &[&ContainerSeen], host: &HostState, cx: &Contex
             out.changes.push(ch);
         }
         for number in 1..=count {
-            let of: Vec<&&ContainerSeen> = found
-                .iter()
-                .rev()
-                .filter(|c| c.number == number)
-                .copied()
-                .collect();
+            let from = found.partition_point(|c| c.number < number);
+            let to = found.partition_point(|c| c.number <= number);
+            let of = &found[from..to];
             for extra in of.iter().skip(1) {
                 let reason = format!("duplicate container {} of service {name}", extra.name);
                 out.changes.push(with_id(
@@ -189,7 +194,7 @@ fn plan_stack(t: &Target, mine: &[&ContainerSeen], host: &HostState, cx: &Contex
                     &extra.id,
                 ));
             }
-            let seen = of.first().copied().copied();
+            let seen = of.first().copied();
             let mut c = service_change(
                 t,
                 name,

@@ -135,6 +135,19 @@ impl ServiceTarget {
         }
     }
 
+    /// Whether `name` is what [`Self::container_n`] gives (without building it).
+    pub fn is_named(&self, name: &str, stack: &str, service: &str, number: u32) -> bool {
+        match &self.spec.options.container_name {
+            Some(own) if number == 1 => own == name,
+            _ => name
+                .strip_prefix(stack)
+                .and_then(|r| r.strip_prefix('-'))
+                .and_then(|r| r.strip_prefix(service))
+                .and_then(|r| r.strip_prefix('-'))
+                .is_some_and(|n| n.parse() == Ok(number) && !n.starts_with(['0', '+'])),
+        }
+    }
+
     /// The container this target makes, as observation would report it
     /// running: what an in-sync host shows (tests and benchmarks build
     /// hosts from it).

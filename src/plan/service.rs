@@ -56,8 +56,7 @@ pub(super) fn service_change(
         return vec![with_id(change(action, name, reason, false), id)];
     }
     let mut out = Vec::new();
-    let expected = target.container_n(&t.name, name, number);
-    if c.name != expected {
+    if !target.is_named(&c.name, &t.name, name, number) {
         let reason = format!("drift: renamed to {} outside tend", c.name);
         out.push(with_id(change(Action::Rename, name, reason, true), id));
     }
