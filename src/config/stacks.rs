@@ -331,21 +331,17 @@ fn references(
                 errs.push((raw.pos, format!("named volume `{}` of `{name}` is not declared under the top-level `volumes:`", m.source)));
             }
         }
+        // The context must be in the commit; a missing Dockerfile is the
+        // builder's error at apply time (as compose reports it at build),
+        // which fails that service and leaves its running container.
         if let Some(b) = &service.build {
             let pos = raw.build.as_ref().map_or(raw.pos, |b| b.0.pos);
-            let at = |value: String| At {
+            let at = At {
                 pos,
                 clean: true,
-                value,
+                value: b.context.clone(),
             };
-            if cx
-                .path(file, &at(b.context.clone()), Want::FileOrDir)
-                .is_some()
-                && b.dockerfile_inline.is_none()
-            {
-                let f = b.dockerfile.as_deref().unwrap_or("Dockerfile");
-                cx.path(file, &at(format!("{}/{f}", b.context)), Want::File);
-            }
+            cx.path(file, &at, Want::FileOrDir);
         }
         let env_pos = raw.env_file.as_ref().map_or(raw.pos, |e| e.0.pos);
         for env_file in service.env_file.iter().filter(|e| e.required) {

@@ -84,6 +84,18 @@ fn a_build_only_service_is_built_once_and_rebuilt_when_its_context_changes() {
     assert!(run.stdout.contains("broken-step"), "{run:?}");
     assert_eq!(inspect(&host, "bld-web-1", "{{.State.StartedAt}}"), started);
     assert_eq!(exec("/src/kept.txt").trim(), "two");
+    // No Dockerfile at all: accepted as compose accepts it; the builder
+    // names what is missing; the container stays.
+    std::fs::remove_file(dir.path().join("stacks/bld/app/Dockerfile")).unwrap();
+    tend(dir.path(), &["check", "."]).expect_code(0);
+    let run = tend(dir.path(), &["apply", "."]);
+    assert!(
+        run.code != 0
+            && run.stdout.contains("building bld-web failed")
+            && run.stdout.contains("Dockerfile"),
+        "{run:?}"
+    );
+    assert_eq!(inspect(&host, "bld-web-1", "{{.State.StartedAt}}"), started);
 }
 
 #[test]
@@ -98,10 +110,12 @@ fn bad_build_settings_are_errors_at_their_place() {
         "compose.yaml:3:12: error: build context `https://github.com/x/y.git` is remote",
         "compose.yaml:5:12: error: build context `../../..` leaves the repository",
         "compose.yaml:7:25: error: `build.ssh` is not supported yet",
-        "compose.yaml:7:12: error: `stacks/b/Dockerfile` does not exist in the repository",
         "compose.yaml:9:12: error: `stacks/b/nothere` does not exist in the repository",
         "compose.yaml:11:5: error: service e needs `image` or `build`",
     ] {
         assert!(out.contains(want), "missing {want:?} in:\n{out}");
     }
+    // A context without its Dockerfile is accepted, as compose accepts it;
+    // the builder says what is missing when the service is applied.
+    assert!(!out.contains("stacks/b/Dockerfile"), "{out}");
 }
