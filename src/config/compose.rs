@@ -336,7 +336,7 @@ pub fn service(spec: &At<ServiceSpec>, name: &str, dir: &str, errs: &mut Errs) -
         working_dir: spec.working_dir.clone(),
         init: spec.init.unwrap_or(false),
         stop_grace_period: super::compose_health::opt_duration(&spec.stop_grace_period, errs),
-        options: super::compose_opts::options(&spec.raw_options(), errs),
+        options: Box::new(super::compose_opts::options(&spec.raw_options(), errs)),
         sources: Vec::new(),
         replicas: super::compose_hooks::replicas(
             spec.scale.as_ref().map(|s| &s.0),

@@ -142,7 +142,7 @@ pub struct Service {
     pub stop_grace_period: Option<Duration>,
     /// Everything else the container gets (names, capabilities, devices,
     /// resources, logging, …).
-    pub options: super::ContainerOptions,
+    pub options: Box<super::ContainerOptions>,
     /// Files copied into the container before it starts (secrets from
     /// `environment`, configs from `content`).
     #[serde(skip_serializing_if = "Vec::is_empty")]
