@@ -201,70 +201,25 @@ impl Assembler<'_> {
     }
 }
 
-/// Files of one include entry: later files laid over earlier ones.
+/// Files of one include entry: later files laid over earlier ones (their
+/// services by compose's rules, the other sections by name).
 fn merge_files(base: Node, over: Node) -> Node {
-    let (Value::Map(mut out), Value::Map(top)) = (base.value, over.value) else {
-        return Node {
-            pos: over.pos,
-            value: Value::Null,
-        };
-    };
-    for (k, v) in top {
-        match out.iter().position(|(bk, _)| bk.as_str() == k.as_str()) {
-            Some(i) if k.as_str() == Some("services") => {
-                let old = std::mem::replace(
-                    &mut out[i].1,
-                    Node {
-                        pos: v.pos,
-                        value: Value::Null,
-                    },
-                );
-                out[i].1 = merge_services(old, v);
-            }
-            Some(i) => {
-                let old = std::mem::replace(
-                    &mut out[i].1,
-                    Node {
-                        pos: v.pos,
-                        value: Value::Null,
-                    },
-                );
-                out[i].1 = merge::merge_maps(old, v, false);
-            }
-            None => out.push((k, v)),
+    let mut both = |key: &str, old: Node, new: Node| {
+        if key == "services" {
+            let mut service = |_: &str, a: Node, b: Node| merge::service(a, b);
+            merge::by_key(old, new, false, &mut service).unwrap_or_else(null_at)
+        } else {
+            merge::merge_maps(old, new, false)
         }
-    }
-    Node {
-        pos: over.pos,
-        value: Value::Map(out),
-    }
+    };
+    merge::by_key(base, over, false, &mut both).unwrap_or_else(null_at)
 }
 
-fn merge_services(base: Node, over: Node) -> Node {
-    let (Value::Map(mut out), Value::Map(top)) = (base.value, over.value) else {
-        return Node {
-            pos: over.pos,
-            value: Value::Null,
-        };
-    };
-    for (k, v) in top {
-        match out.iter().position(|(bk, _)| bk.as_str() == k.as_str()) {
-            Some(i) => {
-                let old = std::mem::replace(
-                    &mut out[i].1,
-                    Node {
-                        pos: v.pos,
-                        value: Value::Null,
-                    },
-                );
-                out[i].1 = merge::service(old, v);
-            }
-            None => out.push((k, v)),
-        }
-    }
+/// What a merge of something that is not a mapping leaves: nothing.
+fn null_at(n: Node) -> Node {
     Node {
-        pos: over.pos,
-        value: Value::Map(out),
+        pos: n.pos,
+        value: Value::Null,
     }
 }
 

@@ -51,36 +51,60 @@ const DEEP: &[&str] = &["deploy", "logging", "healthcheck", "build", "blkio_conf
 /// is kept. `extends` itself is not carried over.
 pub fn service(base: Node, over: Node) -> Node {
     let pos = over.pos;
-    let (Value::Map(mut out), Value::Map(top)) = (base.value, over.value) else {
-        return Node {
-            pos,
-            value: Value::Null,
-        };
-    };
-    out.retain(|(k, _)| k.as_str() != Some("extends"));
-    for (k, v) in top {
-        let key = k.as_str().unwrap_or_default().to_owned();
-        if key == "extends" {
-            continue;
+    let without_extends = |mut n: Node| {
+        if let Value::Map(entries) = &mut n.value {
+            entries.retain(|(k, _)| k.as_str() != Some("extends"));
         }
-        match out.iter().position(|(bk, _)| bk.as_str() == Some(&key)) {
+        n
+    };
+    by_key(
+        without_extends(base),
+        without_extends(over),
+        true,
+        &mut field,
+    )
+    .unwrap_or(Node {
+        pos,
+        value: Value::Null,
+    })
+}
+
+/// Two mappings merged key by key, in `base`'s order: a key in both gets
+/// `both(key, base's value, over's value)` (and, with `over_keys`, over's
+/// key node), a key only in `over` is appended; the result has `over`'s
+/// position. When either side is not a mapping: `Err(over)`.
+pub fn by_key(
+    base: Node,
+    over: Node,
+    over_keys: bool,
+    both: &mut dyn FnMut(&str, Node, Node) -> Node,
+) -> Result<Node, Node> {
+    let pos = over.pos;
+    let (mut out, top) = match (base.value, over.value) {
+        (Value::Map(out), Value::Map(top)) => (out, top),
+        (_, value) => return Err(Node { pos, value }),
+    };
+    for (k, v) in top {
+        match out.iter().position(|(bk, _)| same_key(bk, &k)) {
             Some(i) => {
-                let old = std::mem::replace(
-                    &mut out[i].1,
-                    Node {
-                        pos,
-                        value: Value::Null,
-                    },
-                );
-                out[i] = (k, field(&key, old, v));
+                let key = super::compose_forms::scalar(&k).unwrap_or_default();
+                let hole = Node {
+                    pos: v.pos,
+                    value: Value::Null,
+                };
+                let old = std::mem::replace(&mut out[i].1, hole);
+                out[i].1 = both(&key, old, v);
+                if over_keys {
+                    out[i].0 = k;
+                }
             }
             None => out.push((k, v)),
         }
     }
-    Node {
+    Ok(Node {
         pos,
         value: Value::Map(out),
-    }
+    })
 }
 
 /// One key of a service: `over` laid over `base`.
@@ -113,23 +137,14 @@ fn field(key: &str, base: Node, over: Node) -> Node {
 /// Two mappings merged by key; with `deep`, mapping values recursively.
 /// When either side is not a mapping, `over` wins.
 pub fn merge_maps(base: Node, over: Node, deep: bool) -> Node {
-    let (Value::Map(mut out), Value::Map(top)) = (base.value, &over.value) else {
-        return over;
-    };
-    for (k, v) in top.iter().cloned() {
-        match out.iter().position(|(bk, _)| same_key(bk, &k)) {
-            Some(i) if deep => {
-                let old = out[i].1.clone();
-                out[i].1 = merge_maps(old, v, true);
-            }
-            Some(i) => out[i].1 = v,
-            None => out.push((k, v)),
+    let mut both = |_: &str, old: Node, new: Node| {
+        if deep {
+            merge_maps(old, new, true)
+        } else {
+            new
         }
-    }
-    Node {
-        pos: over.pos,
-        value: Value::Map(out),
-    }
+    };
+    by_key(base, over, false, &mut both).unwrap_or_else(|over| over)
 }
 
 fn same_key(a: &Node, b: &Node) -> bool {

@@ -94,17 +94,18 @@ fn every_bad_input_is_an_error_at_its_place() {
     );
     let out = tend(dir.path(), &["check", "."]).expect_code(1);
     let text = format!("{}{}", out.stdout, out.stderr);
-    for want in [
-        "stacks/one/.env:2:6: error: expected `=` after `this`",
-        "stacks/two/compose.yaml:3:12: error: `${TAG` is not closed",
-        "stacks/two/compose.yaml:6:23: error: variable NEEDED is required: set NEEDED in .env",
-        "stacks/two/compose.yaml:9:15: error: variable UNSET_ANYWHERE is not set",
-        "stacks/three/compose.yaml:4:13: error: invalid port `70000:80`",
-        "stacks/three/compose.yaml:5:15: error: device paths must be absolute",
-        "container_name `shared` of service app is also used by service app of stack",
-    ] {
-        assert!(text.contains(want), "missing {want:?} in:\n{text}");
-    }
+    crate::support::assert_contains_all(
+        &text,
+        &[
+            "stacks/one/.env:2:6: error: expected `=` after `this`",
+            "stacks/two/compose.yaml:3:12: error: `${TAG` is not closed",
+            "stacks/two/compose.yaml:6:23: error: variable NEEDED is required: set NEEDED in .env",
+            "stacks/two/compose.yaml:9:15: error: variable UNSET_ANYWHERE is not set",
+            "stacks/three/compose.yaml:4:13: error: invalid port `70000:80`",
+            "stacks/three/compose.yaml:5:15: error: device paths must be absolute",
+            "container_name `shared` of service app is also used by service app of stack",
+        ],
+    );
 }
 
 #[test]
@@ -276,13 +277,14 @@ fn secrets_and_configs_from_files_are_read_only_binds() {
         "secrets:\n  a:\n    environment: PW\n  c:\n    file: ./gone.txt\nservices:\n  app:\n    image: localhost/app:1\n    secrets: [b]\n",
     );
     let out = tend(dir.path(), &["check", "."]).expect_code(1).stdout;
-    for want in [
-        "compose.yaml:3:18: error: secrets a: variable PW is not set",
-        "compose.yaml:5:11: error: `stacks/app/gone.txt` does not exist in the repository",
-        "compose.yaml:9:15: error: unknown secrets `b` (declared: c)",
-    ] {
-        assert!(out.contains(want), "{want}\n{out}");
-    }
+    crate::support::assert_contains_all(
+        &out,
+        &[
+            "compose.yaml:3:18: error: secrets a: variable PW is not set",
+            "compose.yaml:5:11: error: `stacks/app/gone.txt` does not exist in the repository",
+            "compose.yaml:9:15: error: unknown secrets `b` (declared: c)",
+        ],
+    );
 }
 
 /// Volume modes and long-syntax options reach the engine as compose sends

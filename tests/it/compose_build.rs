@@ -106,15 +106,16 @@ fn bad_build_settings_are_errors_at_their_place() {
         "services:\n  a:\n    build: https://github.com/x/y.git\n  b:\n    build: ../../..\n  c:\n    build: {context: ., ssh: [default]}\n  d:\n    build: ./nothere\n  e:\n    command: [true]\n",
     );
     let out = tend(dir.path(), &["check", "."]).expect_code(1).stdout;
-    for want in [
-        "compose.yaml:3:12: error: build context `https://github.com/x/y.git` is remote",
-        "compose.yaml:5:12: error: build context `../../..` leaves the repository",
-        "compose.yaml:7:25: error: `build.ssh` is not supported yet",
-        "compose.yaml:9:12: error: `stacks/b/nothere` does not exist in the repository",
-        "compose.yaml:11:5: error: service e needs `image` or `build`",
-    ] {
-        assert!(out.contains(want), "missing {want:?} in:\n{out}");
-    }
+    crate::support::assert_contains_all(
+        &out,
+        &[
+            "compose.yaml:3:12: error: build context `https://github.com/x/y.git` is remote",
+            "compose.yaml:5:12: error: build context `../../..` leaves the repository",
+            "compose.yaml:7:25: error: `build.ssh` is not supported yet",
+            "compose.yaml:9:12: error: `stacks/b/nothere` does not exist in the repository",
+            "compose.yaml:11:5: error: service e needs `image` or `build`",
+        ],
+    );
     // A context without its Dockerfile is accepted, as compose accepts it;
     // the builder says what is missing when the service is applied.
     assert!(!out.contains("stacks/b/Dockerfile"), "{out}");

@@ -105,16 +105,17 @@ fn include_and_extends_make_one_project() {
     let out = tend(dir.path(), &["config", ".", "web"])
         .expect_code(0)
         .stdout;
-    for want in [
-        "  cache:",
-        "  db:",
-        "image: busybox:7",
-        "NET_ADMIN",
-        "X: quoted",
-        "\"Y\": \"'kept as written'\"",
-    ] {
-        assert!(out.contains(want), "{want}\n{out}");
-    }
+    crate::support::assert_contains_all(
+        &out,
+        &[
+            "  cache:",
+            "  db:",
+            "image: busybox:7",
+            "NET_ADMIN",
+            "X: quoted",
+            "\"Y\": \"'kept as written'\"",
+        ],
+    );
     assert!(!out.contains("extends"), "{out}");
 }
 
@@ -151,19 +152,20 @@ fn bad_project_inputs_are_errors_at_their_place() {
         "services:\n  a:\n    image: busybox\n    profiles: ['my profile']\nx-tend:\n  profiles: ['a b']\n",
     );
     let out = tend(dir.path(), &["check", "."]).expect_code(1).stdout;
-    for want in [
-        "stacks/prof/compose.yaml:4:16: error: invalid profile name `my profile`",
-        "stacks/prof/compose.yaml:6:14: error: invalid profile name `a b`",
-        "stacks/bad/compose.yaml:2:5: error: include `../../../etc/passwd` leaves the repository",
-        "stacks/bad/compose.yaml:8:14: error: extends cycle: a → b → a",
-        "stacks/loop/inc/one.yaml:1:11: error: include cycle: stacks/loop/compose.yaml → stacks/loop/inc/one.yaml → stacks/loop/compose.yaml",
-        "stacks/twice/compose.yaml:5:21: error: extends file `gone.yaml` does not exist (`stacks/twice/gone.yaml`)",
-        "stacks/twice/inc.yaml:3:5: error: service `app` of stacks/twice/inc.yaml is already defined",
-        "stacks/broken/broken.yaml:4:13: error: invalid port `70000:80`",
-        "stacks/broken/broken.yaml:5:5: error: unknown key `bogus`",
-    ] {
-        assert!(out.contains(want), "missing {want:?} in:\n{out}");
-    }
+    crate::support::assert_contains_all(
+        &out,
+        &[
+            "stacks/prof/compose.yaml:4:16: error: invalid profile name `my profile`",
+            "stacks/prof/compose.yaml:6:14: error: invalid profile name `a b`",
+            "stacks/bad/compose.yaml:2:5: error: include `../../../etc/passwd` leaves the repository",
+            "stacks/bad/compose.yaml:8:14: error: extends cycle: a → b → a",
+            "stacks/loop/inc/one.yaml:1:11: error: include cycle: stacks/loop/compose.yaml → stacks/loop/inc/one.yaml → stacks/loop/compose.yaml",
+            "stacks/twice/compose.yaml:5:21: error: extends file `gone.yaml` does not exist (`stacks/twice/gone.yaml`)",
+            "stacks/twice/inc.yaml:3:5: error: service `app` of stacks/twice/inc.yaml is already defined",
+            "stacks/broken/broken.yaml:4:13: error: invalid port `70000:80`",
+            "stacks/broken/broken.yaml:5:5: error: unknown key `bogus`",
+        ],
+    );
 }
 
 /// A service defined in an included file: one changed line there recreates
@@ -242,11 +244,12 @@ fn replicas_are_numbered_containers_and_scale_down_from_the_top() {
         "services:\n  a:\n    image: busybox\n    scale: -1\n  b:\n    image: busybox\n    scale: 2\n    deploy: {replicas: 3}\n  c:\n    image: busybox\n    scale: 2\n    container_name: c\n",
     );
     let out = tend(dir.path(), &["check", "."]).expect_code(1).stdout;
-    for want in [
-        "compose.yaml:4:12: error: replicas must be a whole number of containers, 0 or more (found -1)",
-        "compose.yaml:8:24: error: `scale: 2` and `deploy.replicas: 3` differ",
-        "compose.yaml:12:21: error: container_name cannot be set with 2 replicas",
-    ] {
-        assert!(out.contains(want), "missing {want:?} in:\n{out}");
-    }
+    crate::support::assert_contains_all(
+        &out,
+        &[
+            "compose.yaml:4:12: error: replicas must be a whole number of containers, 0 or more (found -1)",
+            "compose.yaml:8:24: error: `scale: 2` and `deploy.replicas: 3` differ",
+            "compose.yaml:12:21: error: container_name cannot be set with 2 replicas",
+        ],
+    );
 }

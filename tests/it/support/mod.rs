@@ -216,3 +216,10 @@ impl Remote {
         self.commit_push(message)
     }
 }
+
+/// Asserts that `text` holds every one of `wants`, naming the first missing.
+pub fn assert_contains_all(text: &str, wants: &[&str]) {
+    for want in wants {
+        assert!(text.contains(want), "missing {want:?} in:\n{text}");
+    }
+}
