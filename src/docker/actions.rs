@@ -4,7 +4,7 @@
 
 use super::{DockerError, Engine, ops};
 use crate::model::StackAction;
-use crate::plan::{ContainerSeen, HostState, RunState};
+use crate::model::{ContainerSeen, HostState, RunState};
 
 /// Runs `action` on the containers of `stack` (only `services` if not
 /// empty). `update` only pulls here; recreating is the planner's job.

@@ -7,7 +7,7 @@ use super::create::{NewContainer, create_container};
 use super::ops;
 use super::{DockerError, Engine};
 use crate::model::DependCondition;
-use crate::plan::{Action, Change, HostState, StackPlan, Target};
+use crate::model::{Action, Change, HostState, StackPlan, Target};
 use serde::Serialize;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
@@ -165,7 +165,7 @@ async fn service(
         Action::Rename => {
             let name = match target.and_then(|t| t.services.get(&c.target)) {
                 Some(s) => s.container_n(stack, &c.target, c.replica),
-                None => crate::plan::container_name(stack, &c.target),
+                None => crate::model::container_name(stack, &c.target),
             };
             ops::rename(e, id, &name).await
         }
@@ -218,7 +218,7 @@ async fn service(
 async fn before_stop(e: &Engine, id: &str, hooks: &[crate::model::Hook]) -> Vec<String> {
     let running = matches!(
         ops::status(e, id).await,
-        Ok((crate::plan::RunState::Running, ..))
+        Ok((crate::model::RunState::Running, ..))
     );
     if hooks.is_empty() || !running {
         return Vec::new();

@@ -8,7 +8,7 @@
 use super::context::{self, INLINE_DOCKERFILE};
 use super::{DockerError, Engine};
 use crate::model::Build;
-use crate::plan::render::BuildTarget;
+use crate::model::BuildTarget;
 use bollard::query_parameters::BuildImageOptions;
 use futures_util::StreamExt;
 use std::collections::HashMap;

@@ -5,9 +5,9 @@
 use super::observe::format_parts;
 use super::ops::base_labels;
 use super::{DockerError, Engine};
+use crate::model::ServiceTarget;
+use crate::model::labels;
 use crate::model::{MountKind, Resource, Service};
-use crate::plan::labels;
-use crate::plan::render::ServiceTarget;
 use bollard::models::{
     ContainerCreateBody, EndpointIpamConfig, EndpointSettings, HealthConfig, HostConfig, Mount,
     MountType, NetworkConnectRequest, NetworkingConfig, PortBinding, RestartPolicy,

@@ -3,7 +3,7 @@
 //! or changed health.
 
 use super::{DockerError, Engine};
-use crate::plan::labels;
+use crate::model::labels;
 use bollard::query_parameters::EventsOptions;
 use futures_util::{Stream, StreamExt};
 use std::collections::HashMap;

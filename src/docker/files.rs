@@ -105,7 +105,7 @@ pub async fn copy_in(
     id: &str,
     files: &[(String, std::path::PathBuf)],
 ) -> Result<(), DockerError> {
-    use crate::workdir::remote::{Entry, tar};
+    use super::archive::{Entry, tar};
     use std::os::unix::fs::PermissionsExt;
     if files.is_empty() {
         return Ok(());
@@ -134,7 +134,7 @@ pub async fn write_in(
     id: &str,
     texts: &[crate::model::Inject],
 ) -> Result<(), DockerError> {
-    use crate::workdir::remote::{Entry, tar};
+    use super::archive::{Entry, tar};
     if texts.is_empty() {
         return Ok(());
     }

@@ -7,6 +7,7 @@
 
 pub mod actions;
 pub mod apply;
+pub mod archive;
 pub mod build;
 pub mod context;
 pub mod create;

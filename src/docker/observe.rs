@@ -2,8 +2,8 @@
 //! and one image inspect per image reference the desired stacks name.
 
 use super::{DockerError, Engine, not_found};
-use crate::plan::labels;
-use crate::plan::observed::{
+use crate::model::labels;
+use crate::model::{
     ContainerSeen, Health, HostState, NetworkSeen, RunState, exit_code_from_status,
 };
 use bollard::query_parameters::{ListContainersOptions, ListNetworksOptions, ListVolumesOptions};

@@ -2,10 +2,10 @@
 //! `<project>-<service>-1`, `<project>_<network>`, `<project>_<volume>`.
 
 use super::{DockerError, Engine, not_found};
+use crate::model::condition_met;
+use crate::model::labels;
 use crate::model::{DependCondition, Resource};
-use crate::plan::labels;
-use crate::plan::render::condition_met;
-use crate::plan::{Health, RunState};
+use crate::model::{Health, RunState};
 use bollard::models::{Ipam, IpamConfig, NetworkCreateRequest, VolumeCreateRequest};
 use bollard::query_parameters::{
     CreateImageOptions, RemoveContainerOptions, RenameContainerOptions, StopContainerOptions,

@@ -276,8 +276,10 @@ pub fn word<T: Serialize>(value: &T) -> String {
         .unwrap_or_default()
 }
 
+mod actual;
 pub mod alert;
 mod build;
+mod change;
 mod hook;
 mod inject;
 mod options;
@@ -285,12 +287,19 @@ mod run;
 pub mod secret;
 mod stack;
 mod status;
+mod target;
 pub mod throttle;
+pub use actual::{
+    ContainerSeen, Health, HostState, NetworkSeen, RunState, condition_met, container_name,
+    exit_code_from_status, labels,
+};
 pub use alert::{Alert, Delivery, Letter, Notification};
 pub use build::Build;
+pub use change::{Action, Change, Plan, StackPlan, Sync};
 pub use hook::Hook;
 pub use inject::Inject;
 pub use options::ContainerOptions;
 pub use run::*;
 pub use stack::*;
 pub use status::*;
+pub use target::{BindFn, Bound, BoundAs, BuildTarget, ServiceTarget, Target};

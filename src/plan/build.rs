@@ -1,11 +1,10 @@
 //! The planner proper: per stack, compare each service's target with the
 //! container found for it and say what to do and why.
 
-use super::observed::{ContainerSeen, HostState, RunState};
-use super::render::Target;
 use super::service::service_change;
 use super::{Action, Change, Context, Plan, StackPlan, asleep};
 use crate::model::StackState;
+use crate::model::{ContainerSeen, HostState, RunState, Target};
 use std::collections::{BTreeMap, BTreeSet};
 
 /// Plans every target against what its host shows, plus the leftovers of
@@ -303,11 +302,6 @@ fn failing(c: &ContainerSeen, want: &Want) -> bool {
         && (c.health == super::Health::Unhealthy
             || (c.state == RunState::Exited && !matches!(c.exit_code, None | Some(0 | 137 | 143)))
             || c.state == RunState::Restarting)
-}
-
-/// The expected container name: `<project>-<service>-<n>`.
-pub fn container_name(stack: &str, service: &str) -> String {
-    format!("{stack}-{service}-1")
 }
 
 /// Networks and volumes the stack's services need and the host lacks.

@@ -2,8 +2,8 @@
 //! container (`tend.config-parts`), and the hash over them
 //! (`tend.config-hash`), so a plan can say which fields changed.
 
-use super::render::ServiceTarget;
 use crate::model::Service;
+use crate::model::ServiceTarget;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
@@ -58,7 +58,7 @@ impl ServiceTarget {
         let digest = short(&format!("{settings}\n{files}"));
         self.parts.insert("build".into(), digest.clone());
         self.hash = hash_of(&self.parts);
-        self.build = Some(super::render::BuildTarget { context, digest });
+        self.build = Some(crate::model::BuildTarget { context, digest });
     }
 }
 

@@ -2,6 +2,7 @@
 //! errors, relative binds.
 
 use super::*;
+use crate::model::{DependCondition, StackState};
 
 fn service(image: &str) -> Service {
     Service {

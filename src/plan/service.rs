@@ -3,9 +3,8 @@
 //! (stopped, paused, renamed outside tend), or held stopped/paused.
 
 use super::build::{Want, change, short_commit, with_id};
-use super::observed::{ContainerSeen, HostState, RunState};
-use super::render::{ServiceTarget, Target};
 use super::{Action, Change, Context};
+use crate::model::{ContainerSeen, HostState, RunState, ServiceTarget, Target};
 
 #[allow(clippy::too_many_arguments)]
 pub(super) fn service_change(

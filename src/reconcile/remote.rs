@@ -7,8 +7,9 @@
 use super::work::StackWork;
 use crate::docker::Engine;
 use crate::docker::apply::Step;
+use crate::docker::archive::{Entry, tar};
 use crate::plan::{Change, Target};
-use crate::workdir::remote::{Entry, folders, tar, volume_key};
+use crate::workdir::remote::{folders, volume_key};
 use crate::workdir::{Placed, under};
 use std::collections::BTreeMap;
 

@@ -1,9 +1,65 @@
-//! What a Docker host looks like, as far as tend cares: the containers,
-//! networks and volumes carrying tend's labels, and the ids of the images
-//! the desired stacks name. Filled by `docker::observe`, read by `plan`.
+//! What a Docker host looks like, as far as tend cares ("Actual"): the
+//! containers, networks and volumes carrying tend's labels, the ids of the
+//! images the desired stacks name, the label keys and container names tend
+//! uses. Filled by `docker::observe`, read by `plan`.
 
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
+
+/// Label keys tend reads and writes.
+pub mod labels {
+    /// Compose project (the stack name).
+    pub const PROJECT: &str = "com.docker.compose.project";
+    /// Compose service.
+    pub const SERVICE: &str = "com.docker.compose.service";
+    /// Replica number, from 1.
+    pub const NUMBER: &str = "com.docker.compose.container-number";
+    /// Compose network key.
+    pub const NETWORK: &str = "com.docker.compose.network";
+    /// Compose volume key.
+    pub const VOLUME: &str = "com.docker.compose.volume";
+    /// The project directory (the stack's working directory).
+    pub const WORKING_DIR: &str = "com.docker.compose.project.working_dir";
+    /// The compose file, in the project directory.
+    pub const CONFIG_FILES: &str = "com.docker.compose.project.config_files";
+    /// The project's `.env`, when it has one.
+    pub const ENVIRONMENT_FILE: &str = "com.docker.compose.project.environment_file";
+    /// `true` on everything tend created.
+    pub const MANAGED: &str = "tend.managed";
+    /// Hash of the container spec.
+    pub const HASH: &str = "tend.config-hash";
+    /// Field → short hash, `k=v,…`.
+    pub const PARTS: &str = "tend.config-parts";
+    /// The image reference as written.
+    pub const IMAGE: &str = "tend.image";
+    /// The restart policy as written.
+    pub const RESTART: &str = "tend.restart";
+    /// The commit that created it.
+    pub const COMMIT: &str = "tend.commit";
+}
+
+/// The default name of a service's first container: `<stack>-<service>-1`.
+pub fn container_name(stack: &str, service: &str) -> String {
+    format!("{stack}-{service}-1")
+}
+
+/// Whether `condition` on a dependency is met by its observed container.
+pub fn condition_met(
+    condition: super::DependCondition,
+    state: RunState,
+    health: Health,
+    exit: Option<i64>,
+) -> bool {
+    match condition {
+        super::DependCondition::ServiceStarted => state == RunState::Running,
+        super::DependCondition::ServiceHealthy => {
+            state == RunState::Running && health != Health::Unhealthy && health != Health::Starting
+        }
+        super::DependCondition::ServiceCompletedSuccessfully => {
+            state == RunState::Exited && exit == Some(0)
+        }
+    }
+}
 
 /// The observed state of one host.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
