@@ -3,6 +3,7 @@
 //! conversion of one service into the normalised [`Service`].
 
 use super::at::{At, RawNode};
+use super::compose_files as files;
 use super::compose_forms::{self as forms, Errs};
 use super::node::{Node, Value};
 use super::raw::{Scalar, XTend};
@@ -27,10 +28,10 @@ pub struct ComposeFile {
     _version: Option<RawNode>,
     /// Top-level secrets (from files).
     #[serde(default)]
-    pub secrets: BTreeMap<String, At<super::compose_files::FileSpec>>,
+    pub secrets: BTreeMap<String, At<files::FileSpec>>,
     /// Top-level configs (from files).
     #[serde(default)]
-    pub configs: BTreeMap<String, At<super::compose_files::FileSpec>>,
+    pub configs: BTreeMap<String, At<files::FileSpec>>,
     /// Project name; must equal the stack's folder name.
     pub name: Option<At<String>>,
     /// tend's own settings for the stack.
@@ -293,7 +294,7 @@ pub fn service(spec: &At<ServiceSpec>, name: &str, dir: &str, errs: &mut Errs) -
         env_file: spec
             .env_file
             .as_ref()
-            .map(|e| super::compose_files::env_files(&e.0, dir, errs))
+            .map(|e| files::env_files(&e.0, dir, errs))
             .unwrap_or_default()
             .into_iter()
             .map(|(_, f)| f)
@@ -375,4 +376,32 @@ pub fn service(spec: &At<ServiceSpec>, name: &str, dir: &str, errs: &mut Errs) -
             .or_insert(crate::model::DependCondition::ServiceStarted);
     }
     out
+}
+
+/// The services' `secrets:`/`configs:`: read-only binds of the files,
+/// copies of the texts.
+pub(super) fn file_mounts(
+    spec: &ComposeFile,
+    services: &mut BTreeMap<String, crate::model::Service>,
+    vars: &BTreeMap<String, String>,
+    errs: &mut Errs,
+) {
+    let lookup = |k: &str| vars.get(k).cloned();
+    let secrets = files::declared(&spec.secrets, files::Kind::Secret, &lookup, errs);
+    let configs = files::declared(&spec.configs, files::Kind::Config, &lookup, errs);
+    for (name, raw) in &spec.services {
+        let Some(service) = services.get_mut(name) else {
+            continue;
+        };
+        for (refs, known, kind) in [
+            (&raw.value.secrets, &secrets, files::Kind::Secret),
+            (&raw.value.configs, &configs, files::Kind::Config),
+        ] {
+            if let Some(r) = refs {
+                let (binds, texts) = files::mounts(&r.0, known, kind, errs);
+                service.volumes.extend(binds);
+                service.inject.extend(texts);
+            }
+        }
+    }
 }

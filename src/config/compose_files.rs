@@ -345,31 +345,3 @@ pub fn env_files(node: &Node, dir: &str, errs: &mut Errs) -> Vec<(Pos, EnvFile)>
     }
     out
 }
-
-/// The services' `secrets:`/`configs:`: read-only binds of the files,
-/// copies of the texts.
-pub(super) fn file_mounts(
-    spec: &super::compose::ComposeFile,
-    services: &mut BTreeMap<String, crate::model::Service>,
-    vars: &BTreeMap<String, String>,
-    errs: &mut Errs,
-) {
-    let lookup = |k: &str| vars.get(k).cloned();
-    let secrets = declared(&spec.secrets, Kind::Secret, &lookup, errs);
-    let configs = declared(&spec.configs, Kind::Config, &lookup, errs);
-    for (name, raw) in &spec.services {
-        let Some(service) = services.get_mut(name) else {
-            continue;
-        };
-        for (refs, known, kind) in [
-            (&raw.value.secrets, &secrets, Kind::Secret),
-            (&raw.value.configs, &configs, Kind::Config),
-        ] {
-            if let Some(r) = refs {
-                let (binds, texts) = mounts(&r.0, known, kind, errs);
-                service.volumes.extend(binds);
-                service.inject.extend(texts);
-            }
-        }
-    }
-}

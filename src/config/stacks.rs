@@ -195,7 +195,7 @@ fn load(
         super::compose_profiles::check_profile(p.pos, &p.value, &mut errs);
     }
     super::compose_profiles::disabled_dependencies(&spec, &services, &mut errs);
-    super::compose_files::file_mounts(&spec, &mut services, &vars, &mut errs);
+    super::compose::file_mounts(&spec, &mut services, &vars, &mut errs);
     let files = spec.secrets.values().chain(spec.configs.values());
     for f in files.filter_map(|s| s.value.file.as_ref()) {
         if let Some(value) = crate::model::inside_folder(&format!("{dir}/{}", f.value))

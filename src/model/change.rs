@@ -50,6 +50,27 @@ pub struct Change {
     pub replica: u32,
 }
 
+impl Change {
+    /// A change of `target` (replica 1, no id, level 0).
+    pub fn new(action: Action, target: &str, reason: String, drift: bool) -> Change {
+        Change {
+            action,
+            target: target.to_owned(),
+            reason,
+            drift,
+            id: None,
+            level: 0,
+            replica: 1,
+        }
+    }
+
+    /// The change, about the existing object `id`.
+    pub fn with_id(mut self, id: &str) -> Change {
+        self.id = Some(id.to_owned());
+        self
+    }
+}
+
 /// Kinds of change.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]

@@ -12,6 +12,16 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Duration;
 
+/// A commit id shortened to 7 characters for reasons, logs and pages;
+/// anything that is not a long hex id stays whole.
+pub fn short_commit(commit: &str) -> &str {
+    if commit.len() > 7 && commit.bytes().all(|b| b.is_ascii_hexdigit()) {
+        &commit[..7]
+    } else {
+        commit
+    }
+}
+
 /// Everything one commit of a config repository asks for.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Desired {

@@ -1,7 +1,7 @@
 //! The planner proper: per stack, compare each service's target with the
 //! container found for it and say what to do and why.
 
-use super::service::service_change;
+use super::service::{Want, service_change};
 use super::{Action, Change, Context, Plan, StackPlan, asleep};
 use crate::model::StackState;
 use crate::model::{ContainerSeen, HostState, RunState, Target};
@@ -75,28 +75,8 @@ fn word(state: StackState) -> &'static str {
     }
 }
 
-pub(super) fn change(action: Action, target: &str, reason: String, drift: bool) -> Change {
-    Change {
-        action,
-        target: target.to_owned(),
-        reason,
-        drift,
-        id: None,
-        level: 0,
-        replica: 1,
-    }
-}
-
-/// What a service should be doing now, and why when it is not running.
-pub(super) enum Want {
-    Running,
-    Stopped(String),
-    Paused(String),
-    Absent,
-}
-
 fn plan_stack(t: &Target, mine: &[&ContainerSeen], host: &HostState, cx: &Context) -> StackPlan {
-    let short = short_commit(cx.commit);
+    let short = crate::model::short_commit(cx.commit);
     let sleeping = t.sleep.as_ref().is_some_and(|w| asleep(w, cx.now));
     let desired_state = if t.state == StackState::Running && sleeping {
         "sleeping"
@@ -154,8 +134,8 @@ fn plan_stack(t: &Target, mine: &[&ContainerSeen], host: &HostState, cx: &Contex
             "service {} is no longer in the compose file (commit {short})",
             c.service
         );
-        out.changes.push(with_id(
-            change(Action::Remove, &c.service, reason, false),
+        out.changes.push(Change::with_id(
+            Change::new(Action::Remove, &c.service, reason, false),
             &c.id,
         ));
     }
@@ -178,7 +158,8 @@ fn plan_stack(t: &Target, mine: &[&ContainerSeen], host: &HostState, cx: &Contex
                 "scaled to {count} replica(s): container {} is not needed",
                 extra.name
             );
-            let mut ch = with_id(change(Action::Remove, name, reason, false), &extra.id);
+            let mut ch =
+                Change::with_id(Change::new(Action::Remove, name, reason, false), &extra.id);
             ch.replica = extra.number;
             out.changes.push(ch);
         }
@@ -188,8 +169,8 @@ fn plan_stack(t: &Target, mine: &[&ContainerSeen], host: &HostState, cx: &Contex
             let of = &found[from..to];
             for extra in of.iter().skip(1) {
                 let reason = format!("duplicate container {} of service {name}", extra.name);
-                out.changes.push(with_id(
-                    change(Action::Remove, name, reason, true),
+                out.changes.push(Change::with_id(
+                    Change::new(Action::Remove, name, reason, true),
                     &extra.id,
                 ));
             }
@@ -262,7 +243,7 @@ fn files(t: &Target, out: &mut Vec<Change>) {
     use crate::model::FileKind;
     for f in &t.files {
         let drift = f.kind == FileKind::Restore;
-        out.push(change(
+        out.push(Change::new(
             Action::for_file(f.kind),
             &f.path,
             f.reason.clone(),
@@ -280,20 +261,6 @@ fn phase(a: Action) -> u8 {
         Action::RemoveNetwork => 3,
         _ => 2,
     }
-}
-
-/// A commit id shortened for reasons; other words stay whole.
-pub(super) fn short_commit(commit: &str) -> &str {
-    if commit.len() > 7 && commit.bytes().all(|b| b.is_ascii_hexdigit()) {
-        &commit[..7]
-    } else {
-        commit
-    }
-}
-
-pub(super) fn with_id(mut c: Change, id: &str) -> Change {
-    c.id = Some(id.to_owned());
-    c
 }
 
 /// A container that should run but exited with an error or is unhealthy.
@@ -322,7 +289,7 @@ fn resources(t: &Target, host: &HostState, out: &mut Vec<Change>) {
         }
         let full = t.network(net).full_name(&t.name, net);
         if !host.networks.iter().any(|n| n.name == full) {
-            out.push(change(
+            out.push(Change::new(
                 Action::CreateNetwork,
                 net,
                 format!("network {full} is missing"),
@@ -333,7 +300,7 @@ fn resources(t: &Target, host: &HostState, out: &mut Vec<Change>) {
     for (vol, r) in &t.volumes {
         let full = r.full_name(&t.name, vol);
         if !r.external && !host.volumes.contains(&full) {
-            out.push(change(
+            out.push(Change::new(
                 Action::CreateVolume,
                 vol,
                 format!("volume {full} is missing"),
@@ -349,8 +316,8 @@ fn remove_networks(project: &str, host: &HostState, why: &str, out: &mut Vec<Cha
         .iter()
         .filter(|n| n.project == project && n.managed)
     {
-        out.push(with_id(
-            change(Action::RemoveNetwork, &n.name, why.to_owned(), false),
+        out.push(Change::with_id(
+            Change::new(Action::RemoveNetwork, &n.name, why.to_owned(), false),
             &n.id,
         ));
     }
@@ -361,8 +328,8 @@ fn leftover(project: &str, host_name: &str, host: &HostState, prune: bool) -> St
     let why = "stack is no longer in the repository (prune is on)";
     if prune {
         for c in host.containers.iter().filter(|c| c.project == project) {
-            changes.push(with_id(
-                change(Action::Remove, &c.service, why.into(), false),
+            changes.push(Change::with_id(
+                Change::new(Action::Remove, &c.service, why.into(), false),
                 &c.id,
             ));
         }

@@ -2,9 +2,20 @@
 //! a different config or image (recreate, naming the fields), drifted
 //! (stopped, paused, renamed outside tend), or held stopped/paused.
 
-use super::build::{Want, change, short_commit, with_id};
 use super::{Action, Change, Context};
 use crate::model::{ContainerSeen, HostState, RunState, ServiceTarget, Target};
+
+/// What a service should be doing now, and why when it is not running.
+pub(super) enum Want {
+    /// Running.
+    Running,
+    /// Stopped, for this reason.
+    Stopped(String),
+    /// Paused, for this reason.
+    Paused(String),
+    /// No container at all.
+    Absent,
+}
 
 #[allow(clippy::too_many_arguments)]
 pub(super) fn service_change(
@@ -18,7 +29,7 @@ pub(super) fn service_change(
     want: &Want,
     fresh_stack: bool,
 ) -> Vec<Change> {
-    let short = short_commit(cx.commit);
+    let short = crate::model::short_commit(cx.commit);
     let run = matches!(want, Want::Running);
     let Some(c) = seen else {
         if matches!(want, Want::Absent) {
@@ -37,12 +48,12 @@ pub(super) fn service_change(
         } else {
             Action::CreateStopped
         };
-        return vec![change(action, name, reason, drift)];
+        return vec![Change::new(action, name, reason, drift)];
     };
     let id = &c.id;
     if let Want::Absent = want {
-        return vec![with_id(
-            change(Action::Remove, name, "x-tend.state is absent".into(), false),
+        return vec![Change::with_id(
+            Change::new(Action::Remove, name, "x-tend.state is absent".into(), false),
             id,
         )];
     }
@@ -52,18 +63,24 @@ pub(super) fn service_change(
         } else {
             Action::RecreateStopped
         };
-        return vec![with_id(change(action, name, reason, false), id)];
+        return vec![Change::with_id(
+            Change::new(action, name, reason, false),
+            id,
+        )];
     }
     let mut out = Vec::new();
     if !target.is_named(&c.name, &t.name, name, number) {
         let reason = format!("drift: renamed to {} outside tend", c.name);
-        out.push(with_id(change(Action::Rename, name, reason, true), id));
+        out.push(Change::with_id(
+            Change::new(Action::Rename, name, reason, true),
+            id,
+        ));
     }
     match want {
         Want::Running => match c.state {
             RunState::Running | RunState::Restarting | RunState::Removing => {}
-            RunState::Paused => out.push(with_id(
-                change(
+            RunState::Paused => out.push(Change::with_id(
+                Change::new(
                     Action::Unpause,
                     name,
                     "drift: container paused outside tend".into(),
@@ -76,28 +93,31 @@ pub(super) fn service_change(
                 let w = t.sleep.as_ref().map(|w| (w.from.expr(), w.to.expr()));
                 let (from, to) = w.unwrap_or_default();
                 let reason = format!("sleep window (from `{from}` to `{to}`) is over");
-                out.push(with_id(change(Action::Start, name, reason, false), id));
+                out.push(Change::with_id(
+                    Change::new(Action::Start, name, reason, false),
+                    id,
+                ));
             }
             RunState::Created | RunState::Exited | RunState::Dead => {
                 let how = match c.exit_code {
                     Some(0 | 137 | 143) | None => "stopped outside tend".to_owned(),
                     Some(code) => format!("exited with code {code}"),
                 };
-                out.push(with_id(
-                    change(Action::Start, name, format!("drift: container {how}"), true),
+                out.push(Change::with_id(
+                    Change::new(Action::Start, name, format!("drift: container {how}"), true),
                     id,
                 ));
             }
         },
         Want::Stopped(reason) if c.state.is_up() => {
-            out.push(with_id(
-                change(Action::Stop, name, reason.clone(), false),
+            out.push(Change::with_id(
+                Change::new(Action::Stop, name, reason.clone(), false),
                 id,
             ));
         }
         Want::Paused(reason) if c.state == RunState::Running => {
-            out.push(with_id(
-                change(Action::Pause, name, reason.clone(), false),
+            out.push(Change::with_id(
+                Change::new(Action::Pause, name, reason.clone(), false),
                 id,
             ));
         }

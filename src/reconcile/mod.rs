@@ -23,7 +23,7 @@ pub mod timers;
 pub mod work;
 
 use crate::config::{self, LoadError};
-use crate::model::{Applied, AuditKind, Desired, DesiredSummary, Diagnostic, Status};
+use crate::model::{Applied, AuditKind, Desired, DesiredSummary, Diagnostic, Status, short_commit};
 use crate::source::{Fetched, Source, SourceError};
 use crate::store::Store;
 pub use audit::record;
@@ -187,11 +187,11 @@ impl Daemon {
 
     /// Validates a new commit and applies it, or rejects it.
     async fn consider(&mut self, fetched: &Fetched, why: &str) -> Result<(), ReconcileError> {
-        let short = &fetched.commit[..fetched.commit.len().min(7)];
+        let short = short_commit(&fetched.commit);
         if let Some(old) = &fetched.rewritten_from {
             let reason = format!(
                 "history rewritten: {short} does not contain the previous tip {}",
-                &old[..old.len().min(7)]
+                short_commit(old)
             );
             let details = json!({"previous": old});
             self.log_event(
@@ -239,7 +239,7 @@ impl Daemon {
         dir: std::path::PathBuf,
         desired: Desired,
     ) -> Result<(), ReconcileError> {
-        let short = &fetched.commit[..fetched.commit.len().min(7)];
+        let short = short_commit(&fetched.commit);
         let reason = format!("new commit {short}: {} (found by {why})", fetched.summary);
         let previous = self.in_force().as_ref().map(|a| a.commit.clone());
         let details =
@@ -270,11 +270,11 @@ impl Daemon {
     }
 
     async fn reject(&mut self, fetched: &Fetched, diagnostics: Vec<Diagnostic>) {
-        let short = &fetched.commit[..fetched.commit.len().min(7)];
+        let short = short_commit(&fetched.commit);
         let kept = self
             .in_force()
             .map_or("nothing is applied yet".to_owned(), |a| {
-                format!("{} stays in force", &a.commit[..a.commit.len().min(7)])
+                format!("{} stays in force", short_commit(&a.commit))
             });
         let reason = format!(
             "commit {short} rejected: {} config error(s); {kept}",

@@ -30,7 +30,9 @@ pub fn ago(t: DateTime<Utc>, now: DateTime<Utc>) -> String {
 
 /// The first 7 characters of a commit id, or "—".
 pub fn short(commit: Option<&str>) -> String {
-    commit.map_or("—".to_owned(), |c| c[..c.len().min(7)].to_owned())
+    commit.map_or("—".to_owned(), |c| {
+        crate::model::short_commit(c).to_owned()
+    })
 }
 
 /// "1.2 s" between two instants, or empty when either is missing.
