@@ -38,6 +38,7 @@
 
 pub mod alert;
 pub mod config;
+pub mod daemon;
 pub mod docker;
 pub mod live;
 pub mod metrics;

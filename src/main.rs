@@ -28,7 +28,7 @@ enum LogFormat {
 #[derive(Subcommand)]
 enum Command {
     /// Run the daemon: follow a config repository and keep it applied.
-    Run(Box<cli::run::RunArgs>),
+    Run(Box<tend::daemon::Options>),
     /// Validate a config repository; exit 0 valid, 1 invalid, 2 could not run.
     Check {
         /// The config repository folder.

@@ -22,7 +22,7 @@ pub fn notify_test(url: &str) -> anyhow::Result<ExitCode> {
         status: "works".into(),
         summary: format!(
             "A test message from tend on {}: this URL is set up.",
-            tend::reconcile::mail::hostname()
+            tend::reconcile::notify::letters::hostname()
         ),
         host: None,
         commit: None,

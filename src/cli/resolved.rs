@@ -13,7 +13,7 @@ use std::path::Path;
 use std::process::ExitCode;
 use tend::config::{self, LoadError};
 use tend::plan::{ServiceTarget, Target};
-use tend::reconcile::work::Layout;
+use tend::reconcile::stacks::work::Layout;
 
 /// Output format of `tend config`.
 #[derive(Clone, Copy, clap::ValueEnum)]

@@ -10,8 +10,8 @@ use std::path::Path;
 use std::process::ExitCode;
 use tend::config::{self, LoadError};
 use tend::plan::{self, Context, Holds, Plan, Sync};
-use tend::reconcile::pass::{self, Engines, Observation};
-use tend::reconcile::work::Layout;
+use tend::reconcile::stacks::pass::{self, Engines, Observation};
+use tend::reconcile::stacks::work::Layout;
 
 /// Arguments of `tend plan` and `tend apply`.
 #[derive(clap::Args)]

@@ -11,6 +11,9 @@ use std::time::Duration;
 /// Most entries walked when digesting a folder.
 const MAX_ENTRIES: usize = 100_000;
 
+/// A running folder watch; dropping it stops the watch.
+pub type Watcher = notify::RecommendedWatcher;
+
 /// A folder followed as it is.
 pub struct DirSource {
     path: PathBuf,
@@ -102,7 +105,7 @@ pub fn watch(
     path: &Path,
     debounce: Duration,
     on_change: impl Fn() + Send + 'static,
-) -> Result<notify::RecommendedWatcher, SourceError> {
+) -> Result<Watcher, SourceError> {
     use notify::Watcher;
     let (tx, rx) = std::sync::mpsc::channel::<()>();
     let mut watcher = notify::recommended_watcher(move |res: notify::Result<notify::Event>| {

@@ -2,9 +2,9 @@
 //! managed container asks the controller for a pass (after a short settle);
 //! a dropped stream is reopened with backoff.
 
+use super::pass::Observation;
 use super::{EVENT_CONFIRM, EVENT_SETTLE, Stacks};
 use crate::docker::events;
-use crate::reconcile::pass::Observation;
 use crate::reconcile::queue::Reason;
 use futures_util::StreamExt;
 use std::time::Duration;

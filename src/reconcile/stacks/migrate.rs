@@ -7,8 +7,8 @@
 //! removed only when no container mounts it any more.
 
 use super::Stacks;
+use super::pass::Observation;
 use crate::docker::observe::bind_mounts;
-use crate::reconcile::pass::Observation;
 use crate::workdir::migrate::{carry, copy_of, remove_unused};
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};

@@ -4,16 +4,21 @@
 //! only when `self_heal` is on and the brake allows. Stack jobs come in as
 //! requests and run between passes, so two changes to one stack never race.
 
+pub mod brake;
 mod events;
 mod jobs;
 mod migrate;
+pub mod pass;
+pub mod remote;
 mod removed;
 mod report;
+pub mod work;
 
-use super::brake::Brake;
-use super::pass::{self, Engines, Observation};
+use super::backoff::Backoff;
 use super::queue::{Queue, Reason};
-use super::timers;
+use crate::reconcile::triggers;
+use brake::Brake;
+use pass::{Engines, Observation};
 
 use crate::model::{Applied, AuditKind, StackAction};
 use crate::plan::view::{self, LastPlan, StackStatus};
@@ -31,6 +36,9 @@ const EVENT_SETTLE: Duration = Duration::from_millis(250);
 /// When a Docker event's stack is looked at once more (the list can lag the
 /// event by more than [`EVENT_SETTLE`] on a loaded host).
 const EVENT_CONFIRM: Duration = Duration::from_secs(2);
+
+/// How soon an unreachable host is looked at again: 2 s, doubling to 1 min.
+const HOST_RETRY: Backoff = Backoff::new(Duration::from_secs(2), 2, Duration::from_secs(60));
 
 /// A stack job's request: run `action` and answer with the log lines.
 pub struct StackRequest {
@@ -67,7 +75,7 @@ pub struct Stacks {
     followed: BTreeSet<String>,
     next_wake: Option<chrono::DateTime<Utc>>,
     /// The stacks' working directories.
-    layout: super::work::Layout,
+    layout: work::Layout,
     /// The data folder.
     data: std::path::PathBuf,
     /// Stack → `remove_data` as the last commit that had it said.
@@ -75,9 +83,11 @@ pub struct Stacks {
     /// Where metrics and live notices go.
     observers: crate::live::Observers,
     /// Turns events into alerts.
-    mail: Option<super::mail::Mailer>,
+    mail: Option<crate::reconcile::notify::letters::Letters>,
     /// Set while a host is unreachable: when to look again.
     retry: Option<Duration>,
+    /// Passes in a row that found a host unreachable.
+    unreachable_passes: u32,
 }
 
 impl Stacks {
@@ -101,7 +111,7 @@ impl Stacks {
             queue: Arc::new(Queue::default()),
             applied,
             engines: Engines::new(data.join("tls")),
-            layout: super::work::Layout::Work(super::work::Works::new(&data.join("stacks"))),
+            layout: work::Layout::Work(work::Works::new(&data.join("stacks"))),
             data: data.to_owned(),
             remove_data,
             view: watch::Sender::new(Vec::new()),
@@ -118,6 +128,7 @@ impl Stacks {
             followed: BTreeSet::new(),
             next_wake: None,
             retry: None,
+            unreachable_passes: 0,
             observers: crate::live::Observers::default(),
             mail: None,
         }
@@ -127,7 +138,7 @@ impl Stacks {
     /// (when tend runs in a container, a folder bound at the same path on
     /// the host, so the engine finds what tend placed).
     pub fn with_work_root(mut self, root: std::path::PathBuf) -> Self {
-        self.layout = super::work::Layout::Work(super::work::Works::new(&root));
+        self.layout = work::Layout::Work(work::Works::new(&root));
         self
     }
 
@@ -138,7 +149,7 @@ impl Stacks {
     }
 
     /// Sends alerts about stack events through `mail`.
-    pub fn with_mailer(mut self, mail: super::mail::Mailer) -> Self {
+    pub fn with_letters(mut self, mail: crate::reconcile::notify::letters::Letters) -> Self {
         self.mail = Some(mail);
         self
     }
@@ -188,7 +199,7 @@ impl Stacks {
                 _ = tokio::time::sleep(self.retry.unwrap_or_default()), if self.retry.is_some() => {
                     self.queue.request(Reason::DockerEvent);
                 }
-                _ = timers::stopped(&mut shutdown) => return,
+                _ = triggers::stopped(&mut shutdown) => return,
             }
         }
     }
@@ -197,7 +208,7 @@ impl Stacks {
         self.applied
             .borrow()
             .as_ref()
-            .map_or(timers::DEFAULT_INTERVAL, |a| {
+            .map_or(triggers::DEFAULT_INTERVAL, |a| {
                 a.desired.settings.reconcile_interval
             })
             .max(Duration::from_secs(1))
@@ -227,11 +238,13 @@ impl Stacks {
             obs
         };
         self.hosts_changed(&obs, &app.commit).await;
-        self.retry = obs.hosts.values().any(Result::is_err).then(|| {
-            self.retry.map_or(Duration::from_secs(2), |d| {
-                (d * 2).min(Duration::from_secs(60))
-            })
-        });
+        self.retry = if obs.hosts.values().any(Result::is_err) {
+            self.unreachable_passes += 1;
+            Some(HOST_RETRY.delay(self.unreachable_passes - 1))
+        } else {
+            self.unreachable_passes = 0;
+            None
+        };
         self.follow_events(&obs);
         let plan = self.plan(&obs, &app);
         let self_heal = app.desired.settings.self_heal;

@@ -4,8 +4,8 @@
 //! the stack set `x-tend.remove_data: true`.
 
 use super::Stacks;
+use super::pass::{Observation, Outcome};
 use crate::model::{AuditKind, Desired};
-use crate::reconcile::pass::{Applied, Observation};
 use serde_json::json;
 
 impl Stacks {
@@ -26,7 +26,7 @@ impl Stacks {
     /// stacks whose containers were all removed by this pass.
     pub(super) async fn removed(
         &mut self,
-        results: &[Applied],
+        results: &[Outcome],
         obs: &Observation,
         desired: &Desired,
         commit: &str,

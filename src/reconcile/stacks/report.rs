@@ -3,16 +3,16 @@
 //! degraded and back in sync.
 
 use super::Stacks;
+use super::pass::{self, Observation};
 use crate::model::AuditKind;
 use crate::plan;
 use crate::plan::view::{self, StackStatus};
-use crate::reconcile::pass::{self, Observation};
-use crate::reconcile::record;
+use crate::reconcile::audit::record;
 use serde_json::json;
 
 impl Stacks {
     /// Records each stack's apply as an event and as its last plan.
-    pub(super) async fn record_results(&mut self, results: &[pass::Applied], commit: &str) {
+    pub(super) async fn record_results(&mut self, results: &[pass::Outcome], commit: &str) {
         for r in results {
             let errors: Vec<String> = r.steps.iter().filter_map(|s| s.error.clone()).collect();
             let changes: Vec<plan::Change> = r.steps.iter().map(|s| s.change.clone()).collect();

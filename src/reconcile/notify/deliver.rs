@@ -12,6 +12,7 @@ use super::gate::Gate;
 use crate::alert::{self, AlertError, Delivered};
 use crate::metrics::Metrics;
 use crate::model::{Delivery, Notification};
+use crate::reconcile::backoff::Backoff;
 use crate::store::Store;
 use chrono::{DateTime, Utc};
 use std::collections::BTreeMap;
@@ -95,7 +96,7 @@ impl Courier {
                     }
                 }
                 _ = tokio::time::sleep(sleep.min(MAX_WAIT)) => {}
-                _ = super::timers::stopped(&mut stop) => break,
+                _ = crate::reconcile::triggers::stopped(&mut stop) => break,
             }
         }
         // Attempts in flight are dropped; they stay pending in the store.
@@ -208,10 +209,9 @@ pub fn outcome(
         return n;
     }
     let wait = retry_after.unwrap_or_else(|| {
-        let grow = backoff.saturating_mul(3u32.saturating_pow(n.attempts - 1));
         // ±20 % so that many alerts to one dead service spread out.
-        let jitter = 0.8 + 0.4 * (n.id.wrapping_mul(2_654_435_761) % 1000) as f64 / 1000.0;
-        grow.mul_f64(jitter)
+        let seed = n.id.wrapping_mul(2_654_435_761);
+        Backoff::new(backoff, 3, MAX_WAIT).jittered(n.attempts - 1, 20, seed)
     });
     n.next_at = now + chrono::Duration::from_std(wait.min(MAX_WAIT)).unwrap_or_default();
     n

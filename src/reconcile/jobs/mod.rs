@@ -10,13 +10,16 @@
 //!   `forbid` records a `skipped` run, `replace` stops the running one,
 //!   `allow` runs both.
 
-use super::jobrun::{self, Active, Launch};
-use super::timers;
+mod env;
+mod run;
+
 use crate::model::{Applied, Concurrency, Job, Missed, Run, RunStatus, Trigger};
+use crate::reconcile::triggers;
 use crate::store::Store;
 use chrono::{DateTime, Utc};
+pub use env::RunEnv;
+use run::{Active, Launch};
 use std::collections::{BTreeMap, HashMap};
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::{mpsc, oneshot, watch};
@@ -35,27 +38,10 @@ pub struct Manual {
     pub reply: oneshot::Sender<Result<u64, String>>,
 }
 
-/// Fixed settings of the scheduler.
-#[derive(Clone)]
-pub struct SchedulerConfig {
-    /// Private per-run folders are made under this.
-    pub work_root: PathBuf,
-    /// The `ansible-playbook` program.
-    pub ansible_playbook: PathBuf,
-    /// How long running jobs get to stop on shutdown.
-    pub grace: Duration,
-    /// Where stack jobs send their container actions.
-    pub stacks: Option<tokio::sync::mpsc::Sender<super::stacks::StackRequest>>,
-    /// Where runs are counted and announced.
-    pub observers: crate::live::Observers,
-    /// Turns finished runs into alerts.
-    pub mail: Option<super::mail::Mailer>,
-}
-
 /// The scheduler task's state.
 pub struct Scheduler {
     store: Store,
-    config: SchedulerConfig,
+    config: RunEnv,
     applied: watch::Receiver<Option<Arc<Applied>>>,
     current: Option<Arc<Applied>>,
     next: BTreeMap<String, DateTime<Utc>>,
@@ -69,7 +55,7 @@ impl Scheduler {
     /// A scheduler following `applied`.
     pub fn new(
         store: Store,
-        config: SchedulerConfig,
+        config: RunEnv,
         applied: watch::Receiver<Option<Arc<Applied>>>,
     ) -> Self {
         let (done_tx, done_rx) = mpsc::unbounded_channel();
@@ -124,7 +110,7 @@ impl Scheduler {
                     let _ = m.reply.send(result);
                 }
                 Some((job, token)) = self.done_rx.recv() => self.finished(&job, token),
-                _ = timers::stopped(&mut shutdown) => break,
+                _ = triggers::stopped(&mut shutdown) => break,
             }
         }
         self.stop_all().await;
@@ -278,7 +264,7 @@ impl Scheduler {
                 }
             }
             batch.push((
-                jobrun::new_run(
+                run::new_run(
                     &job,
                     trigger,
                     instant,
@@ -319,7 +305,7 @@ impl Scheduler {
             self.active
                 .entry(name)
                 .or_default()
-                .push(jobrun::spawn(launch, run));
+                .push(run::spawn(launch, run));
         }
         results
     }
@@ -332,7 +318,7 @@ impl Scheduler {
         reason: String,
     ) -> Option<u64> {
         let commit = self.current.as_ref().map_or("", |a| a.commit.as_str());
-        let run = jobrun::new_run(
+        let run = run::new_run(
             job,
             trigger,
             instant,

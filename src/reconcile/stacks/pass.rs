@@ -140,7 +140,7 @@ pub async fn observe_all(
 
 /// The result of applying one stack's plan.
 #[derive(Debug, Clone, Serialize)]
-pub struct Applied {
+pub struct Outcome {
     /// Stack name.
     pub stack: String,
     /// Host name.
@@ -149,7 +149,7 @@ pub struct Applied {
     pub steps: Vec<Step>,
 }
 
-impl Applied {
+impl Outcome {
     /// Whether every step worked.
     pub fn ok(&self) -> bool {
         self.steps.iter().all(|s| s.error.is_none())
@@ -162,7 +162,7 @@ pub async fn apply(
     obs: &Observation,
     commit: &str,
     keep: &(dyn Fn(&StackPlan, &Change) -> bool + Sync),
-) -> Vec<Applied> {
+) -> Vec<Outcome> {
     let mut set = tokio::task::JoinSet::new();
     for sp in &plan.stacks {
         let changes = sp.changes.iter().filter(|c| keep(sp, c)).cloned().collect();
@@ -202,7 +202,7 @@ pub async fn apply(
             } else if !sp.changes.is_empty() {
                 steps.extend(apply_stack(&engine, &sp, target.as_ref(), &host, &commit).await);
             }
-            Applied {
+            Outcome {
                 stack: sp.stack,
                 host: sp.host,
                 steps,

@@ -2,6 +2,7 @@
 //! fails) and the periodic full reconcile (`[reconcile].interval`, followed
 //! as commits change it). They only request reconciles.
 
+use super::backoff::Backoff;
 use super::queue::{Queue, Reason};
 use crate::model::Applied;
 use std::sync::Arc;
@@ -15,15 +16,7 @@ const MAX_BACKOFF: Duration = Duration::from_secs(600);
 /// The wait before the next poll: `interval` ±10 % jitter, doubled per
 /// consecutive failure up to [`MAX_BACKOFF`] (never below `interval`).
 pub fn poll_delay(interval: Duration, failures: u32, jitter_seed: u64) -> Duration {
-    let backoff = interval.saturating_mul(1u32 << failures.min(16));
-    let base = backoff.min(MAX_BACKOFF.max(interval));
-    let spread = base.as_millis() as u64 / 10;
-    let offset = if spread == 0 {
-        0
-    } else {
-        jitter_seed % (2 * spread + 1)
-    };
-    (base + Duration::from_millis(offset)).saturating_sub(Duration::from_millis(spread))
+    Backoff::new(interval, 2, MAX_BACKOFF).jittered(failures, 10, jitter_seed)
 }
 
 /// Completes when `shutdown` turns true (or its sender is gone).

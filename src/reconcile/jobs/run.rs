@@ -1,7 +1,7 @@
 //! One job run in flight: the process (through `runner`), its log chunks
 //! into the store, retries with backoff, and the final record.
 
-use super::scheduler::SchedulerConfig;
+use super::env::RunEnv;
 use crate::model::{Job, JobKind, Run, RunStatus, Trigger};
 use crate::runner::{self, RunSpec};
 use crate::store::{Retention, Store};
@@ -40,7 +40,7 @@ pub struct Launch {
     /// Where runs and logs go.
     pub store: Store,
     /// Scheduler settings.
-    pub config: SchedulerConfig,
+    pub config: RunEnv,
     /// Snapshot folder of the commit in force.
     pub dir: PathBuf,
     /// The job.
@@ -115,7 +115,7 @@ async fn attempts(
         }
         tokio::select! {
             _ = tokio::time::sleep(launch.job.retries.backoff) => {}
-            _ = super::timers::stopped(&mut stop) => return,
+            _ = crate::reconcile::triggers::stopped(&mut stop) => return,
         }
         let mut next = new_run(
             &launch.job,
@@ -170,7 +170,7 @@ async fn attempt(launch: &Launch, run: &mut Run, stop: watch::Receiver<bool>) ->
             services,
         } => {
             let (reply, answer) = tokio::sync::oneshot::channel();
-            let req = super::stacks::StackRequest {
+            let req = crate::reconcile::stacks::StackRequest {
                 job: launch.job.name.clone(),
                 stack: stack.clone(),
                 action: *action,

@@ -12,19 +12,19 @@ use tokio::sync::watch;
 
 /// Builds letters from the commit in force; cheap to clone.
 #[derive(Clone)]
-pub struct Mailer {
+pub struct Letters {
     applied: watch::Receiver<Option<Arc<Applied>>>,
     status: Option<watch::Receiver<Status>>,
     host: String,
 }
 
-impl Mailer {
+impl Letters {
     /// A mailer reading rules from `applied` and commit subjects from `status`.
     pub fn new(
         applied: watch::Receiver<Option<Arc<Applied>>>,
         status: Option<watch::Receiver<Status>>,
-    ) -> Mailer {
-        Mailer {
+    ) -> Letters {
+        Letters {
             applied,
             status,
             host: hostname(),

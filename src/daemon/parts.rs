@@ -1,0 +1,193 @@
+//! Starting the daemon's parts and stopping them in order: the commits
+//! controller with its triggers (poll or folder watch, interval), the
+//! stacks controller, the scheduler, the notification courier and the web
+//! server, all sharing one stop signal.
+
+use super::wire::{self, Secrets};
+use super::{DaemonError, Options};
+use crate::live::Observers;
+use crate::reconcile::commits::Commits;
+use crate::reconcile::jobs::{Manual, RunEnv, Scheduler};
+use crate::reconcile::notify::deliver::Courier;
+use crate::reconcile::notify::letters::Letters;
+use crate::reconcile::queue::{Queue, Reason};
+use crate::reconcile::stacks::Stacks;
+use crate::reconcile::triggers as timers;
+use crate::source::Source;
+use crate::store::Store;
+use crate::web;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+use tokio::sync::{mpsc, watch};
+use tokio::task::JoinHandle;
+
+/// The running parts, to stop them.
+pub struct Running {
+    cancel: Arc<AtomicBool>,
+    stop: watch::Sender<bool>,
+    commits: JoinHandle<()>,
+    scheduler: JoinHandle<()>,
+    stacks: JoinHandle<()>,
+    web: JoinHandle<std::io::Result<()>>,
+    _watcher: Option<crate::source::dir::Watcher>,
+}
+
+impl Running {
+    /// Stops every part: the commit in progress and job runs get `grace`.
+    pub async fn stop(self, grace: Duration) {
+        self.cancel.store(true, Ordering::Relaxed);
+        let _ = self.stop.send(true);
+        if tokio::time::timeout(grace, self.commits).await.is_err() {
+            tracing::warn!("work in flight did not finish within the grace period");
+        }
+        let job_grace = grace + Duration::from_secs(1);
+        if tokio::time::timeout(job_grace, self.scheduler)
+            .await
+            .is_err()
+        {
+            tracing::warn!("job runs did not stop within the grace period");
+        }
+        let _ = tokio::time::timeout(grace, self.stacks).await;
+        let _ = tokio::time::timeout(grace, self.web).await;
+    }
+}
+
+/// What the parts share: the stop signal, the queue of the commits
+/// controller, where metrics and notices go.
+struct Shared {
+    stop: watch::Receiver<bool>,
+    queue: Arc<Queue>,
+    observers: Observers,
+}
+
+/// Starts every part on `store`, serving the web layer on `listener`.
+pub async fn start(
+    options: &Options,
+    store: Store,
+    secrets: Secrets,
+    listener: tokio::net::TcpListener,
+) -> Result<Running, DaemonError> {
+    let cancel = Arc::new(AtomicBool::new(false));
+    let (stop, stop_rx) = watch::channel(false);
+    let shared = Shared {
+        stop: stop_rx,
+        queue: Arc::new(Queue::default()),
+        observers: Observers::default(),
+    };
+    let (source, shown) = wire::source(options, secrets.git.clone(), cancel.clone())?;
+    let (status_tx, status_rx) =
+        watch::channel(wire::initial_status(options, shown, source.mode()));
+    let watch_dir = match &source {
+        Source::Dir(d) => Some(d.path().to_owned()),
+        Source::Git(_) => None,
+    };
+    let commits = Commits::new(source, store.clone(), status_tx, shared.queue.clone())
+        .with_observers(shared.observers.clone());
+    let applied = commits.applied();
+    let letters = Letters::new(applied.clone(), Some(status_rx.clone()));
+    let mut commits = commits.with_letters(letters.clone());
+    if let Err(e) = commits.restore().await {
+        tracing::warn!(cause = %e, "could not restore the commit in force; waiting for a fetch");
+    }
+    let watcher = triggers(options, &shared, watch_dir.as_deref(), &commits)?;
+    let stacks = Stacks::new(store.clone(), applied.clone(), &options.data)
+        .with_work_root(
+            options
+                .stacks_dir
+                .clone()
+                .unwrap_or_else(|| options.data.join("stacks")),
+        )
+        .with_observers(shared.observers.clone())
+        .with_letters(letters.clone());
+    let stacks_view = stacks.view();
+    let (stack_tx, stack_rx) = mpsc::channel(64);
+    let stacks = tokio::spawn(stacks.run(stack_rx, shared.stop.clone()));
+    let env = RunEnv {
+        work_root: options.data.join("work"),
+        ansible_playbook: options.ansible_playbook.clone(),
+        grace: options.shutdown_grace,
+        stacks: Some(stack_tx),
+        observers: shared.observers.clone(),
+        mail: Some(letters),
+    };
+    let courier = Courier {
+        store: store.clone(),
+        metrics: shared.observers.metrics.clone(),
+        backoff: options.notify_backoff,
+    };
+    tokio::spawn(courier.run(shared.stop.clone()));
+    let (manual_tx, manual_rx) = mpsc::channel::<Manual>(64);
+    let scheduler = Scheduler::new(store.clone(), env, applied.clone());
+    let scheduler = tokio::spawn(scheduler.run(manual_rx, shared.stop.clone()));
+    let q = shared.queue.clone();
+    let state = web::AppState {
+        status: status_rx,
+        store: store.reader(),
+        webhook_secret: secrets.webhook.map(Arc::new),
+        on_push: Arc::new(move || q.request(Reason::Webhook)),
+        poll_interval: watch_dir.is_none().then_some(options.poll_interval),
+        applied,
+        api_token: secrets.api.clone().map(Arc::new),
+        trigger: secrets.api.is_some().then(|| trigger(manual_tx)),
+        stacks: stacks_view,
+        metrics: shared.observers.metrics.clone(),
+        view_token: secrets.view.map(Arc::new),
+        live: shared.observers.hub.clone(),
+        pages: Default::default(),
+    };
+    tracing::info!(addr = ?listener.local_addr().ok(), "listening");
+    let mut web_stop = shared.stop.clone();
+    let web = tokio::spawn(web::serve(listener, web::router(state), async move {
+        timers::stopped(&mut web_stop).await
+    }));
+    let commits = tokio::spawn(commits.run(shared.stop));
+    Ok(Running {
+        cancel,
+        stop,
+        commits,
+        scheduler,
+        stacks,
+        web,
+        _watcher: watcher,
+    })
+}
+
+/// Starts the commits controller's triggers: the folder watch in dev mode,
+/// else the poll timer; and the interval timer.
+fn triggers(
+    options: &Options,
+    shared: &Shared,
+    watch_dir: Option<&std::path::Path>,
+    commits: &Commits,
+) -> Result<Option<crate::source::dir::Watcher>, DaemonError> {
+    let queue = shared.queue.clone();
+    tokio::spawn(timers::interval(
+        queue.clone(),
+        commits.applied(),
+        shared.stop.clone(),
+    ));
+    let Some(dir) = watch_dir else {
+        let failures = commits.failures.clone();
+        let poll = timers::poll(queue, options.poll_interval, failures, shared.stop.clone());
+        tokio::spawn(poll);
+        return Ok(None);
+    };
+    let on_change = move || queue.request(Reason::FileChange);
+    let watcher = crate::source::dir::watch(dir, Duration::from_millis(300), on_change);
+    watcher.map(Some).map_err(|e| DaemonError::Watch {
+        path: dir.to_owned(),
+        why: e.to_string(),
+    })
+}
+
+/// Manual runs from the API, handed to the scheduler.
+fn trigger(manual: mpsc::Sender<Manual>) -> web::TriggerFn {
+    Arc::new(move |job| {
+        let (reply, answer) = tokio::sync::oneshot::channel();
+        if manual.try_send(Manual { job, reply }).is_err() {
+            tracing::warn!("manual run refused: the scheduler is busy or stopped");
+        }
+        answer
+    })
+}
