@@ -9,6 +9,8 @@
 mod parts;
 mod wire;
 
+pub use wire::initial_status;
+
 use std::future::Future;
 use std::net::SocketAddr;
 use std::path::PathBuf;

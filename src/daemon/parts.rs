@@ -7,9 +7,10 @@ use super::wire::{self, Secrets};
 use super::{DaemonError, Options};
 use crate::live::Observers;
 use crate::reconcile::commits::Commits;
-use crate::reconcile::jobs::{Manual, RunEnv, Scheduler};
+use crate::reconcile::jobs::{Manual, Processes, RunEnv, Scheduler};
 use crate::reconcile::notify::deliver::Courier;
 use crate::reconcile::notify::letters::Letters;
+use crate::reconcile::notify::post::Http;
 use crate::reconcile::queue::{Queue, Reason};
 use crate::reconcile::stacks::Stacks;
 use crate::reconcile::triggers as timers;
@@ -76,8 +77,11 @@ pub async fn start(
         observers: Observers::default(),
     };
     let (source, shown) = wire::source(options, secrets.git.clone(), cancel.clone())?;
-    let (status_tx, status_rx) =
-        watch::channel(wire::initial_status(options, shown, source.mode()));
+    let (status_tx, status_rx) = watch::channel(wire::initial_status(
+        options.branch.clone(),
+        shown,
+        source.mode(),
+    ));
     let watch_dir = match &source {
         Source::Dir(d) => Some(d.path().to_owned()),
         Source::Git(_) => None,
@@ -110,13 +114,22 @@ pub async fn start(
         stacks: Some(stack_tx),
         observers: shared.observers.clone(),
         mail: Some(letters),
+        runner: Arc::new(Processes),
+        clock: crate::reconcile::clock::system(),
     };
-    let courier = Courier {
-        store: store.clone(),
-        metrics: shared.observers.metrics.clone(),
-        backoff: options.notify_backoff,
-    };
-    tokio::spawn(courier.run(shared.stop.clone()));
+    match Http::new() {
+        Ok(http) => {
+            let courier = Courier {
+                store: store.clone(),
+                metrics: shared.observers.metrics.clone(),
+                backoff: options.notify_backoff,
+                post: Arc::new(http),
+                clock: crate::reconcile::clock::system(),
+            };
+            tokio::spawn(courier.run(shared.stop.clone()));
+        }
+        Err(e) => tracing::error!(cause = %e, "notifications are off: no HTTP client"),
+    }
     let (manual_tx, manual_rx) = mpsc::channel::<Manual>(64);
     let scheduler = Scheduler::new(store.clone(), env, applied.clone());
     let scheduler = tokio::spawn(scheduler.run(manual_rx, shared.stop.clone()));
@@ -185,9 +198,15 @@ fn triggers(
 fn trigger(manual: mpsc::Sender<Manual>) -> web::TriggerFn {
     Arc::new(move |job| {
         let (reply, answer) = tokio::sync::oneshot::channel();
+        let (told, said) = tokio::sync::oneshot::channel();
         if manual.try_send(Manual { job, reply }).is_err() {
             tracing::warn!("manual run refused: the scheduler is busy or stopped");
         }
-        answer
+        tokio::spawn(async move {
+            if let Ok(answer) = answer.await {
+                let _ = told.send(answer.map_err(|e| e.to_string()));
+            }
+        });
+        said
     })
 }

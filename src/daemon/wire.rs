@@ -94,12 +94,12 @@ pub fn source(
     Ok((Source::Git(git), source::redact_url(&url)))
 }
 
-/// The status before the first fetch.
-pub fn initial_status(options: &Options, shown: String, mode: SourceMode) -> Status {
+/// The status before the first fetch of `shown` (following `branch`).
+pub fn initial_status(branch: Option<String>, shown: String, mode: SourceMode) -> Status {
     Status {
         source: SourceStatus {
             url: shown,
-            branch: options.branch.clone(),
+            branch,
             mode,
             uncommitted: mode == SourceMode::Directory,
             fetched_commit: None,

@@ -61,6 +61,31 @@ pub fn condition_met(
     }
 }
 
+/// Why a host could not be observed (its stacks are `unknown`).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Unobserved {
+    /// A stack names a host that `tend.toml` does not declare.
+    #[error("host {0} is not declared")]
+    NotDeclared(String),
+    /// The engine could not be reached.
+    #[error("cannot reach {docker}: {cause}")]
+    Unreachable {
+        /// The host's engine address.
+        docker: String,
+        /// What the connection said.
+        cause: String,
+    },
+    /// The engine did not answer in time.
+    #[error("observing took longer than {0}s")]
+    Timeout(u64),
+    /// The engine answered with an error.
+    #[error("{0}")]
+    Engine(String),
+}
+
+/// One host as observed, or why not.
+pub type Observed = Result<HostState, Unobserved>;
+
 /// The observed state of one host.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct HostState {

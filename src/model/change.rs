@@ -3,7 +3,7 @@
 //! verdict a plan supports. `plan` makes them, `docker` carries them out,
 //! the store and the page show them.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// Everything to change, per stack.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
@@ -32,7 +32,7 @@ pub struct StackPlan {
 }
 
 /// One change.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Change {
     /// What to do.
     pub action: Action,
@@ -41,13 +41,22 @@ pub struct Change {
     /// Why, in words.
     pub reason: String,
     /// Caused by a change outside tend (self-heal), not by the commit.
+    #[serde(default)]
     pub drift: bool,
     /// The existing container or network id, when there is one.
+    #[serde(default)]
     pub id: Option<String>,
     /// Position along `depends_on` (services only).
+    #[serde(default)]
     pub level: u32,
     /// Which container of a service (`com.docker.compose.container-number`).
+    #[serde(default = "first")]
     pub replica: u32,
+}
+
+/// The replica a change without one is about (plans stored before replicas).
+fn first() -> u32 {
+    1
 }
 
 impl Change {
@@ -72,7 +81,7 @@ impl Change {
 }
 
 /// Kinds of change.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Action {
     /// Create a network.

@@ -300,8 +300,8 @@ mod status;
 mod target;
 pub mod throttle;
 pub use actual::{
-    ContainerSeen, Health, HostState, NetworkSeen, RunState, condition_met, container_name,
-    exit_code_from_status, labels,
+    ContainerSeen, Health, HostState, NetworkSeen, Observed, RunState, Unobserved, condition_met,
+    container_name, exit_code_from_status, labels,
 };
 pub use alert::{Alert, Delivery, Letter, Notification};
 pub use build::Build;
@@ -312,4 +312,4 @@ pub use options::ContainerOptions;
 pub use run::*;
 pub use stack::*;
 pub use status::*;
-pub use target::{BindFn, Bound, BoundAs, BuildTarget, ServiceTarget, Target};
+pub use target::{BindFn, Bound, BoundAs, BuildTarget, ServiceTarget, Target, Unbound};

@@ -82,8 +82,13 @@ pub enum BoundAs {
     CopyIn(PathBuf),
 }
 
+/// Why a relative bind source cannot be resolved (its stack's error).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct Unbound(pub String);
+
 /// Resolves a stack's relative bind source (normalised, inside its folder).
-pub type BindFn<'a> = dyn Fn(&Stack, &str) -> Result<Bound, String> + 'a;
+pub type BindFn<'a> = dyn Fn(&Stack, &str) -> Result<Bound, Unbound> + 'a;
 
 /// One service as tend would create it.
 #[derive(Debug, Clone, PartialEq)]

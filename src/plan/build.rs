@@ -11,7 +11,7 @@ use std::collections::{BTreeMap, BTreeSet};
 /// stacks no longer in the repository.
 pub fn plan(
     targets: &[Target],
-    hosts: &BTreeMap<String, Result<HostState, String>>,
+    hosts: &BTreeMap<String, crate::model::Observed>,
     cx: &Context,
 ) -> Plan {
     // Containers by (host, project), so each stack finds its own at once.

@@ -173,7 +173,7 @@ fn absolute_source(
     if source.starts_with('.') {
         let rel = crate::model::inside_folder(source)
             .ok_or_else(|| "leaves the stack folder".to_owned())?;
-        let b = bind(stack, &rel)?;
+        let b = bind(stack, &rel).map_err(|e| e.0)?;
         return Ok((b.mount, Some(rel), b.files));
     }
     Ok((BoundAs::Path(PathBuf::from(source)), None, None))

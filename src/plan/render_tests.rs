@@ -39,7 +39,7 @@ fn one(s: Service) -> Target {
     )
 }
 
-fn same(stack: &Stack, rel: &str) -> Result<Bound, String> {
+fn same(stack: &Stack, rel: &str) -> Result<Bound, crate::model::Unbound> {
     let dir = Path::new("/r").join(stack.file.parent().unwrap_or(Path::new("")));
     Ok(Bound {
         mount: BoundAs::Path(dir.join(rel)),

@@ -241,7 +241,8 @@ fn unknown_host_is_an_error_not_a_plan() {
         holds: &cx_holds,
         deployed: &deployed,
     };
-    let hosts = BTreeMap::from([("local".to_owned(), Err("connection refused".to_owned()))]);
+    let refused = crate::model::Unobserved::Engine("connection refused".into());
+    let hosts = BTreeMap::from([("local".to_owned(), Err(refused))]);
     let p = plan(&[t], &hosts, &cx);
     assert_eq!(p.stacks[0].sync(), Sync::Unknown);
     assert!(p.is_empty());

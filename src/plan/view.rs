@@ -52,7 +52,7 @@ pub struct LastPlan {
     /// The commit in force.
     pub commit: String,
     /// The changes, each with its reason.
-    pub changes: Vec<serde_json::Value>,
+    pub changes: Vec<Change>,
     /// Errors of changes that failed.
     pub errors: Vec<String>,
 }
@@ -62,7 +62,7 @@ pub struct LastPlan {
 pub fn view(
     plan: &Plan,
     targets: &[Target],
-    hosts: &BTreeMap<String, Result<HostState, String>>,
+    hosts: &BTreeMap<String, crate::model::Observed>,
     overrides: &BTreeMap<String, String>,
     last: &BTreeMap<String, LastPlan>,
     commit: &str,
@@ -139,10 +139,7 @@ pub fn last_plan(commit: &str, changes: &[Change], errors: Vec<String>) -> LastP
     LastPlan {
         at: Utc::now(),
         commit: commit.to_owned(),
-        changes: changes
-            .iter()
-            .map(|c| serde_json::to_value(c).unwrap_or_default())
-            .collect(),
+        changes: changes.to_vec(),
         errors,
     }
 }

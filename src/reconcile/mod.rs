@@ -19,6 +19,7 @@
 
 pub mod audit;
 pub mod backoff;
+pub mod clock;
 pub mod commits;
 pub mod jobs;
 pub mod notify;

@@ -75,7 +75,6 @@ pub async fn stack(State(state): State<AppState>, Path(name): Path<String>) -> R
         return error(StatusCode::NOT_FOUND, &format!("no stack {name}"));
     };
     let last = stack.last_plan.clone();
-    let text = |c: &serde_json::Value, k: &str| c[k].as_str().unwrap_or_default().to_owned();
     let page = StackPage {
         sync: word(&stack.sync),
         services: stack
@@ -96,7 +95,7 @@ pub async fn stack(State(state): State<AppState>, Path(name): Path<String>) -> R
             .map(|l| {
                 l.changes
                     .iter()
-                    .map(|c| (text(c, "action"), text(c, "target"), text(c, "reason")))
+                    .map(|c| (word(&c.action), c.target.clone(), c.reason.clone()))
                     .collect()
             })
             .unwrap_or_default(),

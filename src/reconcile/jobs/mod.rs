@@ -17,7 +17,7 @@ use crate::model::{Applied, Concurrency, Job, Missed, Run, RunStatus, Trigger};
 use crate::reconcile::triggers;
 use crate::store::Store;
 use chrono::{DateTime, Utc};
-pub use env::RunEnv;
+pub use env::{Processes, RunEnv, Runner};
 use run::{Active, Launch};
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
@@ -30,12 +30,26 @@ const MAX_CATCH_UP: usize = 100;
 /// the critical path); their processes still start at the instant.
 const LEAD: chrono::Duration = chrono::Duration::milliseconds(150);
 
+/// Why a run was not started.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum FireError {
+    /// The commit in force has no such job (or no commit is in force).
+    #[error("no job `{0}` in the commit in force")]
+    NoJob(String),
+    /// The instant was recorded already (at most once per instant).
+    #[error("this instant already fired")]
+    AlreadyFired,
+    /// The run could not be recorded, so it was not started.
+    #[error("cannot record run: {0}")]
+    Record(String),
+}
+
 /// A request to run a job now.
 pub struct Manual {
     /// Job name.
     pub job: String,
     /// Gets the id of the recorded run (possibly `skipped`), or why not.
-    pub reply: oneshot::Sender<Result<u64, String>>,
+    pub reply: oneshot::Sender<Result<u64, FireError>>,
 }
 
 /// The scheduler task's state.
@@ -101,7 +115,11 @@ impl Scheduler {
                 first_plan = false;
             }
             let wake = self.next.values().min().copied();
-            let sleep = wake.map(|t| (t - LEAD - Utc::now()).to_std().unwrap_or_default());
+            let sleep = wake.map(|t| {
+                (t - LEAD - self.config.clock.now())
+                    .to_std()
+                    .unwrap_or_default()
+            });
             tokio::select! {
                 _ = tokio::time::sleep(sleep.unwrap_or(Duration::from_secs(3600))), if sleep.is_some() => self.fire_due().await,
                 changed = self.applied.changed() => if changed.is_err() { break },
@@ -121,7 +139,7 @@ impl Scheduler {
     async fn replan(&mut self, applied: Arc<Applied>, catch_up: bool) {
         tracing::info!(commit = %applied.commit, jobs = applied.desired.jobs.len(), "scheduler re-planned");
         self.current = Some(applied.clone());
-        let now = Utc::now();
+        let now = self.config.clock.now();
         self.next.clear();
         let reader = self.store.reader();
         let names = applied.desired.job_names();
@@ -173,7 +191,7 @@ impl Scheduler {
     }
 
     async fn fire_due(&mut self) {
-        let now = Utc::now() + LEAD;
+        let now = self.config.clock.now() + LEAD;
         let due: Vec<(String, DateTime<Utc>)> = self
             .next
             .iter()
@@ -212,11 +230,12 @@ impl Scheduler {
         name: &str,
         instant: Option<DateTime<Utc>>,
         trigger: Trigger,
-    ) -> Result<u64, String> {
+    ) -> Result<u64, FireError> {
         let mut results = self
             .fire_batch(vec![(name.to_owned(), instant, trigger)])
             .await;
-        results.pop().unwrap_or_else(|| Err("nothing fired".into()))
+        let nothing = FireError::NoJob(name.to_owned());
+        results.pop().unwrap_or(Err(nothing))
     }
 
     /// Starts (or skips, per concurrency) runs of several jobs: all the runs
@@ -224,19 +243,19 @@ impl Scheduler {
     async fn fire_batch(
         &mut self,
         items: Vec<(String, Option<DateTime<Utc>>, Trigger)>,
-    ) -> Vec<Result<u64, String>> {
+    ) -> Vec<Result<u64, FireError>> {
         let Some(applied) = self.current.clone() else {
             return items
                 .iter()
-                .map(|(n, ..)| Err(format!("no job `{n}` in the commit in force")))
+                .map(|(n, ..)| Err(FireError::NoJob(n.clone())))
                 .collect();
         };
-        let mut results: Vec<Result<u64, String>> = Vec::with_capacity(items.len());
+        let mut results: Vec<Result<u64, FireError>> = Vec::with_capacity(items.len());
         let mut to_start: Vec<(usize, Job)> = Vec::new();
         let mut batch = Vec::new();
         for (name, instant, trigger) in items {
             let Some(job) = self.job(&name) else {
-                results.push(Err(format!("no job `{name}` in the commit in force")));
+                results.push(Err(FireError::NoJob(name)));
                 continue;
             };
             let running: Vec<u64> = self
@@ -251,7 +270,7 @@ impl Scheduler {
                         let reason =
                             format!("run {} still running (concurrency: forbid)", ids.join(", "));
                         let skipped = self.record_skip(&job, instant, trigger, reason).await;
-                        results.push(skipped.ok_or_else(|| "already fired".into()));
+                        results.push(skipped.ok_or(FireError::AlreadyFired));
                         continue;
                     }
                     Concurrency::Replace => self
@@ -271,11 +290,12 @@ impl Scheduler {
                     &applied.commit,
                     RunStatus::Running,
                     None,
+                    self.config.clock.now(),
                 ),
                 instant,
             ));
             to_start.push((results.len(), job));
-            results.push(Err("not started".into()));
+            results.push(Err(FireError::Record("not started".into())));
         }
         if batch.is_empty() {
             return results;
@@ -283,12 +303,12 @@ impl Scheduler {
         let store = self.store.clone();
         let started = match tokio::task::spawn_blocking(move || store.start_runs(batch)).await {
             Ok(Ok(runs)) => runs,
-            Ok(Err(e)) => return fail_all(results, &to_start, format!("cannot record run: {e}")),
-            Err(e) => return fail_all(results, &to_start, format!("cannot record run: {e}")),
+            Ok(Err(e)) => return fail_all(results, &to_start, FireError::Record(e.to_string())),
+            Err(e) => return fail_all(results, &to_start, FireError::Record(e.to_string())),
         };
         for ((slot, job), run) in to_start.into_iter().zip(started) {
             let Some(run) = run else {
-                results[slot] = Err("this instant already fired".into());
+                results[slot] = Err(FireError::AlreadyFired);
                 continue;
             };
             self.tokens += 1;
@@ -325,6 +345,7 @@ impl Scheduler {
             commit,
             RunStatus::Skipped,
             Some(reason.clone()),
+            self.config.clock.now(),
         );
         let store = self.store.clone();
         let mail = self.config.mail.clone();
@@ -378,13 +399,16 @@ async fn futures_join(handles: Vec<Option<tokio::task::JoinHandle<()>>>) {
 
 /// Marks every run of `to_start` as failed to start with `why`.
 fn fail_all(
-    mut results: Vec<Result<u64, String>>,
+    mut results: Vec<Result<u64, FireError>>,
     to_start: &[(usize, Job)],
-    why: String,
-) -> Vec<Result<u64, String>> {
+    why: FireError,
+) -> Vec<Result<u64, FireError>> {
     tracing::error!(cause = %why, "cannot start runs");
     for (slot, _) in to_start {
         results[*slot] = Err(why.clone());
     }
     results
 }
+
+#[cfg(test)]
+mod tests;

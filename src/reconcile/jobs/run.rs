@@ -3,6 +3,7 @@
 
 use super::env::RunEnv;
 use crate::model::{Job, JobKind, Run, RunStatus, Trigger};
+use crate::reconcile::stacks::StacksError;
 use crate::runner::{self, RunSpec};
 use crate::store::{Retention, Store};
 use chrono::{DateTime, Utc};
@@ -59,8 +60,8 @@ pub fn new_run(
     commit: &str,
     status: RunStatus,
     reason: Option<String>,
+    now: DateTime<Utc>,
 ) -> Run {
-    let now = Utc::now();
     Run {
         id: 0,
         job: job.name.clone(),
@@ -104,7 +105,7 @@ async fn attempts(
     // Scheduled runs are recorded a little ahead; start exactly on the instant.
     if let Some(wait) = run
         .scheduled_for
-        .and_then(|t| (t - Utc::now()).to_std().ok())
+        .and_then(|t| (t - launch.config.clock.now()).to_std().ok())
     {
         tokio::time::sleep(wait).await;
     }
@@ -124,6 +125,7 @@ async fn attempts(
             run.commit.as_deref().unwrap_or(""),
             RunStatus::Running,
             None,
+            launch.config.clock.now(),
         );
         next.attempt = run.attempt + 1;
         let store = launch.store.clone();
@@ -177,17 +179,15 @@ async fn attempt(launch: &Launch, run: &mut Run, stop: watch::Receiver<bool>) ->
                 services: services.clone(),
                 reply,
             };
-            let started_at = Some(Utc::now());
+            let started_at = Some(launch.config.clock.now());
             drop(chunks_tx);
             let sent = match &launch.config.stacks {
                 Some(tx) => tx.send(req).await.is_ok(),
                 None => false,
             };
             let result = match sent {
-                true => answer
-                    .await
-                    .unwrap_or_else(|_| Err("the stacks controller stopped".into())),
-                false => Err("the stacks controller is not running".into()),
+                true => answer.await.unwrap_or(Err(StacksError::Stopped)),
+                false => Err(StacksError::NotRunning),
             };
             stack_outcome(result, started_at)
         }
@@ -199,7 +199,7 @@ async fn attempt(launch: &Launch, run: &mut Run, stop: watch::Receiver<bool>) ->
                 work: work.clone(),
                 ansible_playbook: launch.config.ansible_playbook.clone(),
             };
-            let outcome = runner::execute(spec, chunks_tx, stop).await;
+            let outcome = launch.config.runner.execute(spec, chunks_tx, stop).await;
             let _ = tokio::fs::remove_dir_all(&work).await;
             outcome
         }
@@ -211,10 +211,10 @@ async fn attempt(launch: &Launch, run: &mut Run, stop: watch::Receiver<bool>) ->
     run.exit_code = outcome.exit_code;
     run.recap = outcome.recap;
     run.reason = outcome.reason;
-    run.finished_at = Some(Utc::now());
+    run.finished_at = Some(launch.config.clock.now());
     tracing::info!(job = %run.job, run = run.id, status = ?run.status, "run finished");
     let seconds = run.seconds();
-    let at = run.finished_at.unwrap_or_else(Utc::now);
+    let at = run.finished_at.unwrap_or_else(|| launch.config.clock.now());
     launch
         .config
         .observers
@@ -271,12 +271,13 @@ async fn log_end(launch: &Launch, run: &Run, tail: &[u8]) -> Vec<u8> {
 
 /// The outcome of a stack job from the controller's answer.
 fn stack_outcome(
-    result: Result<Vec<String>, String>,
+    result: Result<Vec<String>, StacksError>,
     started_at: Option<DateTime<Utc>>,
 ) -> runner::Outcome {
     let (status, exit_code, reason, text) = match result {
         Ok(lines) => (RunStatus::Succeeded, Some(0), None, lines.join("\n")),
         Err(e) => {
+            let e = e.to_string();
             let first = e.lines().last().unwrap_or("").to_owned();
             (RunStatus::Failed, None, Some(first), e)
         }

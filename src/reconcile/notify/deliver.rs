@@ -9,10 +9,12 @@
 //! store, so a restart goes on where it stopped.
 
 use super::gate::Gate;
+use super::post::Post;
 use crate::alert::{self, AlertError, Delivered};
 use crate::metrics::Metrics;
 use crate::model::{Delivery, Notification};
 use crate::reconcile::backoff::Backoff;
+use crate::reconcile::clock::SharedClock;
 use crate::store::Store;
 use chrono::{DateTime, Utc};
 use std::collections::BTreeMap;
@@ -26,7 +28,7 @@ pub const MAX_ATTEMPTS: u32 = 8;
 /// Longest wait between two attempts.
 const MAX_WAIT: Duration = Duration::from_secs(3600);
 
-/// The worker's settings.
+/// The worker's settings and effects.
 pub struct Courier {
     /// Where the outbox is.
     pub store: Store,
@@ -34,18 +36,15 @@ pub struct Courier {
     pub metrics: Arc<Metrics>,
     /// Wait before the first retry; tripled for each further one.
     pub backoff: Duration,
+    /// Sends each attempt.
+    pub post: Arc<dyn Post>,
+    /// The time of day.
+    pub clock: SharedClock,
 }
 
 impl Courier {
     /// Delivers until `stop` turns true.
     pub async fn run(self, mut stop: watch::Receiver<bool>) {
-        let client = match alert::client() {
-            Ok(c) => c,
-            Err(e) => {
-                tracing::error!(cause = %e, "notifications are off: no HTTP client");
-                return;
-            }
-        };
         let mut queue: BTreeMap<u64, Notification> = BTreeMap::new();
         let mut seen = 0u64;
         let mut gate = Gate::default();
@@ -59,7 +58,7 @@ impl Courier {
                     queue.insert(n.id, n);
                 }
             }
-            let now = Utc::now();
+            let now = self.clock.now();
             let expired: Vec<Notification> = gate
                 .expired(&queue, now)
                 .into_iter()
@@ -71,11 +70,12 @@ impl Courier {
             }
             for id in gate.pick(&queue, now) {
                 let n = queue.remove(&id).expect("picked from the queue");
-                flying.spawn(attempt(client.clone(), n, self.backoff));
+                let (post, clock) = (self.post.clone(), self.clock.clone());
+                flying.spawn(attempt(post, clock, n, self.backoff));
             }
-            let sleep = gate
-                .wake(&queue)
-                .map_or(MAX_WAIT, |t| (t - Utc::now()).to_std().unwrap_or_default());
+            let sleep = gate.wake(&queue).map_or(MAX_WAIT, |t| {
+                (t - self.clock.now()).to_std().unwrap_or_default()
+            });
             tokio::select! {
                 _ = self.store.posted() => reload = true,
                 Some(done) = flying.join_next() => {
@@ -84,7 +84,7 @@ impl Courier {
                     while let Some(more) = flying.try_join_next() {
                         ended.extend(more);
                     }
-                    let now = Utc::now();
+                    let now = self.clock.now();
                     for n in &ended {
                         gate.ended(n, now);
                     }
@@ -162,12 +162,17 @@ fn give_up(mut n: Notification, now: DateTime<Utc>) -> Notification {
 }
 
 /// One attempt: resolve the URL's secrets, build the request, send it.
-async fn attempt(client: reqwest::Client, n: Notification, backoff: Duration) -> Notification {
+async fn attempt(
+    post: Arc<dyn Post>,
+    clock: SharedClock,
+    n: Notification,
+    backoff: Duration,
+) -> Notification {
     let result = match crate::runner::expand(&n.url) {
         Err(e) => Err(AlertError::Url(e)),
-        Ok((url, _)) => alert::deliver(&client, &url, &n.alert).await,
+        Ok((url, _)) => post.post(url, n.alert.clone()).await,
     };
-    outcome(n, result, Utc::now(), backoff)
+    outcome(n, result, clock.now(), backoff)
 }
 
 /// The notification after an attempt that got `result` at `now`. Pure.

@@ -7,3 +7,7 @@
 pub mod deliver;
 pub mod gate;
 pub mod letters;
+pub mod post;
+
+#[cfg(test)]
+mod tests;

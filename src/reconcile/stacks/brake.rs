@@ -10,6 +10,11 @@ pub const HEAL_LIMIT: usize = 5;
 /// The window heals are counted in.
 pub const HEAL_WINDOW: Duration = Duration::from_secs(600);
 
+/// The brake is on for a stack: why, in words.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct Tripped(pub String);
+
 /// Heal times per stack, and which stacks the brake holds.
 #[derive(Default)]
 pub struct Brake {
@@ -28,11 +33,11 @@ impl Brake {
         &self.tripped
     }
 
-    /// Asks to heal `stack` at `now`: `Ok` counts the heal; `Err(reason)`
-    /// when this heal would exceed the limit (the brake trips).
-    pub fn heal(&mut self, stack: &str, now: Instant) -> Result<(), String> {
+    /// Asks to heal `stack` at `now`: `Ok` counts the heal; `Err` when
+    /// this heal would exceed the limit (the brake trips).
+    pub fn heal(&mut self, stack: &str, now: Instant) -> Result<(), Tripped> {
         if let Some(why) = self.tripped.get(stack) {
-            return Err(why.clone());
+            return Err(Tripped(why.clone()));
         }
         let times = self.heals.entry(stack.to_owned()).or_default();
         while times
@@ -47,7 +52,7 @@ impl Brake {
                 HEAL_WINDOW.as_secs() / 60
             );
             self.tripped.insert(stack.to_owned(), why.clone());
-            return Err(why);
+            return Err(Tripped(why));
         }
         times.push_back(now);
         Ok(())

@@ -2,7 +2,7 @@
 //! passes, recorded as holds (a stopped or paused service stays so), and
 //! followed by a pass whose changes go into the job's log.
 
-use super::{StackRequest, Stacks};
+use super::{StackRequest, Stacks, StacksError};
 use crate::docker::actions;
 use crate::model::StackAction;
 use crate::plan::Hold;
@@ -19,23 +19,19 @@ impl Stacks {
         let _ = req.reply.send(answer);
     }
 
-    async fn act(&mut self, req: &StackRequest) -> Result<Vec<String>, String> {
-        let app = self
-            .applied
-            .borrow()
-            .clone()
-            .ok_or("no commit is in force")?;
+    async fn act(&mut self, req: &StackRequest) -> Result<Vec<String>, StacksError> {
+        let app = self.applied.borrow().clone().ok_or(StacksError::NoCommit)?;
         let stack = app
             .desired
             .stacks
             .iter()
             .find(|s| s.name == req.stack)
-            .ok_or_else(|| format!("stack {} is not in the commit in force", req.stack))?;
+            .ok_or_else(|| StacksError::NoStack(req.stack.clone()))?;
         let host = app
             .desired
             .hosts
             .get(&stack.host)
-            .ok_or_else(|| format!("host {} is not declared", stack.host))?;
+            .ok_or_else(|| StacksError::NoHost(stack.host.clone()))?;
         let engine = self.engines.get(&stack.host, host).await?;
         let services: Vec<String> = if req.services.is_empty() {
             stack.services.keys().cloned().collect()
@@ -51,7 +47,7 @@ impl Stacks {
             .collect();
         let seen = crate::docker::observe::observe(&engine, &images.iter().cloned().collect())
             .await
-            .map_err(|e| e.to_string())?;
+            .map_err(|e| StacksError::Engine(e.to_string()))?;
         let mut log = actions::run(
             &engine,
             &seen,
@@ -61,7 +57,7 @@ impl Stacks {
             &images,
         )
         .await
-        .map_err(|e| e.to_string())?;
+        .map_err(|e| StacksError::Engine(e.to_string()))?;
         let holds = self.holds.entry(req.stack.clone()).or_default();
         for s in &services {
             match req.action {
@@ -95,15 +91,14 @@ impl Stacks {
         self.pass(&BTreeSet::from([Reason::StackJob])).await;
         if let Some(l) = self.last.get(&req.stack).filter(|l| Some(l.at) != before) {
             for c in &l.changes {
-                log.push(format!(
-                    "reconcile: {} {}: {}",
-                    c["action"].as_str().unwrap_or(""),
-                    c["target"].as_str().unwrap_or(""),
-                    c["reason"].as_str().unwrap_or("")
-                ));
+                let action = crate::model::word(&c.action);
+                log.push(format!("reconcile: {action} {}: {}", c.target, c.reason));
             }
             if !l.errors.is_empty() {
-                return Err(format!("{}\n{}", log.join("\n"), l.errors.join("; ")));
+                return Err(StacksError::Reconcile {
+                    log: log.join("\n"),
+                    errors: l.errors.join("; "),
+                });
             }
         }
         Ok(log)

@@ -6,6 +6,7 @@
 
 pub mod brake;
 mod events;
+mod heal;
 mod jobs;
 mod migrate;
 pub mod pass;
@@ -20,7 +21,7 @@ use crate::reconcile::triggers;
 use brake::Brake;
 use pass::{Engines, Observation};
 
-use crate::model::{Applied, AuditKind, StackAction};
+use crate::model::{Applied, StackAction};
 use crate::plan::view::{self, LastPlan, StackStatus};
 use crate::plan::{self, Context, Holds, Plan};
 use crate::store::Store;
@@ -40,6 +41,65 @@ const EVENT_CONFIRM: Duration = Duration::from_secs(2);
 /// How soon an unreachable host is looked at again: 2 s, doubling to 1 min.
 const HOST_RETRY: Backoff = Backoff::new(Duration::from_secs(2), 2, Duration::from_secs(60));
 
+/// Why a stack job or a working directory failed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum StacksError {
+    /// No commit is in force yet.
+    #[error("no commit is in force")]
+    NoCommit,
+    /// The job names a stack the commit does not have.
+    #[error("stack {0} is not in the commit in force")]
+    NoStack(String),
+    /// The stack's host is not declared.
+    #[error("host {0} is not declared")]
+    NoHost(String),
+    /// The host could not be observed.
+    #[error(transparent)]
+    Unobserved(#[from] crate::model::Unobserved),
+    /// The engine refused an action.
+    #[error("{0}")]
+    Engine(String),
+    /// The reconcile after the job's action failed: its log and errors.
+    #[error("{log}\n{errors}")]
+    Reconcile {
+        /// What was done.
+        log: String,
+        /// What failed, `; `-separated.
+        errors: String,
+    },
+    /// The stack's tracked files were not read from the commit.
+    #[error("stack {0} was not scanned")]
+    NotScanned(String),
+    /// The stack's folder in the commit could not be read.
+    #[error("working directory: {0}")]
+    WorkDir(String),
+    /// A tracked file or the manifest could not be read or written.
+    #[error("{path}: {cause}")]
+    File {
+        /// The file.
+        path: String,
+        /// What failed.
+        cause: String,
+    },
+    /// Files could not be placed on a remote engine.
+    #[error("placing files on {host}: {cause}")]
+    Place {
+        /// The host.
+        host: String,
+        /// What the engine said.
+        cause: String,
+    },
+    /// A remote working directory needs an image to carry its files.
+    #[error("the stack has no service whose image could carry the files")]
+    NoCarrier,
+    /// The controller is gone (shutdown).
+    #[error("the stacks controller stopped")]
+    Stopped,
+    /// The daemon runs no stacks controller.
+    #[error("the stacks controller is not running")]
+    NotRunning,
+}
+
 /// A stack job's request: run `action` and answer with the log lines.
 pub struct StackRequest {
     /// The job asking.
@@ -51,7 +111,7 @@ pub struct StackRequest {
     /// Services; empty means all.
     pub services: Vec<String>,
     /// Where the answer goes.
-    pub reply: oneshot::Sender<Result<Vec<String>, String>>,
+    pub reply: oneshot::Sender<Result<Vec<String>, StacksError>>,
 }
 
 /// The controller's state.
@@ -247,55 +307,15 @@ impl Stacks {
         };
         self.follow_events(&obs);
         let plan = self.plan(&obs, &app);
-        let self_heal = app.desired.settings.self_heal;
-        let now = Instant::now();
-        let mut allowed: BTreeSet<String> = BTreeSet::new();
-        let mut seen_drift = BTreeSet::new();
-        for sp in plan
-            .stacks
-            .iter()
-            .filter(|s| s.changes.iter().any(|c| c.drift))
-        {
-            let first = sp
-                .changes
-                .iter()
-                .find(|c| c.drift)
-                .map(|c| c.reason.clone())
-                .unwrap_or_default();
-            if !self_heal {
-                let key = format!("{}:{first}", sp.stack);
-                seen_drift.insert(key.clone());
-                if self.drift_told.insert(key) {
-                    let reason = format!("stack {}: {first} (self_heal is off)", sp.stack);
-                    self.event(
-                        AuditKind::Drift,
-                        Some(&sp.stack),
-                        &app.commit,
-                        reason,
-                        json!({"changes": sp.changes}),
-                    )
-                    .await;
-                }
-            } else if self.brake.tripped(&sp.stack) {
-                // Held by the brake until the next commit or interval.
-                continue;
-            } else if let Err(why) = self.brake.heal(&sp.stack, now) {
-                let reason = format!("stack {}: {why}", sp.stack);
-                self.degraded_told.insert(sp.stack.clone());
-                self.event(
-                    AuditKind::Degraded,
-                    Some(&sp.stack),
-                    &app.commit,
-                    reason,
-                    json!({"last_drift": first}),
-                )
-                .await;
-            } else {
-                allowed.insert(sp.stack.clone());
-            }
-        }
-        // Drift reported once while it lasts; told again if it comes back.
-        self.drift_told.retain(|k| seen_drift.contains(k));
+        let decisions = heal::decide(
+            &plan,
+            app.desired.settings.self_heal,
+            &mut self.brake,
+            &mut self.drift_told,
+            Instant::now(),
+        );
+        self.tell_drift(&decisions, &plan, &app.commit).await;
+        let allowed = heal::healed(&decisions);
         let keep = |sp: &plan::StackPlan, c: &plan::Change| !c.drift || allowed.contains(&sp.stack);
         let results = pass::apply(&plan, &obs, &app.commit, &keep).await;
         self.record_results(&results, &app.commit).await;

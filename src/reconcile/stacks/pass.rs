@@ -5,8 +5,8 @@
 
 use crate::docker::apply::{Step, apply_stack};
 use crate::docker::{Engine, observe::observe};
-use crate::model::{Desired, Host};
-use crate::plan::{Change, HostState, Plan, StackPlan, Target};
+use crate::model::{Desired, Host, Unobserved};
+use crate::plan::{Change, Plan, StackPlan, Target};
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
@@ -31,7 +31,7 @@ impl Engines {
     }
 
     /// The engine of host `name`, connecting if needed.
-    pub async fn get(&mut self, name: &str, host: &Host) -> Result<Engine, String> {
+    pub async fn get(&mut self, name: &str, host: &Host) -> Result<Engine, Unobserved> {
         if let Some((h, e)) = self.cache.get(name)
             && h == host
         {
@@ -39,7 +39,10 @@ impl Engines {
         }
         let e = Engine::connect(name, host, &self.tls_dir)
             .await
-            .map_err(|e| format!("cannot reach {}: {e}", host.docker))?;
+            .map_err(|e| Unobserved::Unreachable {
+                docker: host.docker.clone(),
+                cause: e.to_string(),
+            })?;
         self.cache
             .insert(name.to_owned(), (host.clone(), e.clone()));
         Ok(e)
@@ -61,7 +64,7 @@ pub struct Observation {
     /// The commit's stacks, rendered.
     pub targets: Vec<Target>,
     /// Host name → observed state or why not.
-    pub hosts: BTreeMap<String, Result<HostState, String>>,
+    pub hosts: BTreeMap<String, crate::model::Observed>,
     /// Engines that answered.
     pub engines: BTreeMap<String, Engine>,
     /// Each stack's working directory and tracked files.
@@ -95,7 +98,7 @@ pub async fn observe_all(
     let mut found = BTreeMap::new();
     for name in names {
         let Some(host) = desired.hosts.get(&name) else {
-            hosts.insert(name.clone(), Err(format!("host {name} is not declared")));
+            hosts.insert(name.clone(), Err(Unobserved::NotDeclared(name.clone())));
             continue;
         };
         let engine = match engines.get(&name, host).await {
@@ -113,11 +116,8 @@ pub async fn observe_all(
         set.spawn(async move {
             let seen = tokio::time::timeout(OBSERVE_TIMEOUT, observe(&engine, &images)).await;
             let seen = match seen {
-                Ok(r) => r.map_err(|e| e.to_string()),
-                Err(_) => Err(format!(
-                    "observing took longer than {}s",
-                    OBSERVE_TIMEOUT.as_secs()
-                )),
+                Ok(r) => r.map_err(|e| Unobserved::Engine(e.to_string())),
+                Err(_) => Err(Unobserved::Timeout(OBSERVE_TIMEOUT.as_secs())),
             };
             (name, engine, seen)
         });

@@ -4,6 +4,7 @@
 //! manifest on tend's side then records them, so the next pass sends
 //! nothing. See `workdir::remote` for the design and its deviations.
 
+use super::StacksError;
 use super::work::StackWork;
 use crate::docker::Engine;
 use crate::docker::apply::Step;
@@ -28,7 +29,7 @@ pub async fn place_files(
         .into_iter()
         .map(|change| Step {
             change,
-            error: outcome.clone().err(),
+            error: outcome.as_ref().err().map(ToString::to_string),
             output: Vec::new(),
         })
         .collect()
@@ -39,7 +40,7 @@ async fn send(
     target: &Target,
     work: &StackWork,
     files: &[Change],
-) -> Result<(), String> {
+) -> Result<(), StacksError> {
     let dirs = folders(&work.tracked, &target.binds);
     let mut archives: BTreeMap<String, Vec<Entry>> = BTreeMap::new();
     let mut placed = Vec::new();
@@ -47,7 +48,10 @@ async fn send(
         let Some(f) = work.tracked.files.get(&c.target) else {
             continue;
         };
-        let data = std::fs::read(&f.source).map_err(|e| format!("{}: {e}", c.target))?;
+        let data = std::fs::read(&f.source).map_err(|e| StacksError::File {
+            path: c.target.clone(),
+            cause: e.to_string(),
+        })?;
         for d in dirs.iter().filter(|d| under(&c.target, d)) {
             let inside = if d.is_empty() {
                 c.target.clone()
@@ -70,18 +74,29 @@ async fn send(
     }
     let mut uploads = Vec::new();
     for (key, entries) in archives {
-        uploads.push((key, tar(&entries).map_err(|e| e.to_string())?));
+        let archive = tar(&entries).map_err(|e| StacksError::File {
+            path: key.clone(),
+            cause: e.to_string(),
+        })?;
+        uploads.push((key, archive));
     }
     let image = target
         .services
         .values()
         .map(|s| s.spec.image.clone())
         .next()
-        .ok_or("the stack has no service whose image could carry the files")?;
+        .ok_or(StacksError::NoCarrier)?;
     crate::docker::files::fill_volumes(engine, &target.name, &image, &uploads)
         .await
-        .map_err(|e| format!("placing files on {}: {e}", target.host))?;
-    let mut manifest = work.dir.manifest().map_err(|e| e.to_string())?;
+        .map_err(|e| StacksError::Place {
+            host: target.host.clone(),
+            cause: e.to_string(),
+        })?;
+    let manifest_error = |e: crate::workdir::WorkError| StacksError::File {
+        path: "manifest".into(),
+        cause: e.to_string(),
+    };
+    let mut manifest = work.dir.manifest().map_err(manifest_error)?;
     manifest.files.extend(placed);
-    crate::workdir::sync::write_manifest(&work.dir, &manifest).map_err(|e| e.to_string())
+    crate::workdir::sync::write_manifest(&work.dir, &manifest).map_err(manifest_error)
 }

@@ -2,8 +2,8 @@
 //! steps) and last plan, hosts going away and coming back, stacks turning
 //! degraded and back in sync.
 
-use super::Stacks;
 use super::pass::{self, Observation};
+use super::{Stacks, heal};
 use crate::model::AuditKind;
 use crate::plan;
 use crate::plan::view::{self, StackStatus};
@@ -110,6 +110,35 @@ impl Stacks {
             }
         }
     }
+    /// Tells drift left alone (self-heal off) and stacks the brake holds.
+    pub(super) async fn tell_drift(
+        &mut self,
+        decisions: &[heal::Decision],
+        plan: &plan::Plan,
+        commit: &str,
+    ) {
+        for d in decisions {
+            match d {
+                heal::Decision::Tell(stack, first) => {
+                    let changes = plan.stacks.iter().find(|s| &s.stack == stack);
+                    let changes = changes.map(|s| &s.changes);
+                    let reason = format!("stack {stack}: {first} (self_heal is off)");
+                    let details = json!({ "changes": changes });
+                    self.event(AuditKind::Drift, Some(stack), commit, reason, details)
+                        .await;
+                }
+                heal::Decision::Degraded(stack, why, first) => {
+                    self.degraded_told.insert(stack.clone());
+                    let reason = format!("stack {stack}: {why}");
+                    let details = json!({ "last_drift": first });
+                    self.event(AuditKind::Degraded, Some(stack), commit, reason, details)
+                        .await;
+                }
+                heal::Decision::Heal(_) => {}
+            }
+        }
+    }
+
     /// Records an event about `stack` (or a host, without one) with the
     /// alerts it causes.
     pub(super) async fn event(

@@ -5,7 +5,8 @@
 //! directory. Renders the commit's stacks against them and observes what
 //! each working directory needs.
 
-use crate::model::{Desired, Stack};
+use super::StacksError;
+use crate::model::{Desired, Stack, Unbound};
 use crate::plan::Target;
 use crate::plan::render::{Bound, BoundAs, render_all};
 use crate::workdir::{self, Tracked, WorkDir};
@@ -26,7 +27,7 @@ pub enum Layout {
 pub struct Works {
     root: PathBuf,
     commit: String,
-    scans: HashMap<String, Result<Arc<Tracked>, String>>,
+    scans: HashMap<String, Result<Arc<Tracked>, StacksError>>,
 }
 
 impl Works {
@@ -60,7 +61,7 @@ impl Works {
                 let dir = root.join(s.file.parent().unwrap_or(Path::new("")));
                 workdir::scan(&dir)
                     .map(Arc::new)
-                    .map_err(|e| format!("working directory: {e}"))
+                    .map_err(|e| StacksError::WorkDir(e.to_string()))
             });
         }
     }
@@ -103,8 +104,10 @@ impl Layout {
             w.scan(commit, root, &desired.stacks);
         }
         let layout = &*self;
-        let bind = |stack: &Stack, rel: &str| -> Result<Bound, String> {
-            let work = layout.work(stack, root, desired)?;
+        let bind = |stack: &Stack, rel: &str| -> Result<Bound, Unbound> {
+            let work = layout
+                .work(stack, root, desired)
+                .map_err(|e| Unbound(e.to_string()))?;
             let files = work.tracked.digest_under(rel, &stack.host_owned);
             let mount = match work.tracked.files.get(rel) {
                 _ if !work.remote => BoundAs::Path(work.dir.root.join(rel)),
@@ -122,7 +125,7 @@ impl Layout {
             let work = match self.work(stack, root, desired) {
                 Ok(w) => w,
                 Err(e) => {
-                    t.error.get_or_insert(e);
+                    t.error.get_or_insert(e.to_string());
                     continue;
                 }
             };
@@ -145,7 +148,12 @@ impl Layout {
         (targets, works)
     }
 
-    fn work(&self, stack: &Stack, root: &Path, desired: &Desired) -> Result<StackWork, String> {
+    fn work(
+        &self,
+        stack: &Stack,
+        root: &Path,
+        desired: &Desired,
+    ) -> Result<StackWork, StacksError> {
         match self {
             Layout::Folder => {
                 let dir = root.join(stack.file.parent().unwrap_or(Path::new("")));
@@ -160,7 +168,7 @@ impl Layout {
                     .scans
                     .get(&stack.name)
                     .cloned()
-                    .unwrap_or_else(|| Err(format!("stack {} was not scanned", stack.name)))?;
+                    .unwrap_or_else(|| Err(StacksError::NotScanned(stack.name.clone())))?;
                 let remote = desired
                     .hosts
                     .get(&stack.host)

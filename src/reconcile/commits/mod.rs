@@ -10,6 +10,7 @@
 //! `spawn_blocking`.
 
 use super::audit::record;
+use super::clock::SharedClock;
 use super::notify::letters::Letters;
 use super::queue::{Queue, Reason};
 use super::triggers;
@@ -17,13 +18,40 @@ use crate::config::{self, LoadError};
 use crate::model::{Applied, AuditKind, Desired, DesiredSummary, Diagnostic, Status, short_commit};
 use crate::source::{Fetched, Source, SourceError};
 use crate::store::Store;
-use chrono::Utc;
 use serde_json::json;
 use std::collections::BTreeSet;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
 use tokio::sync::watch;
 use tracing::Instrument;
+
+/// Where commits come from: the real [`Source`] (git remote or folder), a
+/// fake in unit tests. Called on the blocking pool.
+pub trait Repo: Send + 'static {
+    /// Fetches and returns the newest commit of the followed branch.
+    fn fetch(&mut self) -> Result<Fetched, SourceError>;
+    /// A read-only folder holding `commit`'s files.
+    fn snapshot(&self, commit: &str) -> Result<std::path::PathBuf, SourceError>;
+    /// Deletes snapshots but those of `keep`.
+    fn prune(&self, keep: &[&str]);
+    /// The branch followed, once known.
+    fn branch(&self) -> Option<&str>;
+}
+
+impl Repo for Source {
+    fn fetch(&mut self) -> Result<Fetched, SourceError> {
+        Source::fetch(self)
+    }
+    fn snapshot(&self, commit: &str) -> Result<std::path::PathBuf, SourceError> {
+        Source::snapshot(self, commit)
+    }
+    fn prune(&self, keep: &[&str]) {
+        Source::prune(self, keep)
+    }
+    fn branch(&self) -> Option<&str> {
+        Source::branch(self)
+    }
+}
 
 /// Why one reconcile step failed (the daemon logs it and carries on).
 #[derive(Debug, thiserror::Error)]
@@ -41,8 +69,8 @@ pub enum CommitsError {
 
 /// The commits controller: owns the source, writes the store, publishes
 /// the status and the commit in force.
-pub struct Commits {
-    source: Arc<Mutex<Source>>,
+pub struct Commits<R: Repo = Source> {
+    source: Arc<Mutex<R>>,
     store: Store,
     status: watch::Sender<Status>,
     queue: Arc<Queue>,
@@ -55,16 +83,13 @@ pub struct Commits {
     observers: crate::live::Observers,
     /// Turns config errors into alerts.
     mail: Option<Letters>,
+    /// The time of day.
+    clock: SharedClock,
 }
 
-impl Commits {
-    /// A daemon over `source` and `store`, publishing to `status`.
-    pub fn new(
-        source: Source,
-        store: Store,
-        status: watch::Sender<Status>,
-        queue: Arc<Queue>,
-    ) -> Self {
+impl<R: Repo> Commits<R> {
+    /// A controller over `source` and `store`, publishing to `status`.
+    pub fn new(source: R, store: Store, status: watch::Sender<Status>, queue: Arc<Queue>) -> Self {
         Commits {
             source: Arc::new(Mutex::new(source)),
             store,
@@ -75,7 +100,14 @@ impl Commits {
             rejected: None,
             observers: crate::live::Observers::default(),
             mail: None,
+            clock: super::clock::system(),
         }
+    }
+
+    /// Reads the time from `clock` (tests: a paused one).
+    pub fn with_clock(mut self, clock: SharedClock) -> Self {
+        self.clock = clock;
+        self
     }
 
     /// Sends alerts about rejected (and again accepted) commits through `mail`.
@@ -95,13 +127,14 @@ impl Commits {
     pub async fn restore(&mut self) -> Result<(), CommitsError> {
         let store = self.store.clone();
         let source = self.source.clone();
+        let now = self.clock.now();
         let found = tokio::task::spawn_blocking(move || -> Result<_, CommitsError> {
             let Some(commit) = store.meta::<String>("applied_commit")? else {
                 return Ok(None);
             };
             let summary = store.meta::<String>("applied_summary")?.unwrap_or_default();
             let dir = lock(&source).snapshot(&commit)?;
-            Ok(config::load(&dir, Utc::now())
+            Ok(config::load(&dir, now)
                 .ok()
                 .map(|d| (commit, summary, dir, d)))
         })
@@ -206,9 +239,10 @@ impl Commits {
         }
         let source = self.source.clone();
         let commit = fetched.commit.clone();
+        let now = self.clock.now();
         let loaded = tokio::task::spawn_blocking(move || {
             let dir = lock(&source).snapshot(&commit)?;
-            Ok::<_, SourceError>((config::load(&dir, Utc::now()), dir))
+            Ok::<_, SourceError>((config::load(&dir, now), dir))
         })
         .await?;
         let diagnostics = match loaded {
@@ -298,6 +332,7 @@ impl Commits {
         desired: Desired,
     ) {
         let desired = Arc::new(desired);
+        let now = self.clock.now();
         let counts = DesiredSummary {
             jobs: desired.jobs.len(),
             stacks: desired.stacks.len(),
@@ -306,7 +341,7 @@ impl Commits {
             s.source.fetched_commit = Some(commit.clone());
             s.source.applied_commit = Some(commit.clone());
             s.source.applied_summary = Some(summary);
-            s.source.applied_at = Some(Utc::now());
+            s.source.applied_at = Some(now);
             s.config_errors.clear();
             s.desired = counts;
         });
@@ -343,7 +378,7 @@ impl Commits {
 
     async fn fetch_succeeded(&mut self, fetched: &Fetched) {
         let branch = lock(&self.source).branch().map(str::to_owned);
-        let now = Utc::now();
+        let now = self.clock.now();
         // A new commit shows as fetched together with its verdict (applied
         // or rejected), so readers never see it half-considered.
         let known = self.in_force().as_ref().map(|a| &a.commit) == Some(&fetched.commit)
@@ -383,7 +418,7 @@ impl Commits {
                 .await;
         }
         self.status.send_modify(|s| {
-            s.source.last_fetch_at = Some(Utc::now());
+            s.source.last_fetch_at = Some(self.clock.now());
             s.source.last_fetch_error = Some(message);
         });
     }
@@ -414,8 +449,11 @@ fn whole_commit(message: String) -> Diagnostic {
     }
 }
 
-fn lock(source: &Mutex<Source>) -> std::sync::MutexGuard<'_, Source> {
+fn lock<R>(source: &Mutex<R>) -> std::sync::MutexGuard<'_, R> {
     source
         .lock()
         .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,340 @@
+//! The scheduler's decisions, with a fake runner (no process), a real store
+//! in a temp folder and tokio's paused clock driving the wall clock: missed
+//! instants per policy, concurrency per policy, retries with their backoff,
+//! at most one run per instant.
+
+use super::*;
+use crate::reconcile::clock::{Clock, TokioClock};
+use crate::runner::{Outcome, RunSpec};
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Mutex;
+
+/// Ends each attempt at once with `status`, or when `hold`, only when asked
+/// to stop; records the jobs it ran.
+struct FakeRunner {
+    status: RunStatus,
+    hold: bool,
+    clock: TokioClock,
+    calls: Arc<Mutex<Vec<String>>>,
+}
+
+impl Runner for FakeRunner {
+    fn execute(
+        &self,
+        spec: RunSpec,
+        _chunks: mpsc::UnboundedSender<Vec<u8>>,
+        mut stop: watch::Receiver<bool>,
+    ) -> Pin<Box<dyn Future<Output = Outcome> + Send>> {
+        self.calls.lock().unwrap().push(spec.job.name.clone());
+        let (status, hold, started) = (self.status, self.hold, self.clock.now());
+        Box::pin(async move {
+            let status = if hold {
+                let _ = stop.wait_for(|s| *s).await;
+                RunStatus::Interrupted
+            } else {
+                status
+            };
+            Outcome {
+                status,
+                exit_code: Some(i32::from(status != RunStatus::Succeeded)),
+                recap: Vec::new(),
+                reason: None,
+                log_tail: Vec::new(),
+                started_at: Some(started),
+            }
+        })
+    }
+}
+
+/// A scheduler over `jobs_yaml` (the body of `jobs/t.yaml`) running on a
+/// paused clock that reads `wall`, with its store, manual channel and stop.
+struct Harness {
+    store: Store,
+    manual: mpsc::Sender<Manual>,
+    stop: watch::Sender<bool>,
+    calls: Arc<Mutex<Vec<String>>>,
+    task: tokio::task::JoinHandle<()>,
+    _dir: tempfile::TempDir,
+}
+
+/// `hh:mm:ss` yesterday (UTC): recent enough for the store's retention.
+fn wall(time: &str) -> DateTime<Utc> {
+    let day = (Utc::now() - chrono::Duration::days(1)).date_naive();
+    format!("{day}T{time}Z").parse().unwrap()
+}
+
+fn desired(dir: &std::path::Path, jobs_yaml: &str, now: DateTime<Utc>) -> Arc<Applied> {
+    let repo = dir.join("repo");
+    std::fs::create_dir_all(repo.join("jobs")).unwrap();
+    std::fs::write(repo.join("tend.toml"), "[defaults]\ntimezone = \"UTC\"\n").unwrap();
+    std::fs::write(repo.join("jobs/t.yaml"), jobs_yaml).unwrap();
+    let desired = crate::config::load(&repo, now).expect("test jobs are valid");
+    Arc::new(Applied {
+        commit: "c0ffee0".into(),
+        dir: repo,
+        desired: Arc::new(desired),
+    })
+}
+
+/// Records that `job` last fired at `at`, as a run of a previous tend did.
+fn fired_before(store: &Store, job: &Job, at: DateTime<Utc>) {
+    let run = run::new_run(
+        job,
+        Trigger::Cron,
+        Some(at),
+        "old",
+        RunStatus::Running,
+        None,
+        at,
+    );
+    let run = store.start_run(run, Some(at)).unwrap().unwrap();
+    let mut done = run.clone();
+    done.status = RunStatus::Succeeded;
+    done.finished_at = Some(at);
+    store
+        .finish_run(&done, Default::default(), b"", &[])
+        .unwrap();
+}
+
+fn start(
+    jobs_yaml: &str,
+    now: &str,
+    runner: (RunStatus, bool),
+    before: &[(&str, &str)],
+) -> Harness {
+    let dir = tempfile::tempdir().unwrap();
+    let clock = TokioClock::starting_at(wall(now));
+    let applied = desired(dir.path(), jobs_yaml, wall(now));
+    let store = Store::open(&dir.path().join("t.redb")).unwrap();
+    for (job, at) in before {
+        let job = applied
+            .desired
+            .jobs
+            .iter()
+            .find(|j| j.name == *job)
+            .unwrap();
+        fired_before(&store, job, wall(at));
+    }
+    let calls = Arc::new(Mutex::new(Vec::new()));
+    let env = RunEnv {
+        work_root: dir.path().join("work"),
+        ansible_playbook: "ansible-playbook".into(),
+        grace: Duration::from_secs(5),
+        stacks: None,
+        observers: Default::default(),
+        mail: None,
+        runner: Arc::new(FakeRunner {
+            status: runner.0,
+            hold: runner.1,
+            clock,
+            calls: calls.clone(),
+        }),
+        clock: Arc::new(clock),
+    };
+    let (_tx, rx) = watch::channel(Some(applied));
+    let (manual, manual_rx) = mpsc::channel(8);
+    let (stop, stop_rx) = watch::channel(false);
+    let scheduler = Scheduler::new(store.clone(), env, rx);
+    std::mem::forget(_tx);
+    let task = tokio::spawn(scheduler.run(manual_rx, stop_rx));
+    Harness {
+        store,
+        manual,
+        stop,
+        calls,
+        task,
+        _dir: dir,
+    }
+}
+
+impl Harness {
+    /// Runs of `job`, oldest first.
+    fn runs(&self, job: &str) -> Vec<Run> {
+        let mut runs = self
+            .store
+            .reader()
+            .runs(Some(job), None, 100, None)
+            .unwrap();
+        runs.reverse();
+        runs
+    }
+
+    /// Lets the scheduler work for `secs` of (paused) time.
+    async fn wait(&self, secs: u64) {
+        tokio::time::sleep(Duration::from_secs(secs)).await;
+    }
+
+    async fn manual(&self, job: &str) -> Result<u64, FireError> {
+        let (reply, answer) = oneshot::channel();
+        let asked = Manual {
+            job: job.into(),
+            reply,
+        };
+        self.manual.send(asked).await.unwrap();
+        answer.await.unwrap()
+    }
+
+    async fn stop(self) {
+        self.stop.send(true).unwrap();
+        self.task.await.unwrap();
+    }
+}
+
+const HOURLY: &str = "jobs:
+  - { name: skipper, schedule: '0 * * * *', command: ['true'], missed: skip, missed_window: 6h }
+  - { name: once, schedule: '0 * * * *', command: ['true'], missed: run-once, missed_window: 6h }
+  - { name: all, schedule: '0 * * * *', command: ['true'], missed: run-all, missed_window: 6h, concurrency: allow }
+  - { name: serial, schedule: '0 * * * *', command: ['true'], missed: run-all, missed_window: 6h, concurrency: forbid }
+  - { name: fresh, schedule: '0 * * * *', command: ['true'], missed: run-all, missed_window: 6h }
+";
+
+#[tokio::test(start_paused = true)]
+async fn missed_instants_follow_each_policy() {
+    let before = [
+        ("skipper", "09:00:00"),
+        ("once", "09:00:00"),
+        ("all", "09:00:00"),
+        ("serial", "09:00:00"),
+    ];
+    let h = start(HOURLY, "12:30:00", (RunStatus::Succeeded, false), &before);
+    h.wait(60).await;
+    let caught = |job: &str| -> Vec<(Trigger, RunStatus, Option<DateTime<Utc>>)> {
+        h.runs(job)
+            .into_iter()
+            .filter(|r| r.commit.as_deref() != Some("old"))
+            .map(|r| (r.trigger, r.status, r.scheduled_for))
+            .collect()
+    };
+    let (ten, eleven, noon) = (
+        Some(wall("10:00:00")),
+        Some(wall("11:00:00")),
+        Some(wall("12:00:00")),
+    );
+    assert_eq!(
+        caught("skipper"),
+        [(Trigger::CatchUp, RunStatus::Skipped, noon)]
+    );
+    let skipped = h.runs("skipper").pop().unwrap();
+    assert_eq!(
+        skipped.reason.as_deref(),
+        Some("3 fire time(s) missed while tend was down; missed = skip")
+    );
+    assert_eq!(
+        caught("once"),
+        [(Trigger::CatchUp, RunStatus::Succeeded, noon)]
+    );
+    assert_eq!(
+        caught("all"),
+        [ten, eleven, noon].map(|t| (Trigger::CatchUp, RunStatus::Succeeded, t))
+    );
+    // Concurrency holds for catch-up too: the first is still running.
+    assert_eq!(
+        caught("serial"),
+        [
+            (Trigger::CatchUp, RunStatus::Succeeded, ten),
+            (Trigger::CatchUp, RunStatus::Skipped, eleven),
+            (Trigger::CatchUp, RunStatus::Skipped, noon)
+        ]
+    );
+    assert!(
+        caught("fresh").is_empty(),
+        "a job that never fired has nothing to catch up"
+    );
+    // Then the next instant fires once, on time, for every job.
+    h.wait(30 * 60).await;
+    for job in ["skipper", "once", "all", "serial", "fresh"] {
+        let last = h.runs(job).pop().unwrap();
+        assert_eq!(
+            (last.trigger, last.scheduled_for),
+            (Trigger::Cron, Some(wall("13:00:00"))),
+            "{job}"
+        );
+        assert_eq!(
+            last.started_at, last.scheduled_for,
+            "{job} started on its instant"
+        );
+    }
+    h.stop().await;
+}
+
+const LONG: &str = "jobs:
+  - { name: forbid, command: [sleep, '1000'], concurrency: forbid }
+  - { name: replace, command: [sleep, '1000'], concurrency: replace }
+  - { name: allow, command: [sleep, '1000'], concurrency: allow }
+";
+
+#[tokio::test(start_paused = true)]
+async fn concurrency_holds_for_manual_runs() {
+    let h = start(LONG, "12:00:00", (RunStatus::Succeeded, true), &[]);
+    for job in ["forbid", "replace", "allow"] {
+        h.manual(job).await.unwrap();
+        h.manual(job).await.unwrap();
+    }
+    h.wait(1).await;
+    let statuses = |job: &str| h.runs(job).iter().map(|r| r.status).collect::<Vec<_>>();
+    assert_eq!(statuses("forbid"), [RunStatus::Running, RunStatus::Skipped]);
+    let skipped = h.runs("forbid").pop().unwrap();
+    assert!(
+        skipped
+            .reason
+            .unwrap()
+            .contains("still running (concurrency: forbid)"),
+        "the skip says why"
+    );
+    assert_eq!(
+        statuses("replace"),
+        [RunStatus::Interrupted, RunStatus::Running]
+    );
+    assert_eq!(statuses("allow"), [RunStatus::Running, RunStatus::Running]);
+    assert_eq!(h.manual("nope").await, Err(FireError::NoJob("nope".into())));
+    assert_eq!(
+        h.calls.lock().unwrap().len(),
+        5,
+        "the skipped run never started"
+    );
+    h.stop().await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn failed_runs_retry_after_their_backoff_then_stop() {
+    let yaml =
+        "jobs:\n  - { name: flaky, command: ['false'], retries: { count: 2, backoff: 1m } }\n";
+    let h = start(yaml, "12:00:00", (RunStatus::Failed, false), &[]);
+    h.manual("flaky").await.unwrap();
+    h.wait(10 * 60).await;
+    let runs = h.runs("flaky");
+    let got: Vec<(u32, Trigger, RunStatus)> = runs
+        .iter()
+        .map(|r| (r.attempt, r.trigger, r.status))
+        .collect();
+    assert_eq!(
+        got,
+        [
+            (1, Trigger::Manual, RunStatus::Failed),
+            (2, Trigger::Retry, RunStatus::Failed),
+            (3, Trigger::Retry, RunStatus::Failed),
+        ]
+    );
+    let gap = runs[1].started_at.unwrap() - runs[0].finished_at.unwrap();
+    assert_eq!(gap.num_seconds(), 60, "the backoff is waited");
+    h.stop().await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_instant_fires_at_most_once_across_restarts() {
+    let yaml =
+        "jobs:\n  - { name: tick, schedule: '* * * * *', command: ['true'], missed: run-all }\n";
+    // The previous tend already fired 12:00; a restart at 12:00:30 must not
+    // fire it again, and fires 12:01 once.
+    let h = start(
+        yaml,
+        "12:00:30",
+        (RunStatus::Succeeded, false),
+        &[("tick", "12:00:00")],
+    );
+    h.wait(45).await;
+    let instants: Vec<_> = h.runs("tick").iter().map(|r| r.scheduled_for).collect();
+    assert_eq!(instants, [Some(wall("12:00:00")), Some(wall("12:01:00"))]);
+    h.stop().await;
+}
