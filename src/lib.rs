@@ -4,7 +4,8 @@
 //!
 //! # Layout
 //!
-//! - [`model`]: domain types — [`model::Desired`], jobs, stacks, hosts. Pure.
+//! - [`model`]: domain types — [`model::Desired`], jobs, stacks, hosts;
+//!   rendered targets, observed hosts, changes and plans. Pure.
 //! - [`config`]: a config repository on disk → validated `Desired`, or every
 //!   problem at `file:line:col`; also the JSON Schemas. Pure but for reading
 //!   the repository's files.
@@ -29,12 +30,23 @@
 //! - [`workdir`]: each stack's persistent working directory — tracked
 //!   files placed from git with a manifest, drift restored, what
 //!   containers write never touched; the upgrade from `DATA/binds`. Edge.
-//! - [`reconcile`]: the loop — triggers → queue → fetch → validate → record
-//!   → status; the only module that sees several edges.
+//! - [`reconcile`]: the four controllers, each in its own room and each
+//!   taking its effects through small traits: `commits` (source → config →
+//!   the commit in force), `stacks` (commit → Docker hosts), `jobs` (commit
+//!   → runs), `notify` (runs and events → letters → outbox → services);
+//!   with the shared queue, triggers, clock and backoff. Sees several edges.
+//! - [`daemon`]: `daemon::run(options, listener, shutdown)` — wires the
+//!   real source, store, engines, runner and post into the controllers and
+//!   the web server, and stops them in order. `tend run` only parses
+//!   arguments and turns signals into `shutdown`.
 //!
-//! Dependency rule: the pure core (`model`, `config`, `schedule`, `plan`) imports no tokio, git2, bollard, redb or axum. Edge modules
-//! (source, docker, runner, store, alert, web, workdir) depend on the core and not on
-//! each other; only `reconcile` and `main` see several edges.
+//! Dependency rule: the pure core (`model`, `config`, `schedule`, `plan`)
+//! imports no tokio, git2, bollard, redb or axum; `model` holds the domain
+//! types every other module shares, "Actual" (observed hosts) included.
+//! Edge modules (source, docker, runner, store, alert, web, workdir) depend
+//! on the core and not on each other, nor on `plan`; only `reconcile`,
+//! `daemon` and `main` see several edges. (`scripts/code_metrics.py`
+//! checks the file cycles and edge imports.)
 
 pub mod alert;
 pub mod config;

@@ -77,11 +77,8 @@ pub async fn start(
         observers: Observers::default(),
     };
     let (source, shown) = wire::source(options, secrets.git.clone(), cancel.clone())?;
-    let (status_tx, status_rx) = watch::channel(wire::initial_status(
-        options.branch.clone(),
-        shown,
-        source.mode(),
-    ));
+    let status = wire::initial_status(options.branch.clone(), shown, source.mode());
+    let (status_tx, status_rx) = watch::channel(status);
     let watch_dir = match &source {
         Source::Dir(d) => Some(d.path().to_owned()),
         Source::Git(_) => None,
@@ -95,44 +92,9 @@ pub async fn start(
         tracing::warn!(cause = %e, "could not restore the commit in force; waiting for a fetch");
     }
     let watcher = triggers(options, &shared, watch_dir.as_deref(), &commits)?;
-    let stacks = Stacks::new(store.clone(), applied.clone(), &options.data)
-        .with_work_root(
-            options
-                .stacks_dir
-                .clone()
-                .unwrap_or_else(|| options.data.join("stacks")),
-        )
-        .with_observers(shared.observers.clone())
-        .with_letters(letters.clone());
-    let stacks_view = stacks.view();
-    let (stack_tx, stack_rx) = mpsc::channel(64);
-    let stacks = tokio::spawn(stacks.run(stack_rx, shared.stop.clone()));
-    let env = RunEnv {
-        work_root: options.data.join("work"),
-        ansible_playbook: options.ansible_playbook.clone(),
-        grace: options.shutdown_grace,
-        stacks: Some(stack_tx),
-        observers: shared.observers.clone(),
-        mail: Some(letters),
-        runner: Arc::new(Processes),
-        clock: crate::reconcile::clock::system(),
-    };
-    match Http::new() {
-        Ok(http) => {
-            let courier = Courier {
-                store: store.clone(),
-                metrics: shared.observers.metrics.clone(),
-                backoff: options.notify_backoff,
-                post: Arc::new(http),
-                clock: crate::reconcile::clock::system(),
-            };
-            tokio::spawn(courier.run(shared.stop.clone()));
-        }
-        Err(e) => tracing::error!(cause = %e, "notifications are off: no HTTP client"),
-    }
-    let (manual_tx, manual_rx) = mpsc::channel::<Manual>(64);
-    let scheduler = Scheduler::new(store.clone(), env, applied.clone());
-    let scheduler = tokio::spawn(scheduler.run(manual_rx, shared.stop.clone()));
+    let (stacks, stacks_view, stack_tx) = stacks(options, &store, &shared, &letters);
+    let (scheduler, manual) = jobs(options, &store, &shared, &letters, stack_tx);
+    courier(options, &store, &shared);
     let q = shared.queue.clone();
     let state = web::AppState {
         status: status_rx,
@@ -142,7 +104,7 @@ pub async fn start(
         poll_interval: watch_dir.is_none().then_some(options.poll_interval),
         applied,
         api_token: secrets.api.clone().map(Arc::new),
-        trigger: secrets.api.is_some().then(|| trigger(manual_tx)),
+        trigger: secrets.api.is_some().then(|| trigger(manual)),
         stacks: stacks_view,
         metrics: shared.observers.metrics.clone(),
         view_token: secrets.view.map(Arc::new),
@@ -164,6 +126,73 @@ pub async fn start(
         web,
         _watcher: watcher,
     })
+}
+
+/// Starts the stacks controller; returns its task, its view for the web
+/// layer and where stack jobs send their actions.
+fn stacks(
+    options: &Options,
+    store: &Store,
+    shared: &Shared,
+    letters: &Letters,
+) -> (
+    JoinHandle<()>,
+    watch::Receiver<Vec<crate::plan::view::StackStatus>>,
+    mpsc::Sender<crate::reconcile::stacks::StackRequest>,
+) {
+    let root = options.stacks_dir.clone();
+    let stacks = Stacks::new(store.clone(), letters.applied(), &options.data)
+        .with_work_root(root.unwrap_or_else(|| options.data.join("stacks")))
+        .with_observers(shared.observers.clone())
+        .with_letters(letters.clone());
+    let view = stacks.view();
+    let (tx, rx) = mpsc::channel(64);
+    (tokio::spawn(stacks.run(rx, shared.stop.clone())), view, tx)
+}
+
+/// Starts the scheduler with the real runner and clock; returns its task
+/// and where manual runs go.
+fn jobs(
+    options: &Options,
+    store: &Store,
+    shared: &Shared,
+    letters: &Letters,
+    stacks: mpsc::Sender<crate::reconcile::stacks::StackRequest>,
+) -> (JoinHandle<()>, mpsc::Sender<Manual>) {
+    let env = RunEnv {
+        work_root: options.data.join("work"),
+        ansible_playbook: options.ansible_playbook.clone(),
+        grace: options.shutdown_grace,
+        stacks: Some(stacks),
+        observers: shared.observers.clone(),
+        mail: Some(letters.clone()),
+        runner: Arc::new(Processes),
+        clock: crate::reconcile::clock::system(),
+    };
+    let (manual, manual_rx) = mpsc::channel::<Manual>(64);
+    let scheduler = Scheduler::new(store.clone(), env, letters.applied());
+    (
+        tokio::spawn(scheduler.run(manual_rx, shared.stop.clone())),
+        manual,
+    )
+}
+
+/// Starts the notification courier over HTTP (off, with an error logged,
+/// when no HTTP client can be made).
+fn courier(options: &Options, store: &Store, shared: &Shared) {
+    match Http::new() {
+        Ok(http) => {
+            let courier = Courier {
+                store: store.clone(),
+                metrics: shared.observers.metrics.clone(),
+                backoff: options.notify_backoff,
+                post: Arc::new(http),
+                clock: crate::reconcile::clock::system(),
+            };
+            tokio::spawn(courier.run(shared.stop.clone()));
+        }
+        Err(e) => tracing::error!(cause = %e, "notifications are off: no HTTP client"),
+    }
 }
 
 /// Starts the commits controller's triggers: the folder watch in dev mode,

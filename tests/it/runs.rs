@@ -232,8 +232,11 @@ fn crash_mid_run_interrupts_it_and_restart_catches_up_once() {
     assert_eq!(interrupted["reason"], "tend stopped while it ran");
     let catch_ups = runs.iter().filter(|r| r["trigger"] == "catch-up").count();
     assert_eq!(catch_ups, 1, "run-once catches up once: {runs:#?}");
-    std::thread::sleep(Duration::from_secs(3));
-    let runs = second.runs("job=every2&limit=200");
+    let crons = |r: &[serde_json::Value]| r.iter().filter(|r| r["trigger"] == "cron").count();
+    let before = crons(&runs);
+    let runs = second.wait_runs(WAIT, "two more cron runs", "job=every2&limit=200", |r| {
+        crons(r) >= before + 2
+    });
     let mut seen = HashSet::new();
     for r in runs
         .iter()

@@ -320,7 +320,7 @@ fn no_op_passes_write_nothing_and_change_nothing() {
     let data = Dir::new();
     let t = Tend::follow(repo.path(), &data);
     t.wait_synced("idle");
-    std::thread::sleep(Duration::from_secs(2));
+    t.wait_passes(2);
     let work = data.path().join("data/stacks/local");
     let stamps = || {
         let mut out = Vec::new();
@@ -338,13 +338,7 @@ fn no_op_passes_write_nothing_and_change_nothing() {
         out.sort();
         out
     };
-    let passes = || {
-        let m = crate::support::http::get(t.addr, "/metrics").body;
-        m.lines()
-            .find_map(|l| l.strip_prefix("tend_reconcile_duration_seconds_count "))
-            .and_then(|n| n.trim().parse::<u64>().ok())
-            .unwrap_or(0)
-    };
+    let passes = || t.stack_passes();
     let (before, id, n0) = (stamps(), inspect(&host, "idle-app-1", "{{.Id}}"), passes());
     let ok = wait_until(Duration::from_secs(20), || passes() >= n0 + 3);
     assert!(

@@ -195,7 +195,7 @@ fn stack_jobs_stop_start_and_update_through_a_registry() {
     assert!(log.contains("jobby-app-1: stopped"), "{log}");
     assert_eq!(inspect(&host, "jobby-app-1", "{{.State.Status}}"), "exited");
     // The stop event triggers a reconcile; the job's stop holds.
-    std::thread::sleep(Duration::from_secs(2));
+    t.wait_passes(1);
     assert_eq!(inspect(&host, "jobby-app-1", "{{.State.Status}}"), "exited");
     assert_eq!(t.stack("jobby")["sync"], "synced");
     let (run, log) = t.run_job("resume", limit);
@@ -208,7 +208,7 @@ fn stack_jobs_stop_start_and_update_through_a_registry() {
     let (run, log) = t.run_job("nap", limit);
     assert_eq!(run["status"], "succeeded", "{log}");
     assert!(log.contains("jobby-app-1: paused"), "{log}");
-    std::thread::sleep(Duration::from_secs(1));
+    t.wait_passes(1);
     let state = |t: &str| inspect(&host, "jobby-app-1", t);
     assert_eq!(state("{{.State.Status}}"), "paused");
     assert_eq!(t.stack("jobby")["sync"], "synced");
@@ -412,7 +412,7 @@ fn with_self_heal_off_drift_is_reported_and_left() {
         drift,
         ["stack manual: drift: container stopped outside tend (self_heal is off)"]
     );
-    std::thread::sleep(Duration::from_secs(1));
+    t.wait_passes(1);
     assert_eq!(
         inspect(&host, "manual-app-1", "{{.State.Status}}"),
         "exited"
@@ -511,7 +511,7 @@ fn relative_binds_mount_the_working_directory_and_follow_its_files() {
         "jobs:\n  - name: noop\n    command: [\"true\"]\n",
     );
     eventually("the new commit applied", || applied(&t) != before);
-    std::thread::sleep(Duration::from_secs(1));
+    t.wait_passes(1);
     assert_eq!(inspect(&host, "site-web-1", "{{.Id}}"), id);
 
     // New content: a new container that sees it, with the reason.

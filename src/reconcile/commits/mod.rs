@@ -173,6 +173,7 @@ impl<R: Repo> Commits<R> {
         .await;
     }
 
+    /// One pass for `reasons`, in a span naming them and the commit.
     async fn reconcile(&mut self, reasons: BTreeSet<Reason>) {
         let why = reasons
             .iter()
@@ -183,6 +184,8 @@ impl<R: Repo> Commits<R> {
         self.reconcile_in(why, span.clone()).instrument(span).await;
     }
 
+    /// Fetches; a commit not seen yet is considered, anything else is
+    /// left as it is (a pass with nothing new writes nothing).
     async fn reconcile_in(&mut self, why: String, span: tracing::Span) {
         let source = self.source.clone();
         let fetched = tokio::task::spawn_blocking(move || lock(&source).fetch()).await;
@@ -294,6 +297,8 @@ impl<R: Repo> Commits<R> {
         Ok(())
     }
 
+    /// Keeps `fetched` out: its errors go to the status and the audit log
+    /// (with alerts), the commit in force stays.
     async fn reject(&mut self, fetched: &Fetched, diagnostics: Vec<Diagnostic>) {
         let short = short_commit(&fetched.commit);
         let kept = self
@@ -324,6 +329,8 @@ impl<R: Repo> Commits<R> {
         self.prune();
     }
 
+    /// Publishes a commit in force: the status, the watch channel the other
+    /// controllers follow, and a live notice.
     fn set_applied(
         &mut self,
         commit: String,
@@ -367,6 +374,7 @@ impl<R: Repo> Commits<R> {
         self.published.subscribe()
     }
 
+    /// Deletes snapshots of commits no longer in force (in the background).
     fn prune(&self) {
         let keep: Vec<String> = self.in_force().iter().map(|a| a.commit.clone()).collect();
         let source = self.source.clone();
@@ -376,6 +384,8 @@ impl<R: Repo> Commits<R> {
         });
     }
 
+    /// Notes a fetch that worked; the first after failures is told as a
+    /// recovery and resets the poll backoff.
     async fn fetch_succeeded(&mut self, fetched: &Fetched) {
         let branch = lock(&self.source).branch().map(str::to_owned);
         let now = self.clock.now();
@@ -405,6 +415,8 @@ impl<R: Repo> Commits<R> {
         }
     }
 
+    /// Notes a fetch that failed: told once per streak, counted for the
+    /// poll backoff, shown in the status; the commit in force stays.
     async fn fetch_failed(&mut self, e: CommitsError) {
         let message = e.to_string();
         if matches!(e, CommitsError::Source(SourceError::Cancelled)) {
@@ -423,6 +435,7 @@ impl<R: Repo> Commits<R> {
         });
     }
 
+    /// Records an audit event with `meta` values and the alerts it causes.
     async fn log_event(
         &self,
         kind: AuditKind,
@@ -449,6 +462,7 @@ fn whole_commit(message: String) -> Diagnostic {
     }
 }
 
+/// The repository, even after a panic elsewhere held its lock.
 fn lock<R>(source: &Mutex<R>) -> std::sync::MutexGuard<'_, R> {
     source
         .lock()

@@ -13,8 +13,8 @@
 mod env;
 mod run;
 
-use crate::model::{Applied, Concurrency, Job, Missed, Run, RunStatus, Trigger};
-use crate::reconcile::triggers;
+use crate::model::{Applied, Concurrency, Job, Missed, RunStatus, Trigger};
+use crate::reconcile::{audit, triggers};
 use crate::store::Store;
 use chrono::{DateTime, Utc};
 pub use env::{Processes, RunEnv, Runner};
@@ -54,14 +54,23 @@ pub struct Manual {
 
 /// The scheduler task's state.
 pub struct Scheduler {
+    /// Runs, logs and each job's last fire instant.
     store: Store,
+    /// What every run gets (runner, clock, folders, programs, reports).
     config: RunEnv,
+    /// The commit in force, from the commits controller.
     applied: watch::Receiver<Option<Arc<Applied>>>,
+    /// The commit the schedule was planned from.
     current: Option<Arc<Applied>>,
+    /// Each scheduled job's next instant.
     next: BTreeMap<String, DateTime<Utc>>,
+    /// Runs in flight per job.
     active: HashMap<String, Vec<Active>>,
+    /// Given to each run task, which sends `(job, token)` when it ends.
     done_tx: mpsc::UnboundedSender<(String, u64)>,
+    /// Where ended run tasks report.
     done_rx: mpsc::UnboundedReceiver<(String, u64)>,
+    /// The last token handed out (one per run task).
     tokens: u64,
 }
 
@@ -92,18 +101,14 @@ impl Scheduler {
         mut manual: mpsc::Receiver<Manual>,
         mut shutdown: watch::Receiver<bool>,
     ) {
-        let store = self.store.clone();
-        match tokio::task::spawn_blocking(move || {
-            store.interrupt_leftovers("tend stopped while it ran")
-        })
-        .await
-        {
-            Ok(Ok(runs)) if !runs.is_empty() => tracing::warn!(
+        let leftovers = audit::logged(&self.store, "could not mark leftover runs", |s| {
+            s.interrupt_leftovers("tend stopped while it ran")
+        });
+        if let Some(runs) = leftovers.await.filter(|r| !r.is_empty()) {
+            tracing::warn!(
                 count = runs.len(),
                 "runs left running by a previous tend marked interrupted"
-            ),
-            Ok(Err(e)) => tracing::error!(cause = %e, "could not mark leftover runs"),
-            _ => {}
+            );
         }
         let mut first_plan = true;
         loop {
@@ -141,16 +146,12 @@ impl Scheduler {
         self.current = Some(applied.clone());
         let now = self.config.clock.now();
         self.next.clear();
-        let reader = self.store.reader();
         let names = applied.desired.job_names();
-        let states = match tokio::task::spawn_blocking(move || reader.job_states(&names)).await {
-            Ok(Ok(states)) => states,
-            Ok(Err(e)) => {
-                tracing::error!(cause = %e, "cannot read job states; planning from now");
-                vec![Default::default(); applied.desired.jobs.len()]
-            }
-            Err(_) => vec![Default::default(); applied.desired.jobs.len()],
-        };
+        let what = "cannot read job states; planning from now";
+        let states = audit::logged(&self.store, what, move |s| s.reader().job_states(&names));
+        let states = states
+            .await
+            .unwrap_or_else(|| vec![Default::default(); applied.desired.jobs.len()]);
         for (job, state) in applied.desired.jobs.iter().zip(states) {
             let Some(schedule) = &job.schedule else {
                 continue;
@@ -166,6 +167,8 @@ impl Scheduler {
         }
     }
 
+    /// Handles `missed` instants of `job` per its `missed` policy: one
+    /// skipped run, one catch-up run of the newest, or a run of each.
     async fn catch_up(&mut self, job: &Job, missed: Vec<DateTime<Utc>>) {
         let Some(newest) = missed.last().copied() else {
             return;
@@ -190,6 +193,8 @@ impl Scheduler {
         }
     }
 
+    /// Fires every job whose instant is due (within [`LEAD`]) in one batch
+    /// and plans each one's next instant.
     async fn fire_due(&mut self) {
         let now = self.config.clock.now() + LEAD;
         let due: Vec<(String, DateTime<Utc>)> = self
@@ -214,6 +219,7 @@ impl Scheduler {
         }
     }
 
+    /// Job `name` of the commit in force.
     fn job(&self, name: &str) -> Option<Job> {
         self.current
             .as_ref()?
@@ -258,29 +264,10 @@ impl Scheduler {
                 results.push(Err(FireError::NoJob(name)));
                 continue;
             };
-            let running: Vec<u64> = self
-                .active
-                .get(&name)
-                .map(|a| a.iter().map(|r| r.run_id()).collect())
-                .unwrap_or_default();
-            if !running.is_empty() {
-                match job.concurrency {
-                    Concurrency::Forbid => {
-                        let ids: Vec<String> = running.iter().map(|id| format!("#{id}")).collect();
-                        let reason =
-                            format!("run {} still running (concurrency: forbid)", ids.join(", "));
-                        let skipped = self.record_skip(&job, instant, trigger, reason).await;
-                        results.push(skipped.ok_or(FireError::AlreadyFired));
-                        continue;
-                    }
-                    Concurrency::Replace => self
-                        .active
-                        .get(&name)
-                        .into_iter()
-                        .flatten()
-                        .for_each(Active::stop),
-                    Concurrency::Allow => {}
-                }
+            if let Some(reason) = self.admit(&job) {
+                let skipped = self.record_skip(&job, instant, trigger, reason).await;
+                results.push(skipped.ok_or(FireError::AlreadyFired));
+                continue;
             }
             batch.push((
                 run::new_run(
@@ -300,10 +287,8 @@ impl Scheduler {
         if batch.is_empty() {
             return results;
         }
-        let store = self.store.clone();
-        let started = match tokio::task::spawn_blocking(move || store.start_runs(batch)).await {
-            Ok(Ok(runs)) => runs,
-            Ok(Err(e)) => return fail_all(results, &to_start, FireError::Record(e.to_string())),
+        let started = match audit::call(&self.store, move |s| s.start_runs(batch)).await {
+            Ok(runs) => runs,
             Err(e) => return fail_all(results, &to_start, FireError::Record(e.to_string())),
         };
         for ((slot, job), run) in to_start.into_iter().zip(started) {
@@ -330,6 +315,28 @@ impl Scheduler {
         results
     }
 
+    /// Applies `job`'s concurrency to its runs in flight: `Some(reason)`
+    /// when the new run is to be skipped (`forbid`); `replace` stops them.
+    fn admit(&self, job: &Job) -> Option<String> {
+        let running = self.active.get(&job.name).filter(|a| !a.is_empty())?;
+        match job.concurrency {
+            Concurrency::Forbid => {
+                let ids: Vec<String> = running.iter().map(|r| format!("#{}", r.run_id())).collect();
+                Some(format!(
+                    "run {} still running (concurrency: forbid)",
+                    ids.join(", ")
+                ))
+            }
+            Concurrency::Replace => {
+                running.iter().for_each(Active::stop);
+                None
+            }
+            Concurrency::Allow => None,
+        }
+    }
+
+    /// Records a `skipped` run of `job` with `reason` (and its alerts);
+    /// `None` when its instant fired already.
     async fn record_skip(
         &self,
         job: &Job,
@@ -347,28 +354,20 @@ impl Scheduler {
             Some(reason.clone()),
             self.config.clock.now(),
         );
-        let store = self.store.clone();
         let mail = self.config.mail.clone();
         tracing::info!(job = %job.name, %reason, "run skipped");
-        let recorded = tokio::task::spawn_blocking(move || {
-            let run = store.start_run(run, instant)?;
+        let recorded = audit::logged(&self.store, "cannot record skipped run", move |s| {
+            let run = s.start_run(run, instant)?;
             if let Some(run) = &run {
                 let letters = mail.map(|m| m.run(run, b"", true)).unwrap_or_default();
-                store.finish_run(run, Default::default(), b"", &letters)?;
+                s.finish_run(run, Default::default(), b"", &letters)?;
             }
-            Ok::<Option<Run>, crate::store::StoreError>(run)
-        })
-        .await;
-        match recorded {
-            Ok(Ok(run)) => run.map(|r| r.id),
-            Ok(Err(e)) => {
-                tracing::error!(cause = %e, "cannot record skipped run");
-                None
-            }
-            Err(_) => None,
-        }
+            Ok(run)
+        });
+        recorded.await.flatten().map(|r| r.id)
     }
 
+    /// Forgets the run task `token` of `job`, which has ended.
     fn finished(&mut self, job: &str, token: u64) {
         if let Some(list) = self.active.get_mut(job) {
             list.retain(|a| a.token != token);
@@ -378,6 +377,7 @@ impl Scheduler {
         }
     }
 
+    /// Stops every run in flight and waits for them within the grace period.
     async fn stop_all(&mut self) {
         let mut waits = Vec::new();
         for a in self.active.values_mut().flatten() {
@@ -391,6 +391,7 @@ impl Scheduler {
     }
 }
 
+/// Waits for each of `handles` in turn.
 async fn futures_join(handles: Vec<Option<tokio::task::JoinHandle<()>>>) {
     for h in handles.into_iter().flatten() {
         let _ = h.await;

@@ -3,6 +3,7 @@
 
 use super::env::RunEnv;
 use crate::model::{Job, JobKind, Run, RunStatus, Trigger};
+use crate::reconcile::audit;
 use crate::reconcile::stacks::StacksError;
 use crate::runner::{self, RunSpec};
 use crate::store::{Retention, Store};
@@ -96,6 +97,8 @@ pub fn spawn(launch: Launch, run: Run) -> Active {
     }
 }
 
+/// Runs attempts of `run` until one succeeds, the retries are used up or
+/// a stop is asked for; waits the job's backoff between attempts.
 async fn attempts(
     launch: Launch,
     mut run: Run,
@@ -128,83 +131,111 @@ async fn attempts(
             launch.config.clock.now(),
         );
         next.attempt = run.attempt + 1;
-        let store = launch.store.clone();
-        match tokio::task::spawn_blocking(move || store.start_run(next, None)).await {
-            Ok(Ok(Some(r))) => {
-                run = r;
-                let _ = id.send(run.id);
-            }
-            _ => return,
-        }
+        let retry = audit::logged(&launch.store, "cannot record retry", move |s| {
+            s.start_run(next, None)
+        });
+        let Some(Some(r)) = retry.await else {
+            return;
+        };
+        run = r;
+        let _ = id.send(run.id);
     }
 }
 
 /// Runs one attempt to its end and stores the result.
 async fn attempt(launch: &Launch, run: &mut Run, stop: watch::Receiver<bool>) -> RunStatus {
     let stop_seen = stop.clone();
-    launch
-        .config
-        .observers
-        .hub
-        .publish(crate::live::Notice::RunStarted {
-            run: run.id,
-            job: run.job.clone(),
-        });
-    let (chunks_tx, mut chunks_rx) = mpsc::unbounded_channel::<Vec<u8>>();
-    let store = launch.store.clone();
-    let run_id = run.id;
-    let writer = tokio::spawn(async move {
-        let mut n = 0u32;
-        while let Some(chunk) = chunks_rx.recv().await {
-            let store = store.clone();
-            let written =
-                tokio::task::spawn_blocking(move || store.append_log(run_id, n, &chunk)).await;
-            if let Ok(Err(e)) = written {
-                tracing::error!(cause = %e, run = run_id, "cannot store log chunk");
-            }
-            n += 1;
-        }
+    let hub = &launch.config.observers.hub;
+    hub.publish(crate::live::Notice::RunStarted {
+        run: run.id,
+        job: run.job.clone(),
     });
+    let (chunks, writer) = log_writer(launch.store.clone(), run.id);
     let outcome = match &launch.job.kind {
         JobKind::Stack {
             stack,
             action,
             services,
         } => {
-            let (reply, answer) = tokio::sync::oneshot::channel();
-            let req = crate::reconcile::stacks::StackRequest {
-                job: launch.job.name.clone(),
-                stack: stack.clone(),
-                action: *action,
-                services: services.clone(),
-                reply,
-            };
-            let started_at = Some(launch.config.clock.now());
-            drop(chunks_tx);
-            let sent = match &launch.config.stacks {
-                Some(tx) => tx.send(req).await.is_ok(),
-                None => false,
-            };
-            let result = match sent {
-                true => answer.await.unwrap_or(Err(StacksError::Stopped)),
-                false => Err(StacksError::NotRunning),
-            };
-            stack_outcome(result, started_at)
+            drop(chunks);
+            let req = (stack.clone(), *action, services.clone());
+            stack_job(launch, req).await
         }
         _ => {
-            let work = runner::work_dir(&launch.config.work_root, run_id);
+            let work = runner::work_dir(&launch.config.work_root, run.id);
             let spec = RunSpec {
                 job: launch.job.clone(),
                 dir: launch.dir.clone(),
                 work: work.clone(),
                 ansible_playbook: launch.config.ansible_playbook.clone(),
             };
-            let outcome = launch.config.runner.execute(spec, chunks_tx, stop).await;
+            let outcome = launch.config.runner.execute(spec, chunks, stop).await;
             let _ = tokio::fs::remove_dir_all(&work).await;
             outcome
         }
     };
     let _ = writer.await;
+    finish(launch, run, outcome, &stop_seen).await;
+    hub.publish(crate::live::Notice::RunFinished {
+        run: run.id,
+        job: run.job.clone(),
+        status: crate::model::word(&run.status),
+    });
+    run.status
+}
+
+/// A channel for the log chunks of run `id` and the task that stores them
+/// in order; the task ends when the sender is dropped.
+fn log_writer(
+    store: Store,
+    id: u64,
+) -> (mpsc::UnboundedSender<Vec<u8>>, tokio::task::JoinHandle<()>) {
+    let (chunks_tx, mut chunks_rx) = mpsc::unbounded_channel::<Vec<u8>>();
+    let writer = tokio::spawn(async move {
+        let mut n = 0u32;
+        while let Some(chunk) = chunks_rx.recv().await {
+            let append = move |s: Store| s.append_log(id, n, &chunk);
+            audit::logged(&store, "cannot store log chunk", append).await;
+            n += 1;
+        }
+    });
+    (chunks_tx, writer)
+}
+
+/// A stack job's attempt: the action goes to the stacks controller, which
+/// answers with the log lines or why it failed.
+async fn stack_job(
+    launch: &Launch,
+    (stack, action, services): (String, crate::model::StackAction, Vec<String>),
+) -> runner::Outcome {
+    let (reply, answer) = tokio::sync::oneshot::channel();
+    let req = crate::reconcile::stacks::StackRequest {
+        job: launch.job.name.clone(),
+        stack,
+        action,
+        services,
+        reply,
+    };
+    let started_at = Some(launch.config.clock.now());
+    let sent = match &launch.config.stacks {
+        Some(tx) => tx.send(req).await.is_ok(),
+        None => false,
+    };
+    let result = match sent {
+        true => answer.await.unwrap_or(Err(StacksError::Stopped)),
+        false => Err(StacksError::NotRunning),
+    };
+    stack_outcome(result, started_at)
+}
+
+/// Writes the attempt's `outcome` into `run`, counts it, and stores it with
+/// the alerts it causes (a failure's alert waits for the last attempt).
+async fn finish(
+    launch: &Launch,
+    run: &mut Run,
+    outcome: runner::Outcome,
+    stop: &watch::Receiver<bool>,
+) {
     // The actual start: when the process was spawned.
     run.started_at = outcome.started_at.or(run.started_at);
     run.status = outcome.status;
@@ -213,37 +244,18 @@ async fn attempt(launch: &Launch, run: &mut Run, stop: watch::Receiver<bool>) ->
     run.reason = outcome.reason;
     run.finished_at = Some(launch.config.clock.now());
     tracing::info!(job = %run.job, run = run.id, status = ?run.status, "run finished");
-    let seconds = run.seconds();
     let at = run.finished_at.unwrap_or_else(|| launch.config.clock.now());
-    launch
-        .config
-        .observers
-        .metrics
-        .run_finished(&run.job, run.status, seconds, at);
-    let store = launch.store.clone();
+    let metrics = &launch.config.observers.metrics;
+    metrics.run_finished(&run.job, run.status, run.seconds(), at);
     let record = run.clone();
     let tail = outcome.log_tail;
-    let last = !retries(&launch.job, run, &stop_seen);
+    let last = !retries(&launch.job, run, stop);
     let letters = match &launch.config.mail {
         Some(mail) => mail.run(run, &log_end(launch, run, &tail).await, last),
         None => Vec::new(),
     };
-    let finish = move || store.finish_run(&record, Retention::default(), &tail, &letters);
-    match tokio::task::spawn_blocking(finish).await {
-        Ok(Ok(())) => {}
-        Ok(Err(e)) => tracing::error!(cause = %e, run = run.id, "cannot record run result"),
-        Err(e) => tracing::error!(cause = %e, run = run.id, "cannot record run result"),
-    }
-    launch
-        .config
-        .observers
-        .hub
-        .publish(crate::live::Notice::RunFinished {
-            run: run.id,
-            job: run.job.clone(),
-            status: crate::model::word(&run.status),
-        });
-    run.status
+    let finish = move |s: Store| s.finish_run(&record, Retention::default(), &tail, &letters);
+    audit::logged(&launch.store, "cannot record run result", finish).await;
 }
 
 /// Whether a retry follows `run`: it failed, attempts are left, and no stop
@@ -260,11 +272,11 @@ async fn log_end(launch: &Launch, run: &Run, tail: &[u8]) -> Vec<u8> {
     if !matches!(run.status, RunStatus::Failed | RunStatus::TimedOut) {
         return Vec::new();
     }
-    let (reader, id) = (launch.store.reader(), run.id);
-    let mut log = match tokio::task::spawn_blocking(move || reader.log(id)).await {
-        Ok(Ok(bytes)) => bytes,
-        _ => Vec::new(),
-    };
+    let id = run.id;
+    let log = audit::logged(&launch.store, "cannot read the log", move |s| {
+        s.reader().log(id)
+    });
+    let mut log = log.await.unwrap_or_default();
     log.extend_from_slice(tail);
     log
 }

@@ -13,6 +13,7 @@ use super::post::Post;
 use crate::alert::{self, AlertError, Delivered};
 use crate::metrics::Metrics;
 use crate::model::{Delivery, Notification};
+use crate::reconcile::audit;
 use crate::reconcile::backoff::Backoff;
 use crate::reconcile::clock::SharedClock;
 use crate::store::Store;
@@ -103,16 +104,11 @@ impl Courier {
         flying.abort_all();
     }
 
+    /// Notifications still pending with ids above `seen`.
     async fn pending_after(&self, seen: u64) -> Vec<Notification> {
-        let reader = self.store.reader();
-        match tokio::task::spawn_blocking(move || reader.outbox_pending(seen)).await {
-            Ok(Ok(list)) => list,
-            Ok(Err(e)) => {
-                tracing::error!(cause = %e, "cannot read the outbox");
-                Vec::new()
-            }
-            Err(_) => Vec::new(),
-        }
+        let pending = move |s: Store| s.reader().outbox_pending(seen);
+        let list = audit::logged(&self.store, "cannot read the outbox", pending);
+        list.await.unwrap_or_default()
     }
 
     /// Writes attempts' results back and counts them.
@@ -139,13 +135,9 @@ impl Courier {
                 _ => tracing::debug!(id, %target, attempts, error, "notification retry failed"),
             }
         }
-        let store = self.store.clone();
         let copy = ended.to_vec();
-        match tokio::task::spawn_blocking(move || store.outbox_update(&copy)).await {
-            Ok(Ok(())) => {}
-            Ok(Err(e)) => tracing::error!(cause = %e, "cannot record notification attempts"),
-            Err(_) => {}
-        }
+        let update = move |s: Store| s.outbox_update(&copy);
+        audit::logged(&self.store, "cannot record notification attempts", update).await;
     }
 }
 

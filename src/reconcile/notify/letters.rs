@@ -31,6 +31,11 @@ impl Letters {
         }
     }
 
+    /// The commit in force this reads its rules from.
+    pub fn applied(&self) -> watch::Receiver<Option<Arc<Applied>>> {
+        self.applied.clone()
+    }
+
     /// Letters about a finished run: a failure on its last attempt, a
     /// recovery on success, and `missed` for a catch-up or a skipped
     /// fire time. `final_attempt` is false when a retry follows.

@@ -58,8 +58,31 @@ impl Stacks {
         )
         .await
         .map_err(|e| StacksError::Engine(e.to_string()))?;
+        self.update_holds(req, &services);
+        self.holds.retain(|_, h| !h.is_empty());
+        self.save(vec![("stack_holds", json!(self.holds))]).await;
+        let before = self.last.get(&req.stack).map(|l| l.at);
+        self.pass(&BTreeSet::from([Reason::StackJob])).await;
+        if let Some(l) = self.last.get(&req.stack).filter(|l| Some(l.at) != before) {
+            for c in &l.changes {
+                let action = crate::model::word(&c.action);
+                log.push(format!("reconcile: {action} {}: {}", c.target, c.reason));
+            }
+            if !l.errors.is_empty() {
+                return Err(StacksError::Reconcile {
+                    log: log.join("\n"),
+                    errors: l.errors.join("; "),
+                });
+            }
+        }
+        Ok(log)
+    }
+
+    /// Records what the job's action means for `services`: stop and pause
+    /// hold them (the planner leaves them so), the others release them.
+    fn update_holds(&mut self, req: &StackRequest, services: &[String]) {
         let holds = self.holds.entry(req.stack.clone()).or_default();
-        for s in &services {
+        for s in services {
             match req.action {
                 StackAction::Stop => {
                     holds.insert(
@@ -85,22 +108,5 @@ impl Stacks {
                 StackAction::Update => {}
             }
         }
-        self.holds.retain(|_, h| !h.is_empty());
-        self.save(vec![("stack_holds", json!(self.holds))]).await;
-        let before = self.last.get(&req.stack).map(|l| l.at);
-        self.pass(&BTreeSet::from([Reason::StackJob])).await;
-        if let Some(l) = self.last.get(&req.stack).filter(|l| Some(l.at) != before) {
-            for c in &l.changes {
-                let action = crate::model::word(&c.action);
-                log.push(format!("reconcile: {action} {}: {}", c.target, c.reason));
-            }
-            if !l.errors.is_empty() {
-                return Err(StacksError::Reconcile {
-                    log: log.join("\n"),
-                    errors: l.errors.join("; "),
-                });
-            }
-        }
-        Ok(log)
     }
 }

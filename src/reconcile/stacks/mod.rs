@@ -116,23 +116,41 @@ pub struct StackRequest {
 
 /// The controller's state.
 pub struct Stacks {
+    /// Where events, holds and last plans are kept.
     store: Store,
+    /// Pending pass requests (commits, interval, events, windows, jobs).
     queue: Arc<Queue>,
+    /// The commit in force, from the commits controller.
     applied: watch::Receiver<Option<Arc<Applied>>>,
+    /// Engine connections, kept between passes.
     engines: Engines,
+    /// What the page and API show of each stack.
     view: watch::Sender<Vec<StackStatus>>,
+    /// The self-heal brake.
     brake: Brake,
+    /// Services a stack job stopped or paused (kept across restarts).
     holds: Holds,
+    /// `(stack, service)` pairs deployed before: a missing container of one
+    /// is drift, not a new service.
     deployed: BTreeSet<(String, String)>,
+    /// Hosts that held managed containers (looked at even when no stack
+    /// names them any more, so leftovers can be pruned).
     hosts_seen: BTreeSet<String>,
+    /// Stacks whose last apply failed, with why (shown degraded).
     failed: BTreeMap<String, String>,
+    /// Each stack's last applied plan and how it went.
     last: BTreeMap<String, LastPlan>,
+    /// The commit of the last full pass.
     commit: Option<String>,
+    /// Hosts that could not be observed on the last pass.
     unreachable: BTreeSet<String>,
+    /// Drifts told already (`stack:reason`), kept while they last.
     drift_told: BTreeSet<String>,
     /// Stacks told degraded (event written), until they are in sync again.
     degraded_told: BTreeSet<String>,
+    /// Hosts whose Docker events are followed.
     followed: BTreeSet<String>,
+    /// When the next sleep window opens or closes.
     next_wake: Option<chrono::DateTime<Utc>>,
     /// The stacks' working directories.
     layout: work::Layout,
@@ -264,6 +282,7 @@ impl Stacks {
         }
     }
 
+    /// `[reconcile].interval` of the commit in force (at least 1 s).
     fn interval(&self) -> Duration {
         self.applied
             .borrow()
@@ -274,6 +293,8 @@ impl Stacks {
             .max(Duration::from_secs(1))
     }
 
+    /// One pass: observe, plan, heal what the brake allows, apply, record,
+    /// observe again after changes, publish the view and tell health.
     async fn pass(&mut self, reasons: &BTreeSet<Reason>) {
         let Some(app) = self.applied.borrow().clone() else {
             return;
@@ -436,11 +457,7 @@ impl Stacks {
     }
 
     async fn save(&self, meta: Vec<(&'static str, serde_json::Value)>) {
-        let store = self.store.clone();
-        match tokio::task::spawn_blocking(move || store.set_meta(&meta)).await {
-            Ok(Ok(())) => {}
-            Ok(Err(e)) => tracing::error!(cause = %e, "cannot store stack state"),
-            Err(e) => tracing::error!(cause = %e, "cannot store stack state"),
-        }
+        let set = move |s: Store| s.set_meta(&meta);
+        super::audit::logged(&self.store, "cannot store stack state", set).await;
     }
 }

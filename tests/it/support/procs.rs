@@ -365,6 +365,30 @@ impl Tend {
         })
     }
 
+    /// Stacks passes finished so far (`tend_reconcile_duration_seconds_count`).
+    pub fn stack_passes(&self) -> u64 {
+        let m = super::http::get(self.addr, "/metrics").body;
+        m.lines()
+            .find_map(|l| l.strip_prefix("tend_reconcile_duration_seconds_count "))
+            .and_then(|n| n.trim().parse().ok())
+            .unwrap_or(0)
+    }
+
+    /// Waits until `more` stacks passes have finished after now: the
+    /// controller has looked again (instead of sleeping and hoping).
+    pub fn wait_passes(&self, more: u64) {
+        let start = self.stack_passes();
+        let ok = wait_until(Duration::from_secs(30), || {
+            self.stack_passes() >= start + more
+        });
+        assert!(
+            ok,
+            "{more} more stacks pass(es) after {start}: got {}\nlog:\n{}",
+            self.stack_passes(),
+            self.log_text()
+        );
+    }
+
     /// `GET /api/v1/stacks`: the stack named `name`, or `Null`.
     pub fn stack(&self, name: &str) -> serde_json::Value {
         let all = super::http::get(self.addr, "/api/v1/stacks").json();
