@@ -48,6 +48,8 @@
 //! `daemon` and `main` see several edges. (`scripts/code_metrics.py`
 //! checks the file cycles and edge imports.)
 
+#![warn(missing_docs)]
+
 pub mod alert;
 pub mod config;
 pub mod daemon;

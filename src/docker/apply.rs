@@ -120,6 +120,7 @@ pub async fn apply_stack(
     steps
 }
 
+/// The step of change `c` from its result (an error kept as text).
 fn step(c: &Change, r: Result<Vec<String>, DockerError>) -> Step {
     let (output, error) = match r {
         Ok(output) => (output, None),
@@ -132,6 +133,8 @@ fn step(c: &Change, r: Result<Vec<String>, DockerError>) -> Step {
     }
 }
 
+/// Carries out one service change: build or pull what it needs, stop and
+/// remove the old container, create and start the new one, run its hooks.
 async fn service(
     e: &Engine,
     stack: &str,

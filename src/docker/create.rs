@@ -43,6 +43,50 @@ pub struct NewContainer<'a> {
 pub async fn create_container(e: &Engine, n: &NewContainer<'_>) -> Result<String, DockerError> {
     let spec = &n.target.spec;
     let name = n.target.container_n(n.project, n.service, n.number);
+    let nets = ordered_networks(n);
+    let own_mode = spec.options.network_mode.is_some();
+    let (first_id, first) = if own_mode {
+        (String::new(), EndpointSettings::default())
+    } else {
+        endpoint(n, nets[0].0, nets[0].1)?
+    };
+    let mut body = create_body(n, &first_id);
+    body.networking_config = (!own_mode).then(|| NetworkingConfig {
+        endpoints_config: Some(HashMap::from([(first_id.clone(), first)])),
+    });
+    super::options::apply(&spec.options, &mut body);
+    let named = CreateContainerOptions {
+        name: Some(name.clone()),
+        ..Default::default()
+    };
+    let created = e
+        .mutating()
+        .create_container(Some(named), body)
+        .await
+        .map_err(|err| match err {
+            bollard::errors::Error::DockerResponseServerError { status_code: 409, .. } => {
+                DockerError::Conflict(format!(
+                    "container name {name} is taken by a container tend did not create; rename or remove it"
+                ))
+            }
+            other => other.into(),
+        })?;
+    for (key, aliases) in nets.iter().skip(1).filter(|_| !own_mode) {
+        let (id, settings) = endpoint(n, key, aliases)?;
+        let connect = NetworkConnectRequest {
+            container: created.id.clone(),
+            endpoint_config: Some(settings),
+        };
+        e.mutating().connect_network(&id, connect).await?;
+    }
+    Ok(created.id)
+}
+
+/// The container's labels: the service's own, then compose's and tend's
+/// (project, service, number, hash and parts, image, restart, commit, and
+/// the project directory with its compose file and `.env`).
+fn container_labels(n: &NewContainer<'_>) -> HashMap<String, String> {
+    let spec = &n.target.spec;
     let mut labels: HashMap<String, String> = spec.labels.clone().into_iter().collect();
     labels.extend(base_labels(n.project));
     for (k, v) in [
@@ -67,9 +111,16 @@ pub async fn create_container(e: &Engine, n: &NewContainer<'_>) -> Result<String
             labels.insert(labels::ENVIRONMENT_FILE.into(), env);
         }
     }
-    // The container is created on its first network and connected to the
-    // others: highest `priority` first, then by engine name, as
-    // docker-compose orders them.
+    labels
+}
+
+/// The service's networks (key, aliases) in the order they are joined:
+/// highest `priority` first, then by engine name, as docker-compose orders
+/// them; `default` when it names none. The first is joined at create time.
+fn ordered_networks<'a>(n: &NewContainer<'a>) -> Vec<(&'a String, &'a Vec<String>)> {
+    static DEFAULT: std::sync::LazyLock<(String, Vec<String>)> =
+        std::sync::LazyLock::new(|| ("default".to_owned(), Vec::new()));
+    let spec = &n.target.spec;
     let full = |key: &str| {
         let declared = n.declared_networks.and_then(|d| d.get(key));
         declared
@@ -79,49 +130,57 @@ pub async fn create_container(e: &Engine, n: &NewContainer<'_>) -> Result<String
     let mut nets: Vec<(&String, &Vec<String>)> = spec.networks.iter().collect();
     let priority = |key: &str| -spec.options.network_priority.get(key).copied().unwrap_or(0);
     nets.sort_by_cached_key(|(key, _)| (priority(key), full(key)));
-    let default = (String::from("default"), Vec::new());
     if nets.is_empty() {
-        nets.push((&default.0, &default.1));
+        nets.push((&DEFAULT.0, &DEFAULT.1));
     }
-    let endpoint =
-        |key: &str, aliases: &Vec<String>| -> Result<(String, EndpointSettings), DockerError> {
-            let id = n.networks.get(key).ok_or_else(|| {
-                DockerError::Api(format!("network {}_{key} does not exist", n.project))
-            })?;
-            let mut all = vec![n.service.to_owned()];
-            all.extend(aliases.iter().cloned());
-            let ipam = spec
-                .options
-                .addresses
-                .get(key)
-                .map(|(v4, v6)| EndpointIpamConfig {
-                    ipv4_address: v4.clone(),
-                    ipv6_address: v6.clone(),
-                    ..Default::default()
-                });
-            Ok((
-                id.clone(),
-                EndpointSettings {
-                    aliases: Some(all),
-                    ipam_config: ipam,
-                    ..Default::default()
-                },
-            ))
-        };
-    let own_mode = spec.options.network_mode.is_some();
-    let (first_id, first) = if own_mode {
-        (String::new(), EndpointSettings::default())
-    } else {
-        endpoint(nets[0].0, nets[0].1)?
+    nets
+}
+
+/// The network id of `key` and the endpoint on it: the service name and
+/// its aliases, and fixed addresses when the service gives them.
+fn endpoint(
+    n: &NewContainer<'_>,
+    key: &str,
+    aliases: &[String],
+) -> Result<(String, EndpointSettings), DockerError> {
+    let id = n
+        .networks
+        .get(key)
+        .ok_or_else(|| DockerError::Api(format!("network {}_{key} does not exist", n.project)))?;
+    let mut all = vec![n.service.to_owned()];
+    all.extend(aliases.iter().cloned());
+    let ipam = n
+        .target
+        .spec
+        .options
+        .addresses
+        .get(key)
+        .map(|(v4, v6)| EndpointIpamConfig {
+            ipv4_address: v4.clone(),
+            ipv6_address: v6.clone(),
+            ..Default::default()
+        });
+    let settings = EndpointSettings {
+        aliases: Some(all),
+        ipam_config: ipam,
+        ..Default::default()
     };
-    let body = ContainerCreateBody {
+    Ok((id.clone(), settings))
+}
+
+/// The create call's body but for networking and the container options
+/// (`options::apply` adds those): image, command, environment, labels,
+/// ports, health check, stop timeout and the host config.
+fn create_body(n: &NewContainer<'_>, first_network: &str) -> ContainerCreateBody {
+    let spec = &n.target.spec;
+    ContainerCreateBody {
         image: Some(spec.image.clone()),
         cmd: spec.command.clone(),
         entrypoint: spec.entrypoint.clone(),
         env: Some(n.target.env.clone()),
         user: spec.user.clone(),
         working_dir: spec.working_dir.clone(),
-        labels: Some(labels),
+        labels: Some(container_labels(n)),
         exposed_ports: Some(
             spec.ports
                 .iter()
@@ -137,51 +196,18 @@ pub async fn create_container(e: &Engine, n: &NewContainer<'_>) -> Result<String
             start_interval: None,
         }),
         stop_timeout: spec.stop_grace_period.map(|d| d.as_secs() as i64),
-        host_config: Some(host_config(spec, n.project, &first_id, n.volumes)),
-        networking_config: (!own_mode).then(|| NetworkingConfig {
-            endpoints_config: Some(HashMap::from([(first_id.clone(), first)])),
-        }),
+        host_config: Some(host_config(spec, n.project, first_network, n.volumes)),
         ..Default::default()
-    };
-    let mut body = body;
-    super::options::apply(&spec.options, &mut body);
-    let created = e
-        .mutating()
-        .create_container(
-            Some(CreateContainerOptions {
-                name: Some(name.clone()),
-                ..Default::default()
-            }),
-            body,
-        )
-        .await
-        .map_err(|err| match err {
-            bollard::errors::Error::DockerResponseServerError { status_code: 409, .. } => {
-                DockerError::Conflict(format!(
-                    "container name {name} is taken by a container tend did not create; rename or remove it"
-                ))
-            }
-            other => other.into(),
-        })?;
-    for (key, aliases) in nets.iter().skip(1).filter(|_| !own_mode) {
-        let (id, settings) = endpoint(key, aliases)?;
-        e.mutating()
-            .connect_network(
-                &id,
-                NetworkConnectRequest {
-                    container: created.id.clone(),
-                    endpoint_config: Some(settings),
-                },
-            )
-            .await?;
     }
-    Ok(created.id)
 }
 
+/// A duration in the engine's nanoseconds (saturating).
 fn nanos(d: Duration) -> i64 {
     d.as_nanos().min(i64::MAX as u128) as i64
 }
 
+/// The host config: binds and mounts, ports, restart policy and the rest
+/// of what the engine keeps outside the container's own config.
 fn host_config(
     spec: &Service,
     project: &str,
@@ -241,6 +267,7 @@ fn host_config(
     }
 }
 
+/// The comma-separated words of a volume's options (`ro,z`).
 fn words(options: &str) -> impl Iterator<Item = &str> {
     options.split(',').filter(|w| !w.is_empty())
 }

@@ -86,6 +86,7 @@ pub async fn fill_volumes(
     result.and(removed)
 }
 
+/// Removes the helper container `id` (gone already is fine).
 async fn remove(e: &Engine, id: &str) -> Result<(), DockerError> {
     let opts = RemoveContainerOptions {
         force: true,

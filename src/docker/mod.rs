@@ -50,6 +50,7 @@ pub enum DockerError {
 }
 
 impl From<bollard::errors::Error> for DockerError {
+    /// Sorts the engine's answer: unreachable, refused or a plain error.
     fn from(e: bollard::errors::Error) -> Self {
         use bollard::errors::Error as E;
         match e {
@@ -141,6 +142,8 @@ impl Engine {
     }
 }
 
+/// A bollard client for `host`: a unix socket, or tcp with TLS material
+/// written under `tls_dir` when it comes from `${env:…}`.
 fn client(
     host: &Host,
     tls_dir: &Path,
@@ -199,6 +202,7 @@ fn tls_file(what: &str, value: Option<&str>, dir: &Path) -> Result<PathBuf, Dock
     Ok(path)
 }
 
+/// Writes `data` to `path`, readable by tend's user only.
 fn write_private(path: &Path, data: &[u8]) -> std::io::Result<()> {
     use std::io::Write;
     use std::os::unix::fs::OpenOptionsExt;

@@ -70,6 +70,8 @@ pub async fn observe(engine: &Engine, images: &BTreeSet<String>) -> Result<HostS
     Ok(state)
 }
 
+/// One managed container as observed, from the engine's summary and its
+/// labels (tend's hash and parts, compose's project and service).
 fn container(
     c: bollard::models::ContainerSummary,
     name: String,

@@ -14,6 +14,7 @@ use futures_util::StreamExt;
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
+/// The labels everything tend creates carries: the project and `managed`.
 pub(super) fn base_labels(project: &str) -> HashMap<String, String> {
     HashMap::from([
         (labels::PROJECT.to_owned(), project.to_owned()),
@@ -133,6 +134,7 @@ pub async fn ensure_image(e: &Engine, image: &str) -> Result<(), DockerError> {
     }
 }
 
+/// An image reference split into name and tag (a digest stays whole).
 fn split_tag(image: &str) -> (&str, &str) {
     if image.contains('@') {
         return (image, "");

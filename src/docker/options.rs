@@ -8,6 +8,7 @@ use bollard::models::{
     ResourcesUlimits,
 };
 
+/// `None` for an empty list (the engine's default), else the list.
 fn some<T>(v: Vec<T>) -> Option<Vec<T>> {
     (!v.is_empty()).then_some(v)
 }

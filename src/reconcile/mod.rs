@@ -22,6 +22,7 @@ pub mod backoff;
 pub mod clock;
 pub mod commits;
 pub mod jobs;
+pub mod keys;
 pub mod notify;
 pub mod queue;
 pub mod stacks;

@@ -8,9 +8,11 @@
 //! The daemon holds the [`Store`]; the web layer gets a [`StoreReader`],
 //! which has no way to write.
 
+mod key;
 mod outbox;
 mod overview;
 mod runs;
+pub use key::Key;
 pub use outbox::KEEP_DONE;
 pub use overview::Line;
 pub use runs::Retention;

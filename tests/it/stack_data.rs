@@ -320,7 +320,7 @@ fn no_op_passes_write_nothing_and_change_nothing() {
     let data = Dir::new();
     let t = Tend::follow(repo.path(), &data);
     t.wait_synced("idle");
-    t.wait_passes(2);
+    t.wait_passes(t.stack_passes(), 2);
     let work = data.path().join("data/stacks/local");
     let stamps = || {
         let mut out = Vec::new();

@@ -190,12 +190,13 @@ fn stack_jobs_stop_start_and_update_through_a_registry() {
     t.wait_stack("jobby", "jobby synced", |s| s["sync"] == "synced");
 
     let limit = Duration::from_secs(60);
+    let passes = t.stack_passes();
     let (run, log) = t.run_job("halt", limit);
     assert_eq!(run["status"], "succeeded", "{run:#}\n{log}");
     assert!(log.contains("jobby-app-1: stopped"), "{log}");
     assert_eq!(inspect(&host, "jobby-app-1", "{{.State.Status}}"), "exited");
     // The stop event triggers a reconcile; the job's stop holds.
-    t.wait_passes(1);
+    t.wait_passes(passes, 1);
     assert_eq!(inspect(&host, "jobby-app-1", "{{.State.Status}}"), "exited");
     assert_eq!(t.stack("jobby")["sync"], "synced");
     let (run, log) = t.run_job("resume", limit);
@@ -205,10 +206,11 @@ fn stack_jobs_stop_start_and_update_through_a_registry() {
         "running"
     );
     // Paused by a job: not unpaused as drift; unpaused by a job.
+    let passes = t.stack_passes();
     let (run, log) = t.run_job("nap", limit);
     assert_eq!(run["status"], "succeeded", "{log}");
     assert!(log.contains("jobby-app-1: paused"), "{log}");
-    t.wait_passes(1);
+    t.wait_passes(passes, 1);
     let state = |t: &str| inspect(&host, "jobby-app-1", t);
     assert_eq!(state("{{.State.Status}}"), "paused");
     assert_eq!(t.stack("jobby")["sync"], "synced");
@@ -389,6 +391,7 @@ fn with_self_heal_off_drift_is_reported_and_left() {
     let t = daemon(&repo, &data);
     t.wait_stack("manual", "manual synced", |s| s["sync"] == "synced");
     let mut stream = crate::support::http::Stream::open(t.addr);
+    let passes = t.stack_passes();
     docker(&host, &["stop", "-t", "1", "manual-app-1"]);
     let s = t.wait_stack("manual", "manual out of sync", |s| {
         s["sync"] == "out-of-sync"
@@ -412,7 +415,8 @@ fn with_self_heal_off_drift_is_reported_and_left() {
         drift,
         ["stack manual: drift: container stopped outside tend (self_heal is off)"]
     );
-    t.wait_passes(1);
+    // The pass that told the drift and the second look after the event.
+    t.wait_passes(passes, 2);
     assert_eq!(
         inspect(&host, "manual-app-1", "{{.State.Status}}"),
         "exited"
@@ -511,7 +515,7 @@ fn relative_binds_mount_the_working_directory_and_follow_its_files() {
         "jobs:\n  - name: noop\n    command: [\"true\"]\n",
     );
     eventually("the new commit applied", || applied(&t) != before);
-    t.wait_passes(1);
+    t.wait_synced("site");
     assert_eq!(inspect(&host, "site-web-1", "{{.Id}}"), id);
 
     // New content: a new container that sees it, with the reason.

@@ -9,8 +9,8 @@
 //! writes nothing. Blocking work (git2, redb, file reads) runs in
 //! `spawn_blocking`.
 
-use super::audit::record;
 use super::clock::SharedClock;
+use super::keys;
 use super::notify::letters::Letters;
 use super::queue::{Queue, Reason};
 use super::triggers;
@@ -20,38 +20,17 @@ use crate::source::{Fetched, Source, SourceError};
 use crate::store::Store;
 use serde_json::json;
 use std::collections::BTreeSet;
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::atomic::AtomicU32;
 use std::sync::{Arc, Mutex};
 use tokio::sync::watch;
 use tracing::Instrument;
 
-/// Where commits come from: the real [`Source`] (git remote or folder), a
-/// fake in unit tests. Called on the blocking pool.
-pub trait Repo: Send + 'static {
-    /// Fetches and returns the newest commit of the followed branch.
-    fn fetch(&mut self) -> Result<Fetched, SourceError>;
-    /// A read-only folder holding `commit`'s files.
-    fn snapshot(&self, commit: &str) -> Result<std::path::PathBuf, SourceError>;
-    /// Deletes snapshots but those of `keep`.
-    fn prune(&self, keep: &[&str]);
-    /// The branch followed, once known.
-    fn branch(&self) -> Option<&str>;
-}
+mod repo;
+mod told;
 
-impl Repo for Source {
-    fn fetch(&mut self) -> Result<Fetched, SourceError> {
-        Source::fetch(self)
-    }
-    fn snapshot(&self, commit: &str) -> Result<std::path::PathBuf, SourceError> {
-        Source::snapshot(self, commit)
-    }
-    fn prune(&self, keep: &[&str]) {
-        Source::prune(self, keep)
-    }
-    fn branch(&self) -> Option<&str> {
-        Source::branch(self)
-    }
-}
+pub use repo::Repo;
+use repo::lock;
+use told::whole_commit;
 
 /// Why one reconcile step failed (the daemon logs it and carries on).
 #[derive(Debug, thiserror::Error)]
@@ -129,10 +108,10 @@ impl<R: Repo> Commits<R> {
         let source = self.source.clone();
         let now = self.clock.now();
         let found = tokio::task::spawn_blocking(move || -> Result<_, CommitsError> {
-            let Some(commit) = store.meta::<String>("applied_commit")? else {
+            let Some(commit) = store.get(keys::APPLIED_COMMIT)? else {
                 return Ok(None);
             };
-            let summary = store.meta::<String>("applied_summary")?.unwrap_or_default();
+            let summary = store.get(keys::APPLIED_SUMMARY)?.unwrap_or_default();
             let dir = lock(&source).snapshot(&commit)?;
             Ok(config::load(&dir, now)
                 .ok()
@@ -148,14 +127,8 @@ impl<R: Repo> Commits<R> {
 
     /// Runs until `shutdown` turns true; finishes the reconcile in progress.
     pub async fn run(mut self, mut shutdown: watch::Receiver<bool>) {
-        self.log_event(
-            AuditKind::Started,
-            None,
-            "tend started".into(),
-            json!(null),
-            vec![],
-        )
-        .await;
+        self.tell(AuditKind::Started, None, "tend started".into())
+            .await;
         self.queue.request(Reason::Startup);
         loop {
             tokio::select! {
@@ -163,14 +136,8 @@ impl<R: Repo> Commits<R> {
                 _ = triggers::stopped(&mut shutdown) => break,
             }
         }
-        self.log_event(
-            AuditKind::Stopped,
-            None,
-            "tend stopped".into(),
-            json!(null),
-            vec![],
-        )
-        .await;
+        self.tell(AuditKind::Stopped, None, "tend stopped".into())
+            .await;
     }
 
     /// One pass for `reasons`, in a span naming them and the commit.
@@ -231,14 +198,8 @@ impl<R: Repo> Commits<R> {
         }
         if let Some(why) = &fetched.recloned {
             let reason = format!("local clone was unusable ({why}); cloned again");
-            self.log_event(
-                AuditKind::Recloned,
-                Some(&fetched.commit),
-                reason,
-                json!(null),
-                vec![],
-            )
-            .await;
+            self.tell(AuditKind::Recloned, Some(&fetched.commit), reason)
+                .await;
         }
         let source = self.source.clone();
         let commit = fetched.commit.clone();
@@ -273,9 +234,9 @@ impl<R: Repo> Commits<R> {
         let details =
             json!({"summary": fetched.summary, "tree": fetched.tree, "previous": previous});
         let meta = vec![
-            ("applied_commit", json!(fetched.commit)),
-            ("applied_summary", json!(fetched.summary)),
-            ("applied_tree", json!(fetched.tree)),
+            keys::APPLIED_COMMIT.with(&fetched.commit),
+            keys::APPLIED_SUMMARY.with(&fetched.summary),
+            keys::APPLIED_TREE.with(&fetched.tree),
         ];
         self.log_event(
             AuditKind::CommitApplied,
@@ -312,7 +273,7 @@ impl<R: Repo> Commits<R> {
         );
         tracing::warn!(commit = %fetched.commit, errors = diagnostics.len(), "commit rejected");
         let details = json!({"summary": fetched.summary, "errors": diagnostics});
-        let meta = vec![("rejected_commit", json!(fetched.commit))];
+        let meta = vec![keys::REJECTED_COMMIT.with(&fetched.commit)];
         self.log_event(
             AuditKind::ConfigError,
             Some(&fetched.commit),
@@ -383,90 +344,6 @@ impl<R: Repo> Commits<R> {
             lock(&source).prune(&keep);
         });
     }
-
-    /// Notes a fetch that worked; the first after failures is told as a
-    /// recovery and resets the poll backoff.
-    async fn fetch_succeeded(&mut self, fetched: &Fetched) {
-        let branch = lock(&self.source).branch().map(str::to_owned);
-        let now = self.clock.now();
-        // A new commit shows as fetched together with its verdict (applied
-        // or rejected), so readers never see it half-considered.
-        let known = self.in_force().as_ref().map(|a| &a.commit) == Some(&fetched.commit)
-            || self.rejected.as_ref() == Some(&fetched.commit);
-        self.status.send_modify(|s| {
-            if known {
-                s.source.fetched_commit = Some(fetched.commit.clone());
-            }
-            s.source.last_fetch_at = Some(now);
-            s.source.last_success_at = Some(now);
-            s.source.last_fetch_error = None;
-            s.source.branch = branch.or(s.source.branch.take());
-        });
-        if self.failures.swap(0, Ordering::Relaxed) > 0 {
-            let reason = "fetching works again".to_owned();
-            self.log_event(
-                AuditKind::FetchRecovered,
-                Some(&fetched.commit),
-                reason,
-                json!(null),
-                vec![],
-            )
-            .await;
-        }
-    }
-
-    /// Notes a fetch that failed: told once per streak, counted for the
-    /// poll backoff, shown in the status; the commit in force stays.
-    async fn fetch_failed(&mut self, e: CommitsError) {
-        let message = e.to_string();
-        if matches!(e, CommitsError::Source(SourceError::Cancelled)) {
-            return;
-        }
-        tracing::warn!(cause = %message, "fetch failed; the commit in force stays");
-        self.observers.metrics.fetch_failed();
-        if self.failures.fetch_add(1, Ordering::Relaxed) == 0 {
-            let reason = message.clone();
-            self.log_event(AuditKind::FetchFailed, None, reason, json!(null), vec![])
-                .await;
-        }
-        self.status.send_modify(|s| {
-            s.source.last_fetch_at = Some(self.clock.now());
-            s.source.last_fetch_error = Some(message);
-        });
-    }
-
-    /// Records an audit event with `meta` values and the alerts it causes.
-    async fn log_event(
-        &self,
-        kind: AuditKind,
-        commit: Option<&str>,
-        reason: String,
-        details: serde_json::Value,
-        meta: Vec<(&'static str, serde_json::Value)>,
-    ) {
-        let letters = match &self.mail {
-            Some(mail) => mail.event(kind, None, commit, &reason),
-            None => Vec::new(),
-        };
-        record(&self.store, kind, commit, reason, details, meta, letters).await;
-    }
-}
-
-/// A diagnostic about the commit as a whole (no file to point at).
-fn whole_commit(message: String) -> Diagnostic {
-    Diagnostic {
-        file: ".".into(),
-        line: 1,
-        column: 1,
-        message,
-    }
-}
-
-/// The repository, even after a panic elsewhere held its lock.
-fn lock<R>(source: &Mutex<R>) -> std::sync::MutexGuard<'_, R> {
-    source
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 #[cfg(test)]

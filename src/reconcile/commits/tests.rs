@@ -6,7 +6,7 @@
 
 use super::*;
 use std::path::PathBuf;
-use std::sync::atomic::AtomicBool;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 /// Something to do once, from inside a fetch.

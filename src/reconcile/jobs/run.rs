@@ -10,6 +10,7 @@ use crate::store::{Retention, Store};
 use chrono::{DateTime, Utc};
 use std::path::PathBuf;
 use tokio::sync::{mpsc, watch};
+use tracing::Instrument;
 
 /// A run in flight, as the scheduler tracks it.
 pub struct Active {
@@ -84,11 +85,15 @@ pub fn spawn(launch: Launch, run: Run) -> Active {
     let (stop_tx, stop_rx) = watch::channel(false);
     let (id_tx, id_rx) = watch::channel(run.id);
     let token = launch.token;
-    let handle = tokio::spawn(async move {
-        let (job, done) = (launch.job.name.clone(), launch.done.clone());
-        attempts(launch, run, stop_rx, id_tx).await;
-        let _ = done.send((job, token));
-    });
+    let span = tracing::info_span!("run", job = %launch.job.name, run = run.id);
+    let handle = tokio::spawn(
+        async move {
+            let (job, done) = (launch.job.name.clone(), launch.done.clone());
+            attempts(launch, run, stop_rx, id_tx).await;
+            let _ = done.send((job, token));
+        }
+        .instrument(span),
+    );
     Active {
         token,
         run_id: id_rx,

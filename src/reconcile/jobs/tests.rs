@@ -4,7 +4,7 @@
 //! at most one run per instant.
 
 use super::*;
-use crate::model::Run;
+use crate::model::{Run, RunStatus};
 use crate::reconcile::clock::{Clock, TokioClock};
 use crate::runner::{Outcome, RunSpec};
 use std::future::Future;

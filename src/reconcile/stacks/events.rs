@@ -5,9 +5,14 @@
 use super::pass::Observation;
 use super::{EVENT_CONFIRM, EVENT_SETTLE, Stacks};
 use crate::docker::events;
+use crate::reconcile::backoff::Backoff;
 use crate::reconcile::queue::Reason;
 use futures_util::StreamExt;
 use std::time::Duration;
+
+/// How soon a host's event stream that ended is opened again: 1 s,
+/// doubling to 30 s; reset by an event.
+const STREAM_RETRY: Backoff = Backoff::new(Duration::from_secs(1), 2, Duration::from_secs(30));
 
 impl Stacks {
     /// Starts following the events of each host that answered, once.
@@ -18,7 +23,7 @@ impl Stacks {
             }
             let (engine, queue) = (engine.clone(), self.queue.clone());
             tokio::spawn(async move {
-                let mut backoff = Duration::from_secs(1);
+                let mut failures = 0;
                 loop {
                     let mut stream = Box::pin(events::drift_events(&engine));
                     while let Some(item) = stream.next().await {
@@ -26,7 +31,7 @@ impl Stacks {
                             Ok(_) => {
                                 // The engine reports `die` a moment before the
                                 // container lists as exited: let it settle.
-                                backoff = Duration::from_secs(1);
+                                failures = 0;
                                 tokio::time::sleep(EVENT_SETTLE).await;
                                 queue.request(Reason::DockerEvent);
                                 // On a loaded host it can lag longer: look
@@ -44,8 +49,8 @@ impl Stacks {
                             }
                         }
                     }
-                    tokio::time::sleep(backoff).await;
-                    backoff = (backoff * 2).min(Duration::from_secs(30));
+                    tokio::time::sleep(STREAM_RETRY.delay(failures)).await;
+                    failures += 1;
                     queue.request(Reason::DockerEvent);
                 }
             });

@@ -7,7 +7,6 @@ use crate::docker::actions;
 use crate::model::StackAction;
 use crate::plan::Hold;
 use crate::reconcile::queue::Reason;
-use serde_json::json;
 use std::collections::BTreeSet;
 
 impl Stacks {
@@ -60,7 +59,8 @@ impl Stacks {
         .map_err(|e| StacksError::Engine(e.to_string()))?;
         self.update_holds(req, &services);
         self.holds.retain(|_, h| !h.is_empty());
-        self.save(vec![("stack_holds", json!(self.holds))]).await;
+        let holds = crate::reconcile::keys::STACK_HOLDS.with(&self.holds);
+        self.save(vec![holds]).await;
         let before = self.last.get(&req.stack).map(|l| l.at);
         self.pass(&BTreeSet::from([Reason::StackJob])).await;
         if let Some(l) = self.last.get(&req.stack).filter(|l| Some(l.at) != before) {

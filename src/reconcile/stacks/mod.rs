@@ -5,9 +5,11 @@
 //! requests and run between passes, so two changes to one stack never race.
 
 pub mod brake;
+mod error;
 mod events;
 mod heal;
 mod jobs;
+mod memory;
 mod migrate;
 pub mod pass;
 pub mod remote;
@@ -16,9 +18,11 @@ mod report;
 pub mod work;
 
 use super::backoff::Backoff;
+use super::keys;
 use super::queue::{Queue, Reason};
 use crate::reconcile::triggers;
 use brake::Brake;
+pub use error::StacksError;
 use pass::{Engines, Observation};
 
 use crate::model::{Applied, StackAction};
@@ -26,11 +30,11 @@ use crate::plan::view::{self, LastPlan, StackStatus};
 use crate::plan::{self, Context, Holds, Plan};
 use crate::store::Store;
 use chrono::Utc;
-use serde_json::json;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::{mpsc, oneshot, watch};
+use tracing::Instrument;
 
 /// Wait after a Docker event before reconciling.
 const EVENT_SETTLE: Duration = Duration::from_millis(250);
@@ -40,65 +44,6 @@ const EVENT_CONFIRM: Duration = Duration::from_secs(2);
 
 /// How soon an unreachable host is looked at again: 2 s, doubling to 1 min.
 const HOST_RETRY: Backoff = Backoff::new(Duration::from_secs(2), 2, Duration::from_secs(60));
-
-/// Why a stack job or a working directory failed.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum StacksError {
-    /// No commit is in force yet.
-    #[error("no commit is in force")]
-    NoCommit,
-    /// The job names a stack the commit does not have.
-    #[error("stack {0} is not in the commit in force")]
-    NoStack(String),
-    /// The stack's host is not declared.
-    #[error("host {0} is not declared")]
-    NoHost(String),
-    /// The host could not be observed.
-    #[error(transparent)]
-    Unobserved(#[from] crate::model::Unobserved),
-    /// The engine refused an action.
-    #[error("{0}")]
-    Engine(String),
-    /// The reconcile after the job's action failed: its log and errors.
-    #[error("{log}\n{errors}")]
-    Reconcile {
-        /// What was done.
-        log: String,
-        /// What failed, `; `-separated.
-        errors: String,
-    },
-    /// The stack's tracked files were not read from the commit.
-    #[error("stack {0} was not scanned")]
-    NotScanned(String),
-    /// The stack's folder in the commit could not be read.
-    #[error("working directory: {0}")]
-    WorkDir(String),
-    /// A tracked file or the manifest could not be read or written.
-    #[error("{path}: {cause}")]
-    File {
-        /// The file.
-        path: String,
-        /// What failed.
-        cause: String,
-    },
-    /// Files could not be placed on a remote engine.
-    #[error("placing files on {host}: {cause}")]
-    Place {
-        /// The host.
-        host: String,
-        /// What the engine said.
-        cause: String,
-    },
-    /// A remote working directory needs an image to carry its files.
-    #[error("the stack has no service whose image could carry the files")]
-    NoCarrier,
-    /// The controller is gone (shutdown).
-    #[error("the stacks controller stopped")]
-    Stopped,
-    /// The daemon runs no stacks controller.
-    #[error("the stacks controller is not running")]
-    NotRunning,
-}
 
 /// A stack job's request: run `action` and answer with the log lines.
 pub struct StackRequest {
@@ -176,14 +121,17 @@ impl Stacks {
         data: &std::path::Path,
     ) -> Self {
         // What earlier runs stored; unreadable or absent starts empty.
-        fn load<T: serde::de::DeserializeOwned + Default>(store: &Store, key: &str) -> T {
-            store.meta(key).ok().flatten().unwrap_or_default()
+        fn load<T: serde::Serialize + serde::de::DeserializeOwned + Default>(
+            store: &Store,
+            key: crate::store::Key<T>,
+        ) -> T {
+            store.get(key).ok().flatten().unwrap_or_default()
         }
-        let holds = load(&store, "stack_holds");
-        let deployed = load(&store, "stacks_deployed");
-        let hosts_seen = load(&store, "stack_hosts");
-        let last = load(&store, "stacks_last_plan");
-        let remove_data = load(&store, "stacks_remove_data");
+        let holds = load(&store, keys::STACK_HOLDS);
+        let deployed = load(&store, keys::STACKS_DEPLOYED);
+        let hosts_seen = load(&store, keys::STACK_HOSTS);
+        let last = load(&store, keys::STACKS_LAST_PLAN);
+        let remove_data = load(&store, keys::STACKS_REMOVE_DATA);
         Stacks {
             store,
             queue: Arc::new(Queue::default()),
@@ -252,11 +200,14 @@ impl Stacks {
                 .unwrap_or(Duration::from_secs(24 * 3600));
             tokio::select! {
                 reasons = self.queue.next() => {
-                    tracing::debug!(?reasons, "stacks pass");
+                    let why: Vec<&str> = reasons.iter().map(|r| r.word()).collect();
+                    let commit = self.applied.borrow().as_ref().map(|a| a.commit.clone());
+                    let commit = commit.as_deref().map(crate::model::short_commit).map(str::to_owned);
+                    let span = tracing::info_span!("stacks", reason = %why.join(", "), commit = commit.as_deref().unwrap_or("-"));
                     let started = Instant::now();
-                    self.pass(&reasons).await;
+                    self.pass(&reasons).instrument(span.clone()).await;
                     self.observers.metrics.reconciled(started.elapsed().as_secs_f64());
-                    tracing::debug!("stacks pass done");
+                    span.in_scope(|| tracing::debug!("stacks pass done"));
                 }
                 Some(req) = requests.recv() => self.action(req).await,
                 changed = self.applied.changed() => {
@@ -403,61 +354,5 @@ impl Stacks {
             deployed: &self.deployed,
         };
         plan::plan(&obs.targets, &obs.hosts, &cx)
-    }
-
-    /// Records which services exist and which hosts hold managed containers.
-    async fn remember(&mut self, obs: &Observation) {
-        // Services deployed before stay known while they are desired, so a
-        // container removed by hand is drift, not a new service.
-        let mut deployed: BTreeSet<(String, String)> = self
-            .deployed
-            .iter()
-            .filter(|(st, sv)| {
-                obs.targets
-                    .iter()
-                    .any(|t| &t.name == st && t.services.contains_key(sv))
-            })
-            .cloned()
-            .collect();
-        let mut hosts = BTreeSet::new();
-        for (name, h) in obs
-            .hosts
-            .iter()
-            .filter_map(|(n, h)| Some((n, h.as_ref().ok()?)))
-        {
-            if !h.containers.is_empty() {
-                hosts.insert(name.clone());
-            }
-            for c in &h.containers {
-                if obs
-                    .targets
-                    .iter()
-                    .any(|t| t.name == c.project && t.services.contains_key(&c.service))
-                {
-                    deployed.insert((c.project.clone(), c.service.clone()));
-                }
-            }
-        }
-        hosts.extend(
-            self.unreachable
-                .iter()
-                .filter(|h| self.hosts_seen.contains(*h))
-                .cloned(),
-        );
-        if deployed == self.deployed && hosts == self.hosts_seen {
-            return;
-        }
-        self.deployed = deployed;
-        self.hosts_seen = hosts;
-        let meta = vec![
-            ("stacks_deployed", json!(self.deployed)),
-            ("stack_hosts", json!(self.hosts_seen)),
-        ];
-        self.save(meta).await;
-    }
-
-    async fn save(&self, meta: Vec<(&'static str, serde_json::Value)>) {
-        let set = move |s: Store| s.set_meta(&meta);
-        super::audit::logged(&self.store, "cannot store stack state", set).await;
     }
 }

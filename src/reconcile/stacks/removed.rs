@@ -17,7 +17,7 @@ impl Stacks {
         }
         if next != self.remove_data {
             self.remove_data = next;
-            let meta = vec![("stacks_remove_data", json!(self.remove_data))];
+            let meta = vec![crate::reconcile::keys::STACKS_REMOVE_DATA.with(&self.remove_data)];
             self.save(meta).await;
         }
     }
@@ -75,7 +75,7 @@ impl Stacks {
                 )
             };
             self.remove_data.remove(&r.stack);
-            let meta = vec![("stacks_remove_data", json!(self.remove_data))];
+            let meta = vec![crate::reconcile::keys::STACKS_REMOVE_DATA.with(&self.remove_data)];
             self.save(meta).await;
             self.event(
                 AuditKind::StackRemoved,

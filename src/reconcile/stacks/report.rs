@@ -51,8 +51,10 @@ impl Stacks {
                 .insert(r.stack.clone(), view::last_plan(commit, &changes, errors));
         }
         if !results.is_empty() {
-            self.save(vec![("stacks_last_plan", json!(self.last))])
-                .await;
+            self.save(vec![
+                crate::reconcile::keys::STACKS_LAST_PLAN.with(&self.last),
+            ])
+            .await;
         }
     }
     pub(super) async fn hosts_changed(&mut self, obs: &Observation, commit: &str) {

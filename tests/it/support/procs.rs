@@ -374,10 +374,10 @@ impl Tend {
             .unwrap_or(0)
     }
 
-    /// Waits until `more` stacks passes have finished after now: the
-    /// controller has looked again (instead of sleeping and hoping).
-    pub fn wait_passes(&self, more: u64) {
-        let start = self.stack_passes();
+    /// Waits until `more` stacks passes have finished since the count was
+    /// `start` (read before the action whose effect is to be seen): the
+    /// controller has looked again, instead of sleeping and hoping.
+    pub fn wait_passes(&self, start: u64, more: u64) {
         let ok = wait_until(Duration::from_secs(30), || {
             self.stack_passes() >= start + more
         });
