@@ -115,6 +115,7 @@ pub struct Options {
     pub shutdown_grace: Duration,
 }
 
+/// Parses a duration option (`60s`, `5m`).
 fn duration(text: &str) -> Result<Duration, String> {
     crate::config::values::parse_duration(text)
 }

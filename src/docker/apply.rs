@@ -37,22 +37,7 @@ pub async fn apply_stack(
     commit: &str,
 ) -> Vec<Step> {
     let mut steps = Vec::new();
-    let mut networks: HashMap<String, String> = HashMap::new();
-    if let Some(t) = target {
-        let default = "default".to_owned();
-        let keys = t
-            .networks
-            .iter()
-            .chain([(&default, &crate::model::UNDECLARED)]);
-        for (key, r) in keys {
-            let full = r.full_name(&plan.stack, key);
-            if r.external {
-                networks.insert(key.clone(), full);
-            } else if let Some(n) = host.networks.iter().find(|n| n.name == full) {
-                networks.insert(key.clone(), n.id.clone());
-            }
-        }
-    }
+    let mut networks = known_networks(plan, target, host);
     let (early, services): (Vec<&Change>, Vec<&Change>) = plan.changes.iter().partition(|c| {
         matches!(
             c.action,
@@ -87,6 +72,70 @@ pub async fn apply_stack(
         steps.push(step(c, r.map(|()| Vec::new())));
     }
     let networks = Arc::new(networks);
+    let stack = Stack {
+        engine: e,
+        plan,
+        target,
+        host,
+        commit,
+    };
+    steps.extend(by_level(&stack, &services, networks).await);
+    for c in plan
+        .changes
+        .iter()
+        .filter(|c| c.action == Action::RemoveNetwork)
+    {
+        let r = ops::remove_network(e, c.id.as_deref().unwrap_or_default()).await;
+        steps.push(step(c, r.map(|()| Vec::new())));
+    }
+    steps
+}
+
+/// The network id (or external name) of each network key the stack's
+/// services may join, as far as the host has them already.
+fn known_networks(
+    plan: &StackPlan,
+    target: Option<&Target>,
+    host: &HostState,
+) -> HashMap<String, String> {
+    let mut networks = HashMap::new();
+    let Some(t) = target else {
+        return networks;
+    };
+    let default = "default".to_owned();
+    let keys = t
+        .networks
+        .iter()
+        .chain([(&default, &crate::model::UNDECLARED)]);
+    for (key, r) in keys {
+        let full = r.full_name(&plan.stack, key);
+        if r.external {
+            networks.insert(key.clone(), full);
+        } else if let Some(n) = host.networks.iter().find(|n| n.name == full) {
+            networks.insert(key.clone(), n.id.clone());
+        }
+    }
+    networks
+}
+
+/// One stack's apply: the engine, its plan, target, host and commit.
+struct Stack<'a> {
+    engine: &'a Engine,
+    plan: &'a StackPlan,
+    target: Option<&'a Target>,
+    host: &'a HostState,
+    commit: &'a str,
+}
+
+/// Carries out the service changes level by level along `depends_on`,
+/// the services of one level in parallel.
+async fn by_level(
+    s: &Stack<'_>,
+    services: &[&Change],
+    networks: Arc<HashMap<String, String>>,
+) -> Vec<Step> {
+    let (e, target, host, commit) = (s.engine, s.target, s.host, s.commit);
+    let mut steps = Vec::new();
     let max_level = services.iter().map(|c| c.level).max().unwrap_or(0);
     for level in 0..=max_level {
         let mut set = tokio::task::JoinSet::new();
@@ -96,7 +145,7 @@ pub async fn apply_stack(
         {
             let (e, c, nets) = (e.clone(), (*c).clone(), networks.clone());
             let (t, host, commit) = (target.cloned(), host.clone(), commit.to_owned());
-            let stack = plan.stack.clone();
+            let stack = s.plan.stack.clone();
             set.spawn(async move {
                 let r = service(&e, &stack, &c, t.as_ref(), &host, &nets, &commit).await;
                 step(&c, r)
@@ -108,14 +157,6 @@ pub async fn apply_stack(
                 Err(err) => tracing::error!(cause = %err, "an apply task failed"),
             }
         }
-    }
-    for c in plan
-        .changes
-        .iter()
-        .filter(|c| c.action == Action::RemoveNetwork)
-    {
-        let r = ops::remove_network(e, c.id.as_deref().unwrap_or_default()).await;
-        steps.push(step(c, r.map(|()| Vec::new())));
     }
     steps
 }

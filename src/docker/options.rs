@@ -29,6 +29,13 @@ pub fn apply(o: &ContainerOptions, body: &mut ContainerCreateBody) {
         }
     }
     let h: &mut HostConfig = body.host_config.get_or_insert_with(HostConfig::default);
+    host(o, h);
+    devices(o, h);
+    limits(o, h);
+}
+
+/// Privileges, name resolution, namespaces and runtime of the host config.
+fn host(o: &ContainerOptions, h: &mut HostConfig) {
     if let Some(mode) = &o.network_mode {
         h.network_mode = Some(mode.clone());
     }
@@ -42,6 +49,26 @@ pub fn apply(o: &ContainerOptions, body: &mut ContainerCreateBody) {
     h.dns_options = some(o.dns_opt.clone());
     h.extra_hosts = some(o.extra_hosts.clone());
     h.group_add = some(o.group_add.clone());
+    h.pid_mode = o.pid.clone();
+    h.ipc_mode = o.ipc.clone();
+    h.userns_mode = o.userns_mode.clone();
+    h.cgroup_parent = o.cgroup_parent.clone();
+    h.runtime = o.runtime.clone();
+    h.cgroupns_mode = o.cgroup.as_deref().map(|m| match m {
+        "host" => bollard::models::HostConfigCgroupnsModeEnum::HOST,
+        _ => bollard::models::HostConfigCgroupnsModeEnum::PRIVATE,
+    });
+    h.log_config = o
+        .logging
+        .as_ref()
+        .map(|(driver, opts)| HostConfigLogConfig {
+            typ: Some(driver.clone()),
+            config: Some(opts.clone().into_iter().collect()),
+        });
+}
+
+/// Devices and GPUs.
+fn devices(o: &ContainerOptions, h: &mut HostConfig) {
     h.devices = some(
         o.devices
             .iter()
@@ -66,6 +93,10 @@ pub fn apply(o: &ContainerOptions, body: &mut ContainerCreateBody) {
             })
             .collect(),
     );
+}
+
+/// Resource limits, sysctls, tmpfs and storage options.
+fn limits(o: &ContainerOptions, h: &mut HostConfig) {
     h.sysctls = (!o.sysctls.is_empty()).then(|| o.sysctls.clone().into_iter().collect());
     h.tmpfs = (!o.tmpfs.is_empty()).then(|| o.tmpfs.clone().into_iter().collect());
     h.ulimits = some(
@@ -78,15 +109,6 @@ pub fn apply(o: &ContainerOptions, body: &mut ContainerCreateBody) {
             })
             .collect(),
     );
-    h.log_config = o
-        .logging
-        .as_ref()
-        .map(|(driver, opts)| HostConfigLogConfig {
-            typ: Some(driver.clone()),
-            config: Some(opts.clone().into_iter().collect()),
-        });
-    h.pid_mode = o.pid.clone();
-    h.ipc_mode = o.ipc.clone();
     h.shm_size = o.shm_size;
     h.memory = o.memory;
     h.memory_reservation = o.memory_reservation;
@@ -97,13 +119,6 @@ pub fn apply(o: &ContainerOptions, body: &mut ContainerCreateBody) {
     h.pids_limit = o.pids_limit;
     h.oom_score_adj = o.oom_score_adj;
     h.oom_kill_disable = o.oom_kill_disable.then_some(true);
-    h.userns_mode = o.userns_mode.clone();
-    h.cgroup_parent = o.cgroup_parent.clone();
-    h.runtime = o.runtime.clone();
-    h.cgroupns_mode = o.cgroup.as_deref().map(|m| match m {
-        "host" => bollard::models::HostConfigCgroupnsModeEnum::HOST,
-        _ => bollard::models::HostConfigCgroupnsModeEnum::PRIVATE,
-    });
     h.storage_opt =
         (!o.storage_opt.is_empty()).then(|| o.storage_opt.clone().into_iter().collect());
 }

@@ -75,8 +75,9 @@ fn word(state: StackState) -> &'static str {
     }
 }
 
+/// The plan of one desired stack on its host, from the containers of it
+/// found there (`mine`).
 fn plan_stack(t: &Target, mine: &[&ContainerSeen], host: &HostState, cx: &Context) -> StackPlan {
-    let short = crate::model::short_commit(cx.commit);
     let sleeping = t.sleep.as_ref().is_some_and(|w| asleep(w, cx.now));
     let desired_state = if t.state == StackState::Running && sleeping {
         "sleeping"
@@ -103,23 +104,6 @@ fn plan_stack(t: &Target, mine: &[&ContainerSeen], host: &HostState, cx: &Contex
         out.error = Some(format!("image {image}: {e}"));
         return out;
     }
-    let holds = cx.holds.get(&t.name);
-    let want = |service: &str| -> Want {
-        match t.state {
-            StackState::Absent => Want::Absent,
-            StackState::Stopped => Want::Stopped("x-tend.state is stopped".into()),
-            StackState::Running if sleeping => {
-                let w = t.sleep.as_ref().map(|w| (w.from.expr(), w.to.expr()));
-                let (from, to) = w.unwrap_or_default();
-                Want::Stopped(format!("sleep window (from `{from}` to `{to}`)"))
-            }
-            StackState::Running => match holds.and_then(|h| h.get(service)) {
-                Some(h) if h.paused => Want::Paused(format!("paused by job {}", h.by)),
-                Some(h) => Want::Stopped(format!("stopped by job {}", h.by)),
-                None => Want::Running,
-            },
-        }
-    };
     let absent = t.state == StackState::Absent;
     if !absent && let Some(e) = missing_external(t, host) {
         out.error = Some(e);
@@ -129,16 +113,7 @@ fn plan_stack(t: &Target, mine: &[&ContainerSeen], host: &HostState, cx: &Contex
         files(t, &mut out.changes);
         resources(t, host, &mut out.changes);
     }
-    for c in mine.iter().filter(|c| !t.services.contains_key(&c.service)) {
-        let reason = format!(
-            "service {} is no longer in the compose file (commit {short})",
-            c.service
-        );
-        out.changes.push(Change::with_id(
-            Change::new(Action::Remove, &c.service, reason, false),
-            &c.id,
-        ));
-    }
+    removed_services(t, mine, cx, &mut out.changes);
     let fresh_stack = mine.is_empty();
     for (name, target) in &t.services {
         let mut found: Vec<&ContainerSeen> = mine
@@ -147,63 +122,114 @@ fn plan_stack(t: &Target, mine: &[&ContainerSeen], host: &HostState, cx: &Contex
             .filter(|c| &c.service == name)
             .collect();
         found.sort_unstable_by(|a, b| a.number.cmp(&b.number).then_with(|| a.id.cmp(&b.id)));
-        let count = target.spec.replica_count();
-        // Scaled down: the highest numbers go first.
-        for extra in found
-            .iter()
-            .rev()
-            .filter(|c| c.number > count || c.number == 0)
-        {
-            let reason = format!(
-                "scaled to {count} replica(s): container {} is not needed",
-                extra.name
-            );
-            let mut ch =
-                Change::with_id(Change::new(Action::Remove, name, reason, false), &extra.id);
-            ch.replica = extra.number;
-            out.changes.push(ch);
-        }
-        for number in 1..=count {
-            let from = found.partition_point(|c| c.number < number);
-            let to = found.partition_point(|c| c.number <= number);
-            let of = &found[from..to];
-            for extra in of.iter().skip(1) {
-                let reason = format!("duplicate container {} of service {name}", extra.name);
-                out.changes.push(Change::with_id(
-                    Change::new(Action::Remove, name, reason, true),
-                    &extra.id,
-                ));
-            }
-            let seen = of.first().copied();
-            let mut c = service_change(
-                t,
-                name,
-                number,
-                target,
-                seen,
-                host,
-                cx,
-                &want(name),
-                fresh_stack,
-            );
-            for ch in &mut c {
-                ch.level = target.level;
-                ch.replica = number;
-            }
-            out.changes.extend(c);
-            if let Some(seen) = seen
-                && failing(seen, &want(name))
-                && !out.failing.contains(name)
-            {
-                out.failing.push(name.clone());
-            }
-        }
+        let want = want(t, cx, sleeping, name);
+        let here = Here {
+            stack: t,
+            host,
+            cx,
+            fresh_stack,
+        };
+        replicas(&here, name, target, &found, &want, &mut out);
     }
     if absent {
         remove_networks(&t.name, host, "x-tend.state is absent", &mut out.changes);
     }
     out.changes.sort_by_key(|c| (phase(c.action), c.level));
     out
+}
+
+/// What a service of `t` should be doing now: the stack's state, its
+/// sleep window, then holds of stack jobs.
+fn want(t: &Target, cx: &Context, sleeping: bool, service: &str) -> Want {
+    match t.state {
+        StackState::Absent => Want::Absent,
+        StackState::Stopped => Want::Stopped("x-tend.state is stopped".into()),
+        StackState::Running if sleeping => {
+            let w = t.sleep.as_ref().map(|w| (w.from.expr(), w.to.expr()));
+            let (from, to) = w.unwrap_or_default();
+            Want::Stopped(format!("sleep window (from `{from}` to `{to}`)"))
+        }
+        StackState::Running => match cx.holds.get(&t.name).and_then(|h| h.get(service)) {
+            Some(h) if h.paused => Want::Paused(format!("paused by job {}", h.by)),
+            Some(h) => Want::Stopped(format!("stopped by job {}", h.by)),
+            None => Want::Running,
+        },
+    }
+}
+
+/// Removals of the containers of services the compose file no longer has.
+fn removed_services(t: &Target, mine: &[&ContainerSeen], cx: &Context, out: &mut Vec<Change>) {
+    let short = crate::model::short_commit(cx.commit);
+    for c in mine.iter().filter(|c| !t.services.contains_key(&c.service)) {
+        let reason = format!(
+            "service {} is no longer in the compose file (commit {short})",
+            c.service
+        );
+        let remove = Change::new(Action::Remove, &c.service, reason, false);
+        out.push(remove.with_id(&c.id));
+    }
+}
+
+/// Where a service is planned: its stack, the host, the context, and
+/// whether the stack has no container yet.
+struct Here<'a> {
+    stack: &'a Target,
+    host: &'a HostState,
+    cx: &'a Context<'a>,
+    fresh_stack: bool,
+}
+
+/// The changes of service `name` replica by replica: containers above the
+/// count go (highest first), a duplicate of a number goes, each number gets
+/// what it needs; a replica that should run but fails is noted.
+fn replicas(
+    here: &Here,
+    name: &str,
+    target: &crate::model::ServiceTarget,
+    found: &[&ContainerSeen],
+    want: &Want,
+    out: &mut StackPlan,
+) {
+    let count = target.spec.replica_count();
+    // Scaled down: the highest numbers go first.
+    for extra in found
+        .iter()
+        .rev()
+        .filter(|c| c.number > count || c.number == 0)
+    {
+        let reason = format!(
+            "scaled to {count} replica(s): container {} is not needed",
+            extra.name
+        );
+        let mut ch = Change::new(Action::Remove, name, reason, false).with_id(&extra.id);
+        ch.replica = extra.number;
+        out.changes.push(ch);
+    }
+    for number in 1..=count {
+        let from = found.partition_point(|c| c.number < number);
+        let to = found.partition_point(|c| c.number <= number);
+        let of = &found[from..to];
+        for extra in of.iter().skip(1) {
+            let reason = format!("duplicate container {} of service {name}", extra.name);
+            let remove = Change::new(Action::Remove, name, reason, true);
+            out.changes.push(remove.with_id(&extra.id));
+        }
+        let seen = of.first().copied();
+        let (t, host, cx) = (here.stack, here.host, here.cx);
+        let fresh = here.fresh_stack;
+        let mut c = service_change(t, name, number, target, seen, host, cx, want, fresh);
+        for ch in &mut c {
+            ch.level = target.level;
+            ch.replica = number;
+        }
+        out.changes.extend(c);
+        if let Some(seen) = seen
+            && failing(seen, want)
+            && !out.failing.iter().any(|f| f == name)
+        {
+            out.failing.push(name.to_owned());
+        }
+    }
 }
 
 /// An external network or volume the stack names that the host lacks.

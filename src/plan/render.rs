@@ -57,62 +57,21 @@ pub fn render(
             let other = other.unwrap_or_else(|| super::container_name(&stack.name, x));
             spec.options.network_mode = Some(format!("container:{other}"));
         }
-        let mut files = Vec::new();
-        let mut copy_in = Vec::new();
-        for m in &mut spec.volumes {
-            match absolute_source(stack, &m.source, env, bind) {
-                Ok((source, rel, digest)) => {
-                    match source {
-                        BoundAs::Path(p) => m.source = p.display().to_string(),
-                        BoundAs::Volume(key) => {
-                            m.kind = crate::model::MountKind::Volume;
-                            volumes.entry(key.clone()).or_default();
-                            m.source = key;
-                        }
-                        BoundAs::CopyIn(from) => {
-                            copy_in.push((m.target.clone(), from));
-                            m.source.clear();
-                        }
-                    }
-                    binds.extend(rel.clone());
-                    files.extend(digest.map(|d| (rel.unwrap_or_default(), d)));
-                }
-                Err(e) => {
-                    error.get_or_insert(format!("service {name}: volume {}: {e}", m.source));
-                }
-            }
-        }
+        let mounts = Mounts {
+            stack,
+            env,
+            bind,
+            volumes: &mut volumes,
+            binds: &mut binds,
+        };
+        let (mut files, copy_in) = mounts.resolve(name, &mut spec, &mut error);
         spec.volumes
             .retain(|m| !(m.kind == crate::model::MountKind::Bind && m.source.is_empty()));
-        // Hashed with the placeholders: a secret's own part says it changed.
-        let mut parts = super::hash::parts(&spec, &super::env::listed(&vars));
-        let from = crate::model::secret::Sources { env, read };
-        let values = vars
-            .iter_mut()
-            .filter_map(|(k, v)| Some((format!("environment {k}"), v.as_mut()?)))
-            .chain(
-                spec.inject
-                    .iter_mut()
-                    .map(|i| (i.name.clone(), &mut i.content)),
-            );
-        let filled = super::env::fill_secrets(values, &stack.secrets, &from, &mut parts);
-        for i in &spec.inject {
-            // A copied-in text is its own part: a change names it, never shows it.
-            parts.insert(
-                i.name.clone(),
-                super::hash::short(&format!(
-                    "{}\n{}\n{:o}:{}:{}",
-                    i.target, i.content, i.mode, i.uid, i.gid
-                )),
-            );
+        let (mut parts, secrets) = parts_and_secrets(stack, &mut spec, &mut vars, (env, read));
+        if let Some(e) = secrets.as_ref().err() {
+            error.get_or_insert(format!("service {name}: {e}"));
         }
-        let secrets = match filled {
-            Ok(found) => found,
-            Err(e) => {
-                error.get_or_insert(format!("service {name}: {e}"));
-                Vec::new()
-            }
-        };
+        let secrets = secrets.unwrap_or_default();
         let env = super::env::listed(&vars);
         if !files.is_empty() {
             files.sort();
@@ -155,6 +114,102 @@ pub fn render(
             .file_name()
             .map_or_else(String::new, |f| f.to_string_lossy().into_owned()),
     }
+}
+
+/// Single files to copy into a container: (path inside, file here).
+type CopyIn = Vec<(String, PathBuf)>;
+
+/// How render reads the environment and files of tend's host.
+type Lookups<'a> = (
+    &'a dyn Fn(&str) -> Option<String>,
+    &'a dyn Fn(&Path) -> Result<String, String>,
+);
+
+/// Where a service's relative binds are resolved: the stack, the
+/// environment (for `~/`), the bind resolver, and what resolving adds to
+/// the stack (volumes for remote working directories, relative sources).
+struct Mounts<'a, 'b> {
+    stack: &'a Stack,
+    env: &'a dyn Fn(&str) -> Option<String>,
+    bind: &'a BindFn<'b>,
+    volumes: &'a mut BTreeMap<String, crate::model::Resource>,
+    binds: &'a mut std::collections::BTreeSet<String>,
+}
+
+impl Mounts<'_, '_> {
+    /// Resolves each volume of `spec` in place; returns the digests of the
+    /// tracked files under its relative binds and the single files to copy
+    /// in. A source that cannot be resolved is the stack's `error`.
+    fn resolve(
+        self,
+        name: &str,
+        spec: &mut Service,
+        error: &mut Option<String>,
+    ) -> (Vec<(String, String)>, CopyIn) {
+        let (stack, env, bind, volumes, binds) =
+            (self.stack, self.env, self.bind, self.volumes, self.binds);
+        let mut files = Vec::new();
+        let mut copy_in = Vec::new();
+        for m in &mut spec.volumes {
+            match absolute_source(stack, &m.source, env, bind) {
+                Ok((source, rel, digest)) => {
+                    match source {
+                        BoundAs::Path(p) => m.source = p.display().to_string(),
+                        BoundAs::Volume(key) => {
+                            m.kind = crate::model::MountKind::Volume;
+                            volumes.entry(key.clone()).or_default();
+                            m.source = key;
+                        }
+                        BoundAs::CopyIn(from) => {
+                            copy_in.push((m.target.clone(), from));
+                            m.source.clear();
+                        }
+                    }
+                    binds.extend(rel.clone());
+                    files.extend(digest.map(|d| (rel.unwrap_or_default(), d)));
+                }
+                Err(e) => {
+                    error.get_or_insert(format!("service {name}: volume {}: {e}", m.source));
+                }
+            }
+        }
+        (files, copy_in)
+    }
+}
+
+/// The service's hash parts (with secrets as placeholders, so a secret's
+/// own part says it changed, and each copied-in text its own part), after
+/// filling host secrets into `vars` and the injected texts; the secret
+/// values found, or why one is missing.
+fn parts_and_secrets(
+    stack: &Stack,
+    spec: &mut Service,
+    vars: &mut BTreeMap<String, Option<String>>,
+    (env, read): Lookups,
+) -> (BTreeMap<String, String>, Result<Vec<String>, String>) {
+    // Hashed with the placeholders: a secret's own part says it changed.
+    let mut parts = super::hash::parts(spec, &super::env::listed(vars));
+    let from = crate::model::secret::Sources { env, read };
+    let values = vars
+        .iter_mut()
+        .filter_map(|(k, v)| Some((format!("environment {k}"), v.as_mut()?)))
+        .chain(
+            spec.inject
+                .iter_mut()
+                .map(|i| (i.name.clone(), &mut i.content)),
+        );
+    let filled = super::env::fill_secrets(values, &stack.secrets, &from, &mut parts);
+    for i in &spec.inject {
+        // A copied-in text is its own part: a change names it, never shows it.
+        parts.insert(
+            i.name.clone(),
+            super::hash::short(&format!(
+                "{}\n{}\n{:o}:{}:{}",
+                i.target, i.content, i.mode, i.uid, i.gid
+            )),
+        );
+    }
+    (parts, filled)
 }
 
 /// What to mount, the relative bind source (normalised) and the digest of

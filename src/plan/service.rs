@@ -17,6 +17,8 @@ pub(super) enum Want {
     Absent,
 }
 
+/// The changes of container `number` of service `name`: create it when
+/// missing, remove or recreate it, then put back drift and holds.
 #[allow(clippy::too_many_arguments)]
 pub(super) fn service_change(
     t: &Target,
@@ -52,10 +54,8 @@ pub(super) fn service_change(
     };
     let id = &c.id;
     if let Want::Absent = want {
-        return vec![Change::with_id(
-            Change::new(Action::Remove, name, "x-tend.state is absent".into(), false),
-            id,
-        )];
+        let reason = "x-tend.state is absent".into();
+        return vec![Change::new(Action::Remove, name, reason, false).with_id(id)];
     }
     if let Some(reason) = recreate_reason(t, c, target, host, short) {
         let action = if run {
@@ -63,67 +63,51 @@ pub(super) fn service_change(
         } else {
             Action::RecreateStopped
         };
-        return vec![Change::with_id(
-            Change::new(action, name, reason, false),
-            id,
-        )];
+        return vec![Change::new(action, name, reason, false).with_id(id)];
     }
     let mut out = Vec::new();
     if !target.is_named(&c.name, &t.name, name, number) {
         let reason = format!("drift: renamed to {} outside tend", c.name);
-        out.push(Change::with_id(
-            Change::new(Action::Rename, name, reason, true),
-            id,
-        ));
+        out.push(Change::new(Action::Rename, name, reason, true).with_id(id));
     }
-    match want {
+    out.extend(state_change(t, name, c, want));
+    out
+}
+
+/// What brings container `c` to the state `want` asks for: start or
+/// unpause it (drift, or a sleep window that is over), stop or pause it
+/// (a hold or a window); nothing for a one-shot that completed.
+fn state_change(t: &Target, name: &str, c: &ContainerSeen, want: &Want) -> Option<Change> {
+    let change = |action, reason: String, drift| Change::new(action, name, reason, drift);
+    let made = match want {
         Want::Running => match c.state {
-            RunState::Running | RunState::Restarting | RunState::Removing => {}
-            RunState::Paused => out.push(Change::with_id(
-                Change::new(
-                    Action::Unpause,
-                    name,
-                    "drift: container paused outside tend".into(),
-                    true,
-                ),
-                id,
-            )),
-            RunState::Exited if completed(c) => {}
+            RunState::Running | RunState::Restarting | RunState::Removing => return None,
+            RunState::Paused => {
+                let why = "drift: container paused outside tend".into();
+                change(Action::Unpause, why, true)
+            }
+            RunState::Exited if completed(c) => return None,
             RunState::Exited if t.sleep.is_some() && matches!(c.exit_code, Some(0 | 137 | 143)) => {
                 let w = t.sleep.as_ref().map(|w| (w.from.expr(), w.to.expr()));
                 let (from, to) = w.unwrap_or_default();
                 let reason = format!("sleep window (from `{from}` to `{to}`) is over");
-                out.push(Change::with_id(
-                    Change::new(Action::Start, name, reason, false),
-                    id,
-                ));
+                change(Action::Start, reason, false)
             }
             RunState::Created | RunState::Exited | RunState::Dead => {
                 let how = match c.exit_code {
                     Some(0 | 137 | 143) | None => "stopped outside tend".to_owned(),
                     Some(code) => format!("exited with code {code}"),
                 };
-                out.push(Change::with_id(
-                    Change::new(Action::Start, name, format!("drift: container {how}"), true),
-                    id,
-                ));
+                change(Action::Start, format!("drift: container {how}"), true)
             }
         },
-        Want::Stopped(reason) if c.state.is_up() => {
-            out.push(Change::with_id(
-                Change::new(Action::Stop, name, reason.clone(), false),
-                id,
-            ));
-        }
+        Want::Stopped(reason) if c.state.is_up() => change(Action::Stop, reason.clone(), false),
         Want::Paused(reason) if c.state == RunState::Running => {
-            out.push(Change::with_id(
-                Change::new(Action::Pause, name, reason.clone(), false),
-                id,
-            ));
+            change(Action::Pause, reason.clone(), false)
         }
-        _ => {}
-    }
-    out
+        _ => return None,
+    };
+    Some(made.with_id(&c.id))
 }
 
 /// A one-shot service that finished well and is not meant to restart.
@@ -131,6 +115,8 @@ fn completed(c: &ContainerSeen) -> bool {
     c.exit_code == Some(0) && (c.restart == "no" || c.restart.starts_with("on-failure"))
 }
 
+/// Why the container must be replaced (config fields, image, files), if
+/// it must.
 fn recreate_reason(
     stack: &Target,
     c: &ContainerSeen,

@@ -91,6 +91,7 @@ impl Gate {
             .collect()
     }
 
+    /// Whether `channel` has all the attempts in flight it may.
     fn full(&self, channel: &str) -> bool {
         self.busy.get(channel).copied().unwrap_or(0) >= PER_CHANNEL
     }

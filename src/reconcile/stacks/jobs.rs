@@ -18,6 +18,8 @@ impl Stacks {
         let _ = req.reply.send(answer);
     }
 
+    /// Carries out a stack job: the action on the engine, the holds it
+    /// sets or releases, then a pass; the log lines or why it failed.
     async fn act(&mut self, req: &StackRequest) -> Result<Vec<String>, StacksError> {
         let app = self.applied.borrow().clone().ok_or(StacksError::NoCommit)?;
         let stack = app

@@ -60,6 +60,7 @@ impl Stacks {
         self.save(meta).await;
     }
 
+    /// Writes `meta` values (a failure is logged, the pass goes on).
     pub(super) async fn save(&self, meta: Vec<(&'static str, serde_json::Value)>) {
         let set = move |s: Store| s.set_meta(&meta);
         crate::reconcile::audit::logged(&self.store, "cannot store stack state", set).await;

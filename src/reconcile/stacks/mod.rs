@@ -121,6 +121,7 @@ impl Stacks {
         data: &std::path::Path,
     ) -> Self {
         // What earlier runs stored; unreadable or absent starts empty.
+        /// A stored value, or the default when absent or unreadable.
         fn load<T: serde::Serialize + serde::de::DeserializeOwned + Default>(
             store: &Store,
             key: crate::store::Key<T>,
@@ -333,6 +334,7 @@ impl Stacks {
         }
     }
 
+    /// Renders the commit's stacks and observes every host concerned.
     async fn observe(&mut self, app: &Applied) -> Observation {
         pass::observe_all(
             &app.desired,
@@ -345,6 +347,7 @@ impl Stacks {
         .await
     }
 
+    /// The plan from `obs` with the controller's holds and deployed set.
     fn plan(&self, obs: &Observation, app: &Applied) -> Plan {
         let cx = Context {
             commit: &app.commit,

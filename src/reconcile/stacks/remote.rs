@@ -35,6 +35,8 @@ pub async fn place_files(
         .collect()
 }
 
+/// Sends the changed tracked files, one archive per bind folder, into
+/// their volumes, then records them in the manifest.
 async fn send(
     engine: &Engine,
     target: &Target,

@@ -57,6 +57,7 @@ impl Stacks {
             .await;
         }
     }
+    /// Tells hosts that became unreachable and those that came back.
     pub(super) async fn hosts_changed(&mut self, obs: &Observation, commit: &str) {
         for (name, seen) in &obs.hosts {
             match seen {

@@ -51,6 +51,7 @@ impl Works {
         WorkDir::under(&self.root, host, name)
     }
 
+    /// Reads the tracked files of each stack of `commit` (once per commit).
     fn scan(&mut self, commit: &str, root: &Path, stacks: &[Stack]) {
         if self.commit != commit {
             self.commit = commit.to_owned();
@@ -148,6 +149,7 @@ impl Layout {
         (targets, works)
     }
 
+    /// The working directory of `stack` and its tracked files.
     fn work(
         &self,
         stack: &Stack,
