@@ -141,3 +141,6 @@ pub async fn run(
     tracing::info!("stopped");
     Ok(())
 }
+
+#[cfg(test)]
+mod tests;
