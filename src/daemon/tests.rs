@@ -11,6 +11,21 @@ struct Cli {
     options: Options,
 }
 
+/// `tend run --source SOURCE --data DATA EXTRA…` as options, and a
+/// listener on port 0.
+async fn started(
+    source: &std::path::Path,
+    data: &std::path::Path,
+    extra: &[&str],
+) -> (Options, tokio::net::TcpListener) {
+    let (source, data) = (source.to_str().unwrap(), data.to_str().unwrap());
+    let mut args = vec!["tend", "--source", source, "--data", data];
+    args.extend(extra);
+    let options = Cli::try_parse_from(args).unwrap().options;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    (options, listener)
+}
+
 /// `GET path` on `addr`: the status code and body.
 async fn get(addr: SocketAddr, path: &str) -> (u16, String) {
     let url = format!("http://{addr}{path}");
@@ -27,15 +42,7 @@ async fn runs_in_process_on_port_zero_and_stops_on_shutdown() {
     std::fs::create_dir_all(repo.join("jobs")).unwrap();
     std::fs::write(repo.join("tend.toml"), "[reconcile]\ninterval = \"5m\"\n").unwrap();
     let data = dir.path().join("data");
-    let args = [
-        "tend",
-        "--source",
-        repo.to_str().unwrap(),
-        "--data",
-        data.to_str().unwrap(),
-    ];
-    let options = Cli::try_parse_from(args).unwrap().options;
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let (options, listener) = started(&repo, &data, &[]).await;
     let addr = listener.local_addr().unwrap();
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let daemon = tokio::spawn(run(options, listener, async move {
@@ -66,17 +73,8 @@ async fn an_empty_secret_file_stops_the_start_with_its_path() {
     let secret = dir.path().join("hook.secret");
     std::fs::write(&secret, "\n").unwrap();
     let data = dir.path().join("data");
-    let args = [
-        "tend",
-        "--source",
-        dir.path().to_str().unwrap(),
-        "--data",
-        data.to_str().unwrap(),
-        "--webhook-secret-file",
-        secret.to_str().unwrap(),
-    ];
-    let options = Cli::try_parse_from(args).unwrap().options;
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let flag = ["--webhook-secret-file", secret.to_str().unwrap()];
+    let (options, listener) = started(dir.path(), &data, &flag).await;
     let err = run(options, listener, std::future::pending())
         .await
         .unwrap_err();

@@ -205,3 +205,21 @@ impl Plan {
         self.stacks.iter().any(|s| s.error.is_some())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_change_stored_before_replicas_still_reads() {
+        // As `stacks_last_plan` held it before `replica` (and with no id).
+        let old = r#"{"action":"recreate","target":"web","reason":"image changed","drift":false,"level":1}"#;
+        let c: Change = serde_json::from_str(old).unwrap();
+        assert_eq!(
+            (c.action, c.replica, c.id.clone(), c.level),
+            (Action::Recreate, 1, None, 1)
+        );
+        let again: Change = serde_json::from_value(serde_json::to_value(&c).unwrap()).unwrap();
+        assert_eq!(again, c);
+    }
+}
