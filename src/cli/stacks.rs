@@ -10,7 +10,8 @@ use std::path::Path;
 use std::process::ExitCode;
 use tend::config::{self, LoadError};
 use tend::plan::{self, Context, Holds, Plan, Sync};
-use tend::reconcile::stacks::pass::{self, Engines, Observation};
+use tend::reconcile::stacks::engines::Engines;
+use tend::reconcile::stacks::pass::{self, Observation};
 use tend::reconcile::stacks::work::Layout;
 
 /// Arguments of `tend plan` and `tend apply`.
@@ -124,7 +125,7 @@ pub fn apply(dir: &Path, format: Format, at: DateTime<Utc>) -> Result<ExitCode> 
             print!("{plan}");
         }
         let started = std::time::Instant::now();
-        let applied = pass::apply(&plan, &obs, &commit_of(dir), &|_, _| true).await;
+        let applied = pass::apply(&engines, &plan, &obs, &commit_of(dir), &|_, _| true).await;
         if matches!(format, Format::Human) {
             for a in &applied {
                 for s in &a.steps {

@@ -16,6 +16,9 @@ pub enum StacksError {
     /// The host could not be observed.
     #[error(transparent)]
     Unobserved(#[from] crate::model::Unobserved),
+    /// The host was not observed on this pass (unreachable or failing).
+    #[error("host {0} was not observed")]
+    NotObserved(String),
     /// The engine refused an action.
     #[error("{0}")]
     Engine(String),

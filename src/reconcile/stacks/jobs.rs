@@ -2,14 +2,14 @@
 //! passes, recorded as holds (a stopped or paused service stays so), and
 //! followed by a pass whose changes go into the job's log.
 
+use super::hosts::{Act, Hosts};
 use super::{StackRequest, Stacks, StacksError};
-use crate::docker::actions;
 use crate::model::StackAction;
 use crate::plan::Hold;
 use crate::reconcile::queue::Reason;
 use std::collections::BTreeSet;
 
-impl Stacks {
+impl<H: Hosts> Stacks<H> {
     /// Runs a stack job's action, updates holds, and reconciles.
     pub(super) async fn action(&mut self, req: StackRequest) {
         tracing::debug!(job = %req.job, stack = %req.stack, action = ?req.action, "stack job");
@@ -33,7 +33,6 @@ impl Stacks {
             .hosts
             .get(&stack.host)
             .ok_or_else(|| StacksError::NoHost(stack.host.clone()))?;
-        let engine = self.engines.get(&stack.host, host).await?;
         let services: Vec<String> = if req.services.is_empty() {
             stack.services.keys().cloned().collect()
         } else {
@@ -46,19 +45,13 @@ impl Stacks {
             .collect::<BTreeSet<_>>()
             .into_iter()
             .collect();
-        let seen = crate::docker::observe::observe(&engine, &images.iter().cloned().collect())
-            .await
-            .map_err(|e| StacksError::Engine(e.to_string()))?;
-        let mut log = actions::run(
-            &engine,
-            &seen,
-            &req.stack,
-            &req.services,
-            req.action,
-            &images,
-        )
-        .await
-        .map_err(|e| StacksError::Engine(e.to_string()))?;
+        let act = Act {
+            stack: req.stack.clone(),
+            services: req.services.clone(),
+            action: req.action,
+            images,
+        };
+        let mut log = self.hosts.act(&stack.host, host, act).await?;
         self.update_holds(req, &services);
         self.holds.retain(|_, h| !h.is_empty());
         let holds = crate::reconcile::keys::STACK_HOLDS.with(&self.holds);

@@ -3,12 +3,13 @@
 //! service) and which hosts held managed containers, kept in the store.
 
 use super::Stacks;
+use super::hosts::Hosts;
 use super::pass::Observation;
 use crate::reconcile::keys;
 use crate::store::Store;
 use std::collections::BTreeSet;
 
-impl Stacks {
+impl<H: Hosts> Stacks<H> {
     /// Records which services exist and which hosts hold managed containers.
     pub(super) async fn remember(&mut self, obs: &Observation) {
         // Services deployed before stay known while they are desired, so a

@@ -7,13 +7,13 @@
 //! removed only when no container mounts it any more.
 
 use super::Stacks;
+use super::hosts::Hosts;
 use super::pass::Observation;
-use crate::docker::observe::bind_mounts;
 use crate::workdir::migrate::{carry, copy_of, remove_unused};
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
-impl Stacks {
+impl<H: Hosts> Stacks<H> {
     /// Carries old copies into working directories; `true` when anything
     /// was carried (observe again before planning).
     pub(super) async fn migrate_binds(&mut self, obs: &Observation) -> bool {
@@ -24,12 +24,12 @@ impl Stacks {
         let mut in_use = BTreeSet::new();
         let mut carried = false;
         for (host, seen) in &obs.hosts {
-            let (Ok(seen), Some(engine)) = (seen, obs.engines.get(host)) else {
+            let Ok(seen) = seen else {
                 // A host not observed may still mount copies: keep them all.
                 return carried;
             };
             for c in &seen.containers {
-                let Ok((running, mounts)) = bind_mounts(engine, &c.id).await else {
+                let Ok((running, mounts)) = self.hosts.mounts(host, &c.id).await else {
                     return carried;
                 };
                 for (source, dest) in mounts {
@@ -40,7 +40,7 @@ impl Stacks {
                     let Some(new) = new_source(obs, &c.project, host, &c.service, &dest) else {
                         continue;
                     };
-                    if running && let Err(e) = crate::docker::ops::stop(engine, &c.id).await {
+                    if running && let Err(e) = self.hosts.stop(host, &c.id).await {
                         tracing::warn!(container = %c.name, cause = %e, "cannot stop for the upgrade");
                         continue;
                     }

@@ -5,9 +5,13 @@
 //! requests and run between passes, so two changes to one stack never race.
 
 pub mod brake;
+pub mod engines;
 mod error;
 mod events;
+#[cfg(test)]
+mod fake;
 mod heal;
+pub mod hosts;
 mod jobs;
 mod memory;
 mod migrate;
@@ -15,15 +19,20 @@ pub mod pass;
 pub mod remote;
 mod removed;
 mod report;
+#[cfg(test)]
+mod tests;
 pub mod work;
 
 use super::backoff::Backoff;
+use super::clock::{self, SharedClock};
 use super::keys;
 use super::queue::{Queue, Reason};
 use crate::reconcile::triggers;
 use brake::Brake;
+use engines::Engines;
 pub use error::StacksError;
-use pass::{Engines, Observation};
+use hosts::Hosts;
+use pass::Observation;
 
 use crate::model::{Applied, StackAction};
 use crate::plan::view::{self, LastPlan, StackStatus};
@@ -59,16 +68,19 @@ pub struct StackRequest {
     pub reply: oneshot::Sender<Result<Vec<String>, StacksError>>,
 }
 
-/// The controller's state.
-pub struct Stacks {
+/// The controller's state, over the Docker hosts `H` (the real engines
+/// unless a test says otherwise).
+pub struct Stacks<H: Hosts = Engines> {
     /// Where events, holds and last plans are kept.
     store: Store,
     /// Pending pass requests (commits, interval, events, windows, jobs).
     queue: Arc<Queue>,
     /// The commit in force, from the commits controller.
     applied: watch::Receiver<Option<Arc<Applied>>>,
-    /// Engine connections, kept between passes.
-    engines: Engines,
+    /// The Docker hosts (engine connections, kept between passes).
+    hosts: H,
+    /// The wall clock (sleep windows, event times).
+    clock: SharedClock,
     /// What the page and API show of each stack.
     view: watch::Sender<Vec<StackStatus>>,
     /// The self-heal brake.
@@ -114,11 +126,26 @@ pub struct Stacks {
 }
 
 impl Stacks {
-    /// A controller following `applied`; TLS files go under `data/tls`.
+    /// A controller of the real engines following `applied`; TLS files go
+    /// under `data/tls`.
     pub fn new(
         store: Store,
         applied: watch::Receiver<Option<Arc<Applied>>>,
         data: &std::path::Path,
+    ) -> Self {
+        let engines = Engines::new(data.join("tls"));
+        Stacks::with_hosts(store, applied, data, engines)
+    }
+}
+
+impl<H: Hosts> Stacks<H> {
+    /// A controller of `hosts` following `applied`, keeping its working
+    /// directories under `data/stacks`.
+    pub fn with_hosts(
+        store: Store,
+        applied: watch::Receiver<Option<Arc<Applied>>>,
+        data: &std::path::Path,
+        hosts: H,
     ) -> Self {
         // What earlier runs stored; unreadable or absent starts empty.
         /// A stored value, or the default when absent or unreadable.
@@ -137,7 +164,8 @@ impl Stacks {
             store,
             queue: Arc::new(Queue::default()),
             applied,
-            engines: Engines::new(data.join("tls")),
+            hosts,
+            clock: clock::system(),
             layout: work::Layout::Work(work::Works::new(&data.join("stacks"))),
             data: data.to_owned(),
             remove_data,
@@ -169,6 +197,12 @@ impl Stacks {
         self
     }
 
+    /// Reads the time of day from `clock`.
+    pub fn with_clock(mut self, clock: SharedClock) -> Self {
+        self.clock = clock;
+        self
+    }
+
     /// Reports to `observers` (metrics, live notices).
     pub fn with_observers(mut self, observers: crate::live::Observers) -> Self {
         self.observers = observers;
@@ -197,7 +231,7 @@ impl Stacks {
         loop {
             let wake = self
                 .next_wake
-                .and_then(|t| (t - Utc::now()).to_std().ok())
+                .and_then(|t| (t - self.clock.now()).to_std().ok())
                 .unwrap_or(Duration::from_secs(24 * 3600));
             tokio::select! {
                 reasons = self.queue.next() => {
@@ -285,15 +319,14 @@ impl Stacks {
             app.desired.settings.self_heal,
             &mut self.brake,
             &mut self.drift_told,
-            Instant::now(),
+            tokio::time::Instant::now().into_std(),
         );
         self.tell_drift(&decisions, &plan, &app.commit).await;
         let allowed = heal::healed(&decisions);
         let keep = |sp: &plan::StackPlan, c: &plan::Change| !c.drift || allowed.contains(&sp.stack);
-        let results = pass::apply(&plan, &obs, &app.commit, &keep).await;
+        let results = pass::apply(&self.hosts, &plan, &obs, &app.commit, &keep).await;
         self.record_results(&results, &app.commit).await;
-        self.removed(&results, &obs, &app.desired, &app.commit)
-            .await;
+        self.removed(&results, &app.desired, &app.commit).await;
         let (obs, plan) = if results.is_empty() {
             (obs, plan)
         } else {
@@ -304,7 +337,7 @@ impl Stacks {
         self.remember(&obs).await;
         let mut overrides = self.brake.held().clone();
         overrides.extend(self.failed.clone());
-        self.next_wake = plan::next_wake(&obs.targets, Utc::now());
+        self.next_wake = plan::next_wake(&obs.targets, self.clock.now());
         let v = view::view(
             &plan,
             &obs.targets,
@@ -340,7 +373,7 @@ impl Stacks {
             &app.desired,
             &app.dir,
             &app.commit,
-            &mut self.engines,
+            &mut self.hosts,
             &self.hosts_seen,
             &mut self.layout,
         )
@@ -352,7 +385,7 @@ impl Stacks {
         let cx = Context {
             commit: &app.commit,
             prune: app.desired.settings.prune,
-            now: Utc::now(),
+            now: self.clock.now(),
             holds: &self.holds,
             deployed: &self.deployed,
         };

@@ -3,61 +3,14 @@
 //! stacks `unknown`), plan, and apply what the caller lets through. Shared
 //! by `tend plan`, `tend apply` and the daemon.
 
-use crate::docker::apply::{Step, apply_stack};
-use crate::docker::{Engine, observe::observe};
-use crate::model::{Desired, Host, Unobserved};
+use super::engines::failed;
+use super::hosts::{Hosts, Look, Owned, Work};
+use crate::docker::apply::Step;
+use crate::model::{Desired, Unobserved};
 use crate::plan::{Change, Plan, StackPlan, Target};
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::path::{Path, PathBuf};
-use std::time::Duration;
-
-/// Time limit of observing one host.
-const OBSERVE_TIMEOUT: Duration = Duration::from_secs(20);
-
-/// Connected engines, kept between passes and dropped when they fail.
-pub struct Engines {
-    tls_dir: PathBuf,
-    cache: HashMap<String, (Host, Engine)>,
-}
-
-impl Engines {
-    /// No connections yet; TLS material from `${env:…}` goes to `tls_dir`.
-    pub fn new(tls_dir: PathBuf) -> Self {
-        Engines {
-            tls_dir,
-            cache: HashMap::new(),
-        }
-    }
-
-    /// The engine of host `name`, connecting if needed.
-    pub async fn get(&mut self, name: &str, host: &Host) -> Result<Engine, Unobserved> {
-        if let Some((h, e)) = self.cache.get(name)
-            && h == host
-        {
-            return Ok(e.clone());
-        }
-        let e = Engine::connect(name, host, &self.tls_dir)
-            .await
-            .map_err(|e| Unobserved::Unreachable {
-                docker: host.docker.clone(),
-                cause: e.to_string(),
-            })?;
-        self.cache
-            .insert(name.to_owned(), (host.clone(), e.clone()));
-        Ok(e)
-    }
-
-    /// Forgets a host's connection (after an error).
-    pub fn drop_host(&mut self, name: &str) {
-        self.cache.remove(name);
-    }
-
-    /// Mutating calls made through all cached engines.
-    pub fn mutations(&self) -> u64 {
-        self.cache.values().map(|(_, e)| e.mutations()).sum()
-    }
-}
+use std::path::Path;
 
 /// Rendered stacks and observed hosts.
 pub struct Observation {
@@ -65,8 +18,6 @@ pub struct Observation {
     pub targets: Vec<Target>,
     /// Host name → observed state or why not.
     pub hosts: BTreeMap<String, crate::model::Observed>,
-    /// Engines that answered.
-    pub engines: BTreeMap<String, Engine>,
     /// Each stack's working directory and tracked files.
     pub works: HashMap<String, super::work::StackWork>,
 }
@@ -74,11 +25,11 @@ pub struct Observation {
 /// Renders `desired`'s stacks of `commit` from `dir` and observes their
 /// hosts and `extra` hosts. Relative bind sources resolve as `layout` says:
 /// working directories (the daemon) or the folder itself (the CLI).
-pub async fn observe_all(
+pub async fn observe_all<H: Hosts>(
     desired: &Desired,
     dir: &Path,
     commit: &str,
-    engines: &mut Engines,
+    engines: &mut H,
     extra: &BTreeSet<String>,
     layout: &mut super::work::Layout,
 ) -> Observation {
@@ -93,47 +44,25 @@ pub async fn observe_all(
             .filter(|h| desired.hosts.contains_key(*h))
             .cloned(),
     );
-    let mut set = tokio::task::JoinSet::new();
     let mut hosts = BTreeMap::new();
-    let mut found = BTreeMap::new();
+    let mut looks = Vec::new();
     for name in names {
         let Some(host) = desired.hosts.get(&name) else {
             hosts.insert(name.clone(), Err(Unobserved::NotDeclared(name.clone())));
             continue;
         };
-        let engine = match engines.get(&name, host).await {
-            Ok(e) => e,
-            Err(e) => {
-                hosts.insert(name, Err(e));
-                continue;
-            }
-        };
-        let images: BTreeSet<String> = targets
+        let images = targets
             .iter()
             .filter(|t| t.host == name)
             .flat_map(|t| t.services.values().map(|s| s.spec.image.clone()))
             .collect();
-        set.spawn(async move {
-            let seen = tokio::time::timeout(OBSERVE_TIMEOUT, observe(&engine, &images)).await;
-            let seen = match seen {
-                Ok(r) => r.map_err(|e| Unobserved::Engine(e.to_string())),
-                Err(_) => Err(Unobserved::Timeout(OBSERVE_TIMEOUT.as_secs())),
-            };
-            (name, engine, seen)
-        });
+        let host = host.clone();
+        looks.push(Look { name, host, images });
     }
-    while let Some(Ok((name, engine, seen))) = set.join_next().await {
-        if seen.is_err() {
-            engines.drop_host(&name);
-        } else {
-            found.insert(name.clone(), engine);
-        }
-        hosts.insert(name, seen);
-    }
+    hosts.extend(engines.observe(looks).await);
     Observation {
         targets,
         hosts,
-        engines: found,
         works,
     }
 }
@@ -156,8 +85,11 @@ impl Outcome {
     }
 }
 
-/// Applies the changes of `plan` that `keep` lets through, stacks in parallel.
-pub async fn apply(
+/// Applies the changes of `plan` that `keep` lets through, stacks in
+/// parallel: the working directory first, then (when it is in line) the
+/// engine's changes.
+pub async fn apply<H: Hosts>(
+    hosts: &H,
     plan: &Plan,
     obs: &Observation,
     commit: &str,
@@ -170,8 +102,7 @@ pub async fn apply(
             changes,
             ..sp.clone()
         };
-        let (Some(engine), Some(Ok(host))) = (obs.engines.get(&sp.host), obs.hosts.get(&sp.host))
-        else {
+        let Some(Ok(seen)) = obs.hosts.get(&sp.host) else {
             continue;
         };
         if sp.changes.is_empty() {
@@ -183,30 +114,36 @@ pub async fn apply(
             .find(|t| t.name == sp.stack && t.host == sp.host && !sp.leftover)
             .cloned();
         let work = obs.works.get(&sp.stack).filter(|_| !sp.leftover).cloned();
-        let (engine, host, commit) = (engine.clone(), host.clone(), commit.to_owned());
+        let (files, sp) = split_files(sp);
+        let placing: Owned<Vec<Step>> = match (&work, &target) {
+            (Some(w), Some(t)) if w.remote => {
+                hosts.place_remote(&sp.host, t.clone(), w.clone(), files)
+            }
+            _ => Box::pin(place_files(work, files)),
+        };
+        let (stack, host) = (sp.stack.clone(), sp.host.clone());
+        let changes = sp.changes.clone();
+        let engine = (!sp.changes.is_empty()).then(|| {
+            let (seen, commit) = (seen.clone(), commit.to_owned());
+            hosts.apply(
+                &host,
+                Work {
+                    plan: sp,
+                    target,
+                    seen,
+                    commit,
+                },
+            )
+        });
         set.spawn(async move {
-            let (files, sp) = split_files(sp);
-            let mut steps = match (&work, &target) {
-                (Some(w), Some(t)) if w.remote => {
-                    super::remote::place_files(&engine, t, w, files).await
-                }
-                _ => place_files(work, files).await,
-            };
+            let mut steps = placing.await;
             if steps.iter().any(|s| s.error.is_some()) {
                 let why = "skipped: the working directory could not be brought in line";
-                steps.extend(sp.changes.iter().map(|c| Step {
-                    change: c.clone(),
-                    error: Some(why.into()),
-                    output: Vec::new(),
-                }));
-            } else if !sp.changes.is_empty() {
-                steps.extend(apply_stack(&engine, &sp, target.as_ref(), &host, &commit).await);
+                steps.extend(failed(changes, why));
+            } else if let Some(engine) = engine {
+                steps.extend(engine.await);
             }
-            Outcome {
-                stack: sp.stack,
-                host: sp.host,
-                steps,
-            }
+            Outcome { stack, host, steps }
         });
     }
     let mut out = Vec::new();
@@ -233,15 +170,7 @@ async fn place_files(work: Option<super::work::StackWork>, files: Vec<Change>) -
         return Vec::new();
     }
     let Some(work) = work else {
-        let error = Some("the stack has no working directory".to_owned());
-        return files
-            .into_iter()
-            .map(|change| Step {
-                change,
-                error: error.clone(),
-                output: Vec::new(),
-            })
-            .collect();
+        return failed(files, "the stack has no working directory");
     };
     let asked: Vec<FileChange> = files
         .iter()
@@ -265,13 +194,6 @@ async fn place_files(work: Option<super::work::StackWork>, files: Vec<Change>) -
                 output: Vec::new(),
             })
             .collect(),
-        Err(e) => files
-            .into_iter()
-            .map(|change| Step {
-                change,
-                error: Some(format!("placing files failed: {e}")),
-                output: Vec::new(),
-            })
-            .collect(),
+        Err(e) => failed(files, &format!("placing files failed: {e}")),
     }
 }

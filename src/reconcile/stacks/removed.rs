@@ -4,11 +4,12 @@
 //! the stack set `x-tend.remove_data: true`.
 
 use super::Stacks;
-use super::pass::{Observation, Outcome};
+use super::hosts::Hosts;
+use super::pass::Outcome;
 use crate::model::{AuditKind, Desired};
 use serde_json::json;
 
-impl Stacks {
+impl<H: Hosts> Stacks<H> {
     /// Remembers each desired stack's `remove_data` (kept after it leaves git).
     pub(super) async fn remember_remove_data(&mut self, desired: &Desired) {
         let mut next = self.remove_data.clone();
@@ -24,13 +25,7 @@ impl Stacks {
 
     /// Tells (and, when asked for, removes the data of) the leftover
     /// stacks whose containers were all removed by this pass.
-    pub(super) async fn removed(
-        &mut self,
-        results: &[Outcome],
-        obs: &Observation,
-        desired: &Desired,
-        commit: &str,
-    ) {
+    pub(super) async fn removed(&mut self, results: &[Outcome], desired: &Desired, commit: &str) {
         for r in results {
             let leftover = !desired.stacks.iter().any(|s| s.name == r.stack);
             if !leftover || !r.ok() {
@@ -41,12 +36,8 @@ impl Stacks {
                 continue;
             };
             let (reason, details) = if remove {
-                let gone = match obs.engines.get(&r.host) {
-                    Some(e) => crate::docker::ops::remove_project_volumes(e, &r.stack)
-                        .await
-                        .map_err(|e| e.to_string()),
-                    None => Err(format!("host {} was not observed", r.host)),
-                };
+                let gone = self.hosts.remove_volumes(&r.host, &r.stack).await;
+                let gone = gone.map_err(|e| e.to_string());
                 let files = std::fs::remove_dir_all(&dir.root)
                     .and_then(|()| std::fs::remove_file(&dir.manifest));
                 let files = files.or_else(|e| {

@@ -2,6 +2,7 @@
 //! steps) and last plan, hosts going away and coming back, stacks turning
 //! degraded and back in sync.
 
+use super::hosts::Hosts;
 use super::pass::{self, Observation};
 use super::{Stacks, heal};
 use crate::model::AuditKind;
@@ -10,7 +11,7 @@ use crate::plan::view::{self, StackStatus};
 use crate::reconcile::audit::record;
 use serde_json::json;
 
-impl Stacks {
+impl<H: Hosts> Stacks<H> {
     /// Records each stack's apply as an event and as its last plan.
     pub(super) async fn record_results(&mut self, results: &[pass::Outcome], commit: &str) {
         for r in results {
