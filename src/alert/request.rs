@@ -21,6 +21,9 @@ pub struct Outgoing {
     pub body: serde_json::Value,
 }
 
+/// Request headers, in order.
+type Headers = Vec<(String, String)>;
+
 /// Discord embed colours (Apprise's): failure, success, warning.
 const RED: u32 = 0xA3_2037;
 const GREEN: u32 = 0x3A_A337;
@@ -34,133 +37,156 @@ pub fn build(url: &str, alert: &Alert) -> Result<Outgoing, AlertError> {
 
 /// [`build`] for a URL already parsed.
 pub fn build_from(u: &NotifyUrl, alert: &Alert) -> Result<Outgoing, AlertError> {
-    let query = |k: &str| u.query.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
-    let base = |default: &str| query("base").unwrap_or_else(|| default.to_owned());
-    let title = alert.title();
+    let headers = vec![("Content-Type".to_owned(), "application/json".to_owned())];
+    let make = match u.scheme.as_str() {
+        "json" | "jsons" => json_service,
+        "ntfy" | "ntfys" => ntfy,
+        "discord" => discord,
+        "gotify" | "gotifys" => gotify,
+        "slack" => slack,
+        "tgram" => telegram,
+        other => return Err(AlertError::Unsupported(other.to_owned())),
+    };
+    Ok(make(u, alert, headers))
+}
+
+/// The value of query parameter `k`.
+fn query(u: &NotifyUrl, k: &str) -> Option<String> {
+    u.query.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone())
+}
+
+/// `?base=` (a server of one's own, or a test's), else `default`, without
+/// a trailing `/`.
+fn base(u: &NotifyUrl, default: &str) -> String {
+    let base = query(u, "base").unwrap_or_else(|| default.to_owned());
+    base.trim_end_matches('/').to_owned()
+}
+
+/// Apprise's `json://`: its own body, basic auth from the URL.
+fn json_service(u: &NotifyUrl, alert: &Alert, mut headers: Headers) -> Outgoing {
+    basic(u, &mut headers);
     let apprise_type = match alert.tone() {
         Tone::Bad => "failure",
         Tone::Good => "success",
         Tone::Warn => "warning",
     };
-    let mut headers = vec![("Content-Type".to_owned(), "application/json".to_owned())];
-    let out = |url: String, headers, body| Ok(Outgoing { url, headers, body });
-    match u.scheme.as_str() {
-        "json" | "jsons" => {
-            basic(u, &mut headers);
-            let body = json!({
-                "version": "1.0",
-                "title": title,
-                "message": alert.text(4000),
-                "attachments": [],
-                "type": apprise_type,
-            });
-            out(
-                format!("{}/{}", origin(u, "json"), u.path.join("/")),
-                headers,
-                body,
-            )
-        }
-        "ntfy" | "ntfys" => {
-            // `ntfy://topic` is ntfy.sh; `ntfy://host/topic` a server of its own.
-            let (server, topic) = match u.path.last() {
-                Some(topic) => (origin(u, "ntfy"), topic.clone()),
-                None => (base("https://ntfy.sh"), u.host.clone()),
-            };
-            match u.userinfo.as_deref() {
-                Some(user) if user.contains(':') => basic(u, &mut headers),
-                Some(token) => headers.push(("Authorization".into(), format!("Bearer {token}"))),
-                None => {}
-            }
-            let priority = query("priority").unwrap_or_else(|| {
-                match alert.tone() {
-                    Tone::Bad => "high",
-                    _ => "default",
-                }
-                .into()
-            });
-            headers.push(("X-Priority".into(), priority));
-            let tags = query("tags").unwrap_or_else(|| {
-                match alert.tone() {
-                    Tone::Bad => "rotating_light",
-                    Tone::Good => "white_check_mark",
-                    Tone::Warn => "warning",
-                }
-                .into()
-            });
-            headers.push(("X-Tags".into(), tags));
-            if let Some(click) = query("click").or_else(|| alert.link.clone()) {
-                headers.push(("X-Click".into(), click));
-            }
-            let body = json!({"topic": topic, "title": title, "message": alert.text(4000)});
-            out(format!("{}/", server.trim_end_matches('/')), headers, body)
-        }
-        "discord" => {
-            let (id, token) = (&u.host, u.path.first().cloned().unwrap_or_default());
-            let colour = match alert.tone() {
-                Tone::Bad => RED,
-                Tone::Good => GREEN,
-                Tone::Warn => YELLOW,
-            };
-            let fields: Vec<_> = alert
-                .facts()
-                .into_iter()
-                .map(|(k, v)| json!({"name": k, "value": v, "inline": true}))
-                .collect();
-            let mut body = json!({"embeds": [{
-                "title": title,
-                "description": alert.text(2000),
-                "color": colour,
-                "fields": fields,
-            }]});
-            if let Some(name) = &u.userinfo {
-                body["username"] = json!(name);
-            }
-            if let Some(link) = &alert.link {
-                body["embeds"][0]["url"] = json!(link);
-            }
-            let base = base("https://discord.com");
-            let url = format!("{}/api/webhooks/{id}/{token}", base.trim_end_matches('/'));
-            out(url, headers, body)
-        }
-        "gotify" | "gotifys" => {
-            let token = u.path.last().cloned().unwrap_or_default();
-            let prefix = &u.path[..u.path.len().saturating_sub(1)];
-            let mut url = origin(u, "gotify");
-            for p in prefix {
-                url.push('/');
-                url.push_str(p);
-            }
-            headers.push(("X-Gotify-Key".into(), token));
-            let priority = if alert.tone() == Tone::Bad { 8 } else { 5 };
-            let body = json!({"title": title, "message": alert.text(4000), "priority": priority});
-            out(format!("{url}/message"), headers, body)
-        }
-        "slack" => {
-            let tokens = std::iter::once(u.host.clone())
-                .chain(u.path.iter().cloned())
-                .collect::<Vec<_>>()
-                .join("/");
-            let text = format!("*{title}*\n{}", alert.text(2900));
-            let body = json!({
-                "text": title,
-                "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": text}}],
-            });
-            let base = base("https://hooks.slack.com");
-            out(
-                format!("{}/services/{tokens}", base.trim_end_matches('/')),
-                headers,
-                body,
-            )
-        }
-        "tgram" => {
-            let chat = u.path.first().cloned().unwrap_or_default();
-            let body = json!({"chat_id": chat, "text": format!("{title}\n{}", alert.text(3900))});
-            let base = base("https://api.telegram.org");
-            let url = format!("{}/bot{}/sendMessage", base.trim_end_matches('/'), u.host);
-            out(url, headers, body)
-        }
-        other => Err(AlertError::Unsupported(other.to_owned())),
+    let body = json!({
+        "version": "1.0",
+        "title": alert.title(),
+        "message": alert.text(4000),
+        "attachments": [],
+        "type": apprise_type,
+    });
+    let url = format!("{}/{}", origin(u, "json"), u.path.join("/"));
+    Outgoing { url, headers, body }
+}
+
+/// ntfy: `ntfy://topic` is ntfy.sh, `ntfy://host/topic` a server of one's
+/// own; priority and tags by tone unless the URL sets them.
+fn ntfy(u: &NotifyUrl, alert: &Alert, mut headers: Headers) -> Outgoing {
+    let (server, topic) = match u.path.last() {
+        Some(topic) => (origin(u, "ntfy"), topic.clone()),
+        None => (base(u, "https://ntfy.sh"), u.host.clone()),
+    };
+    match u.userinfo.as_deref() {
+        Some(user) if user.contains(':') => basic(u, &mut headers),
+        Some(token) => headers.push(("Authorization".into(), format!("Bearer {token}"))),
+        None => {}
     }
+    let (priority, tags) = match alert.tone() {
+        Tone::Bad => ("high", "rotating_light"),
+        Tone::Good => ("default", "white_check_mark"),
+        Tone::Warn => ("default", "warning"),
+    };
+    let priority = query(u, "priority").unwrap_or_else(|| priority.into());
+    headers.push(("X-Priority".into(), priority));
+    headers.push((
+        "X-Tags".into(),
+        query(u, "tags").unwrap_or_else(|| tags.into()),
+    ));
+    if let Some(click) = query(u, "click").or_else(|| alert.link.clone()) {
+        headers.push(("X-Click".into(), click));
+    }
+    let body = json!({"topic": topic, "title": alert.title(), "message": alert.text(4000)});
+    let url = format!("{}/", server.trim_end_matches('/'));
+    Outgoing { url, headers, body }
+}
+
+/// A Discord webhook: one embed coloured by tone, the facts as fields.
+fn discord(u: &NotifyUrl, alert: &Alert, headers: Headers) -> Outgoing {
+    let (id, token) = (&u.host, u.path.first().cloned().unwrap_or_default());
+    let colour = match alert.tone() {
+        Tone::Bad => RED,
+        Tone::Good => GREEN,
+        Tone::Warn => YELLOW,
+    };
+    let fields: Vec<_> = alert
+        .facts()
+        .into_iter()
+        .map(|(k, v)| json!({"name": k, "value": v, "inline": true}))
+        .collect();
+    let mut body = json!({"embeds": [{
+        "title": alert.title(),
+        "description": alert.text(2000),
+        "color": colour,
+        "fields": fields,
+    }]});
+    if let Some(name) = &u.userinfo {
+        body["username"] = json!(name);
+    }
+    if let Some(link) = &alert.link {
+        body["embeds"][0]["url"] = json!(link);
+    }
+    let url = format!(
+        "{}/api/webhooks/{id}/{token}",
+        base(u, "https://discord.com")
+    );
+    Outgoing { url, headers, body }
+}
+
+/// Gotify: `/message` under the URL's path, the last segment the token.
+fn gotify(u: &NotifyUrl, alert: &Alert, mut headers: Headers) -> Outgoing {
+    let token = u.path.last().cloned().unwrap_or_default();
+    let prefix = &u.path[..u.path.len().saturating_sub(1)];
+    let mut url = origin(u, "gotify");
+    for p in prefix {
+        url.push('/');
+        url.push_str(p);
+    }
+    headers.push(("X-Gotify-Key".into(), token));
+    let priority = if alert.tone() == Tone::Bad { 8 } else { 5 };
+    let body = json!({"title": alert.title(), "message": alert.text(4000), "priority": priority});
+    let url = format!("{url}/message");
+    Outgoing { url, headers, body }
+}
+
+/// A Slack incoming webhook: the tokens are the URL's host and path.
+fn slack(u: &NotifyUrl, alert: &Alert, headers: Headers) -> Outgoing {
+    let tokens = std::iter::once(u.host.clone())
+        .chain(u.path.iter().cloned())
+        .collect::<Vec<_>>()
+        .join("/");
+    let title = alert.title();
+    let text = format!("*{title}*\n{}", alert.text(2900));
+    let body = json!({
+        "text": title,
+        "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": text}}],
+    });
+    let url = format!("{}/services/{tokens}", base(u, "https://hooks.slack.com"));
+    Outgoing { url, headers, body }
+}
+
+/// Telegram's `sendMessage`: the bot token is the host, the chat the path.
+fn telegram(u: &NotifyUrl, alert: &Alert, headers: Headers) -> Outgoing {
+    let chat = u.path.first().cloned().unwrap_or_default();
+    let text = format!("{}\n{}", alert.title(), alert.text(3900));
+    let body = json!({"chat_id": chat, "text": text});
+    let url = format!(
+        "{}/bot{}/sendMessage",
+        base(u, "https://api.telegram.org"),
+        u.host
+    );
+    Outgoing { url, headers, body }
 }
 
 /// `http[s]://host[:port]` of a URL whose scheme ends in `s` for TLS.

@@ -115,85 +115,97 @@ pub fn plan(dir: &Path, format: Format, at: DateTime<Utc>) -> Result<ExitCode> {
 pub fn apply(dir: &Path, format: Format, at: DateTime<Utc>) -> Result<ExitCode> {
     // Bind sources are made absolute from it: the engine takes no relative path.
     let dir = &std::path::absolute(dir)?;
+    let human = matches!(format, Format::Human);
     runtime()?.block_on(async {
         let mut engines = Engines::new(std::env::temp_dir().join("tend-tls"));
         let (obs, plan, planning) = match prepare(dir, at, &mut engines).await? {
             Ok(p) => p,
             Err(code) => return Ok(code),
         };
-        if matches!(format, Format::Human) {
+        if human {
             print!("{plan}");
         }
         let started = std::time::Instant::now();
         let applied = pass::apply(&engines, &plan, &obs, &commit_of(dir), &|_, _| true).await;
-        if matches!(format, Format::Human) {
-            for a in &applied {
-                for s in &a.steps {
-                    let (sign, verb) = s.change.action.describe();
-                    match &s.error {
-                        None => println!("{}: {sign} {verb} {}: done", a.stack, s.change.target),
-                        Some(e) => println!(
-                            "{}: {sign} {verb} {}: FAILED: {e}",
-                            a.stack, s.change.target
-                        ),
-                    }
-                    for line in &s.output {
-                        println!("    | {line}");
-                    }
-                }
-            }
+        if human {
+            print_steps(&applied);
         }
         let elapsed = started.elapsed();
         let mutations = engines.mutations();
-        let desired = config::load(dir, at).ok();
-        let after = match &desired {
+        let after = if applied.is_empty() {
             // Nothing was applied: the world is as planned.
-            _ if applied.is_empty() => plan.clone(),
-            Some(d) => {
-                let (commit, mut layout) = (commit_of(dir), Layout::Folder);
-                let extra = BTreeSet::new();
-                let obs =
-                    pass::observe_all(d, dir, &commit, &mut engines, &extra, &mut layout).await;
-                plan_of(&obs, dir, d.settings.prune, at)
-            }
-            None => Plan::default(),
+            plan.clone()
+        } else {
+            replan(dir, at, &mut engines).await
         };
         let failed = applied.iter().any(|a| !a.ok());
         let settled = after.stacks.iter().all(|s| s.sync() == Sync::Synced);
-        let text = match format {
-            Format::Human => {
-                let mut t = String::new();
-                for s in after.stacks.iter().filter(|s| s.sync() != Sync::Synced) {
-                    let why = s.error.clone().unwrap_or_else(|| {
-                        format!(
-                            "{} change(s) left, failing: {}",
-                            s.changes.len(),
-                            s.failing.join(", ")
-                        )
-                    });
-                    t += &format!("stack {} is not in sync: {why}\n", s.stack);
-                }
-                t + &format!(
-                    "applied {} change(s) in {:.2}s with {mutations} mutating API call(s)\n",
-                    plan.len(),
-                    elapsed.as_secs_f64()
-                )
-            }
-            Format::Json => format!(
-                "{}\n",
-                serde_json::to_string_pretty(&json!({
-                    "plan": plan,
-                    "applied": applied,
-                    "mutating_calls": mutations,
-                    "seconds": elapsed.as_secs_f64(),
-                    "observe_and_plan_seconds": planning.as_secs_f64(),
-                    "after": after,
-                }))?
-            ),
+        let text = if human {
+            summary(&after, plan.len(), mutations, elapsed)
+        } else {
+            let report = json!({
+                "plan": plan,
+                "applied": applied,
+                "mutating_calls": mutations,
+                "seconds": elapsed.as_secs_f64(),
+                "observe_and_plan_seconds": planning.as_secs_f64(),
+                "after": after,
+            });
+            format!("{}\n", serde_json::to_string_pretty(&report)?)
         };
         Ok(out(
             &text,
             ExitCode::from(if failed || !settled { 1 } else { 0 }),
         ))
     })
+}
+
+/// Each step of `applied`: done or failed, with its output.
+fn print_steps(applied: &[pass::Outcome]) {
+    for a in applied {
+        for s in &a.steps {
+            let (sign, verb) = s.change.action.describe();
+            match &s.error {
+                None => println!("{}: {sign} {verb} {}: done", a.stack, s.change.target),
+                Some(e) => println!(
+                    "{}: {sign} {verb} {}: FAILED: {e}",
+                    a.stack, s.change.target
+                ),
+            }
+            for line in &s.output {
+                println!("    | {line}");
+            }
+        }
+    }
+}
+
+/// The plan after applying: the folder observed again (empty when it no
+/// longer loads).
+async fn replan(dir: &Path, at: DateTime<Utc>, engines: &mut Engines) -> Plan {
+    let Ok(d) = config::load(dir, at) else {
+        return Plan::default();
+    };
+    let (commit, mut layout) = (commit_of(dir), Layout::Folder);
+    let extra = BTreeSet::new();
+    let obs = pass::observe_all(&d, dir, &commit, engines, &extra, &mut layout).await;
+    plan_of(&obs, dir, d.settings.prune, at)
+}
+
+/// The human summary: each stack not in sync and why, then the figures.
+fn summary(after: &Plan, planned: usize, mutations: u64, elapsed: std::time::Duration) -> String {
+    let mut t = String::new();
+    for s in after.stacks.iter().filter(|s| s.sync() != Sync::Synced) {
+        let why = s.error.clone().unwrap_or_else(|| {
+            format!(
+                "{} change(s) left, failing: {}",
+                s.changes.len(),
+                s.failing.join(", ")
+            )
+        });
+        t += &format!("stack {} is not in sync: {why}\n", s.stack);
+    }
+    t + &format!(
+        "applied {planned} change(s) in {:.2}s with {mutations} mutating API call(s)\n",
+        elapsed.as_secs_f64()
+    )
 }

@@ -1,13 +1,13 @@
 //! Compose files: the supported subset of the Compose Specification as
 //! strict serde structs (any other key is an error naming it), and the
-//! conversion of one service into the normalised [`Service`].
+//! services' file mounts; one service's conversion into the normalised
+//! [`crate::model::Service`] is in `compose_service`.
 
 use super::at::{At, RawNode};
 use super::compose_files as files;
-use super::compose_forms::{self as forms, Errs};
+use super::compose_forms::Errs;
 use super::node::{Node, Value};
 use super::raw::{Scalar, XTend};
-use crate::model::Service;
 use serde::Deserialize;
 use std::collections::BTreeMap;
 
@@ -67,28 +67,28 @@ pub struct ResourceSpec {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ServiceSpec {
-    image: Option<At<String>>,
-    command: Option<RawNode>,
-    entrypoint: Option<RawNode>,
-    environment: Option<RawNode>,
+    pub(super) image: Option<At<String>>,
+    pub(super) command: Option<RawNode>,
+    pub(super) entrypoint: Option<RawNode>,
+    pub(super) environment: Option<RawNode>,
     pub(super) env_file: Option<RawNode>,
-    ports: Option<Vec<RawNode>>,
-    volumes: Option<Vec<RawNode>>,
-    restart: Option<At<String>>,
-    labels: Option<RawNode>,
+    pub(super) ports: Option<Vec<RawNode>>,
+    pub(super) volumes: Option<Vec<RawNode>>,
+    pub(super) restart: Option<At<String>>,
+    pub(super) labels: Option<RawNode>,
     pub(super) depends_on: Option<RawNode>,
-    healthcheck: Option<super::compose_health::HealthSpec>,
+    pub(super) healthcheck: Option<super::compose_health::HealthSpec>,
     pub(super) networks: Option<RawNode>,
     pub(super) secrets: Option<RawNode>,
     pub(super) build: Option<RawNode>,
     pub(super) configs: Option<RawNode>,
     /// Compose profiles this service belongs to (inactive unless enabled).
     pub(super) profiles: Option<RawNode>,
-    user: Option<Scalar>,
-    working_dir: Option<String>,
-    init: Option<bool>,
-    stop_grace_period: Option<At<String>>,
-    container_name: Option<RawNode>,
+    pub(super) user: Option<Scalar>,
+    pub(super) working_dir: Option<String>,
+    pub(super) init: Option<bool>,
+    pub(super) stop_grace_period: Option<At<String>>,
+    pub(super) container_name: Option<RawNode>,
     hostname: Option<RawNode>,
     domainname: Option<RawNode>,
     network_mode: Option<RawNode>,
@@ -131,10 +131,10 @@ pub struct ServiceSpec {
     ulimits: Option<RawNode>,
     logging: Option<RawNode>,
     gpus: Option<RawNode>,
-    deploy: Option<RawNode>,
-    scale: Option<RawNode>,
-    post_start: Option<RawNode>,
-    pre_stop: Option<RawNode>,
+    pub(super) deploy: Option<RawNode>,
+    pub(super) scale: Option<RawNode>,
+    pub(super) post_start: Option<RawNode>,
+    pub(super) pre_stop: Option<RawNode>,
     /// Accepted; no effect on the container (pulls use the engine's platform).
     #[serde(rename = "platform")]
     _platform: Option<RawNode>,
@@ -176,7 +176,7 @@ pub fn strip_extensions(root: &mut Node) {
 
 impl ServiceSpec {
     /// The container-option keys present, by name.
-    fn raw_options(&self) -> super::compose_opts::Raw<'_> {
+    pub(super) fn raw_options(&self) -> super::compose_opts::Raw<'_> {
         let all = [
             ("container_name", &self.container_name),
             ("hostname", &self.hostname),
@@ -227,155 +227,6 @@ impl ServiceSpec {
             .filter_map(|(k, v)| Some((k, &v.as_ref()?.0)))
             .collect()
     }
-}
-
-/// Normalises service `name`; `dir` is the stack folder (for relative
-/// paths; its name is the project's).
-pub fn service(spec: &At<ServiceSpec>, name: &str, dir: &str, errs: &mut Errs) -> Service {
-    let at = spec.pos;
-    let spec = &spec.value;
-    let restart = spec
-        .restart
-        .as_ref()
-        .map_or_else(|| "no".to_owned(), |r| r.value.clone());
-    if let Some(at) = &spec.restart {
-        let ok = matches!(
-            restart.as_str(),
-            "no" | "always" | "unless-stopped" | "on-failure"
-        ) || restart
-            .strip_prefix("on-failure:")
-            .is_some_and(|n| n.parse::<u32>().is_ok());
-        if !ok {
-            let msg = format!(
-                "restart policy `{restart}` must be no, always, unless-stopped or on-failure[:N]"
-            );
-            errs.push((at.pos, msg));
-        }
-    }
-    let build = spec
-        .build
-        .as_ref()
-        .and_then(|b| super::compose_build::build(&b.0, dir, errs))
-        .map(Box::new);
-    let project = dir.rsplit('/').next().unwrap_or(dir);
-    let image = match (&spec.image, &spec.build) {
-        (Some(image), _) => {
-            if let Err(e) = super::values::check_image(&image.value) {
-                errs.push((image.pos, e));
-            }
-            image.value.clone()
-        }
-        // As compose names a built image without `image:`.
-        (None, Some(_)) => format!("{project}-{name}"),
-        (None, None) => {
-            errs.push((at, format!("service {name} needs `image` or `build`")));
-            String::new()
-        }
-    };
-    let labels = spec.labels.as_ref().map(|l| forms::key_values(&l.0, errs));
-    let nets = spec
-        .networks
-        .as_ref()
-        .map(|n| forms::service_networks(&n.0, errs))
-        .unwrap_or_default();
-    let mut out = Service {
-        image,
-        build,
-        command: spec.command.as_ref().and_then(|c| forms::words(&c.0, errs)),
-        entrypoint: spec
-            .entrypoint
-            .as_ref()
-            .and_then(|c| forms::words(&c.0, errs)),
-        environment: spec
-            .environment
-            .as_ref()
-            .map(|e| forms::key_values(&e.0, errs))
-            .unwrap_or_default(),
-        env_file: spec
-            .env_file
-            .as_ref()
-            .map(|e| files::env_files(&e.0, dir, errs))
-            .unwrap_or_default()
-            .into_iter()
-            .map(|(_, f)| f)
-            .collect(),
-        ports: spec
-            .ports
-            .iter()
-            .flatten()
-            .filter_map(|p| forms::port(&p.0, errs))
-            .collect(),
-        volumes: spec
-            .volumes
-            .iter()
-            .flatten()
-            .filter_map(|v| super::compose_mounts::mount(&v.0, errs))
-            .collect(),
-        restart,
-        labels: labels
-            .unwrap_or_default()
-            .into_iter()
-            .map(|(k, v)| (k, v.unwrap_or_default()))
-            .collect(),
-        depends_on: spec
-            .depends_on
-            .as_ref()
-            .map(|d| forms::depends_on(&d.0, errs))
-            .unwrap_or_default()
-            .into_iter()
-            .map(|(k, (_, c))| (k, c))
-            .collect(),
-        healthcheck: spec
-            .healthcheck
-            .as_ref()
-            .and_then(|h| super::compose_health::healthcheck(h, errs)),
-        networks: nets
-            .iter()
-            .map(|(k, n)| (k.clone(), n.aliases.clone()))
-            .collect(),
-        user: spec.user.as_ref().map(Scalar::text),
-        working_dir: spec.working_dir.clone(),
-        init: spec.init.unwrap_or(false),
-        stop_grace_period: super::compose_health::opt_duration(&spec.stop_grace_period, errs),
-        options: Box::new(super::compose_opts::options(&spec.raw_options(), errs)),
-        sources: Vec::new(),
-        replicas: super::compose_hooks::replicas(
-            spec.scale.as_ref().map(|s| &s.0),
-            spec.deploy.as_ref().map(|d| &d.0),
-            errs,
-        ),
-        inject: Vec::new(),
-        post_start: super::compose_hooks::hooks_of(&spec.post_start, errs),
-        pre_stop: super::compose_hooks::hooks_of(&spec.pre_stop, errs),
-    };
-    if let (Some(n), Some(c)) = (out.replicas.filter(|n| *n > 1), &spec.container_name) {
-        let msg = format!(
-            "container_name cannot be set with {n} replicas: each container needs its own name"
-        );
-        errs.push((c.0.pos, msg));
-    }
-    out.options.network_priority = nets
-        .iter()
-        .filter_map(|(k, n)| Some((k.clone(), n.priority?)))
-        .collect();
-    out.options.addresses = nets
-        .into_iter()
-        .filter(|(_, n)| n.addresses.0.is_some() || n.addresses.1.is_some())
-        .map(|(k, n)| (k, n.addresses))
-        .collect();
-    // `network_mode: service:X` shares X's network: X starts first.
-    if let Some(x) = out
-        .options
-        .network_mode
-        .as_deref()
-        .and_then(|m| m.strip_prefix("service:"))
-    {
-        let x = x.to_owned();
-        out.depends_on
-            .entry(x)
-            .or_insert(crate::model::DependCondition::ServiceStarted);
-    }
-    out
 }
 
 /// The services' `secrets:`/`configs:`: read-only binds of the files,

@@ -26,34 +26,8 @@ impl Assembler<'_> {
         chain: &mut Vec<String>,
         sources: &mut Sources,
     ) {
-        let (paths, project_dir, env_files) = match &entry.value {
-            Value::Str(_) => (vec![entry.clone()], None, None),
-            Value::Map(_) => {
-                let paths = match entry.get("path") {
-                    Some(
-                        p @ Node {
-                            value: Value::Str(_),
-                            ..
-                        },
-                    ) => vec![p.clone()],
-                    Some(Node {
-                        value: Value::Seq(items),
-                        ..
-                    }) => items.clone(),
-                    _ => {
-                        self.fail(entry.pos, "an `include` entry needs `path`".into());
-                        return;
-                    }
-                };
-                (paths, entry.get("project_directory"), entry.get("env_file"))
-            }
-            _ => {
-                self.fail(
-                    entry.pos,
-                    "an `include` entry is a path or {path, project_directory, env_file}".into(),
-                );
-                return;
-            }
+        let Some((paths, project_dir, env_files)) = self.entry_parts(entry) else {
+            return;
         };
         let mut files = Vec::new();
         for p in &paths {
@@ -83,18 +57,9 @@ impl Assembler<'_> {
         let Some(child_vars) = self.include_vars(rel, vars, &project, env_files) else {
             return;
         };
-        let mut merged: Option<Node> = None;
-        for (f, _) in &files {
-            let Some(node) = self.read(f, &child_vars, &project) else {
-                return;
-            };
-            self.check_included_keys(&node);
-            merged = Some(match merged {
-                None => node,
-                Some(base) => merge_files(base, node),
-            });
-        }
-        let Some(node) = merged else { return };
+        let Some(node) = self.read_merged(&files, &child_vars, &project) else {
+            return;
+        };
         chain.push(first.clone());
         let (child, child_sources) = self.project(&first, node, &child_vars, chain);
         chain.pop();
@@ -106,6 +71,59 @@ impl Assembler<'_> {
             sources.insert(name, from);
         }
         self.add_sections(root, child, &first);
+    }
+
+    /// An `include` entry's paths, `project_directory` and `env_file`;
+    /// `None` (an error told) when it has no path or is not a path or map.
+    fn entry_parts<'e>(
+        &mut self,
+        entry: &'e Node,
+    ) -> Option<(Vec<Node>, Option<&'e Node>, Option<&'e Node>)> {
+        let parts = match &entry.value {
+            Value::Str(_) => (vec![entry.clone()], None, None),
+            Value::Map(_) => {
+                let paths = match entry.get("path") {
+                    Some(
+                        p @ Node {
+                            value: Value::Str(_),
+                            ..
+                        },
+                    ) => vec![p.clone()],
+                    Some(Node {
+                        value: Value::Seq(items),
+                        ..
+                    }) => items.clone(),
+                    _ => {
+                        self.fail(entry.pos, "an `include` entry needs `path`".into());
+                        return None;
+                    }
+                };
+                (paths, entry.get("project_directory"), entry.get("env_file"))
+            }
+            _ => {
+                self.fail(
+                    entry.pos,
+                    "an `include` entry is a path or {path, project_directory, env_file}".into(),
+                );
+                return None;
+            }
+        };
+        Some(parts)
+    }
+
+    /// The included files read (with the included project's variables)
+    /// and laid over each other in order; `None` when one failed.
+    fn read_merged(&mut self, files: &[(String, Pos)], vars: &Vars, project: &str) -> Option<Node> {
+        let mut merged: Option<Node> = None;
+        for (f, _) in files {
+            let node = self.read(f, vars, project)?;
+            self.check_included_keys(&node);
+            merged = Some(match merged {
+                None => node,
+                Some(base) => merge_files(base, node),
+            });
+        }
+        merged
     }
 
     /// The variables of an included project: the including project's, then

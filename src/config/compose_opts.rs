@@ -56,6 +56,15 @@ pub fn options(raw: &Raw, errs: &mut Errs) -> ContainerOptions {
         runtime: text("runtime", errs),
         ..ContainerOptions::default()
     };
+    engine_options(raw, &mut o, errs);
+    listed_options(raw, &mut o, errs);
+    o
+}
+
+/// The options about the engine's view of the container: `cgroup`,
+/// `storage_opt`, `devices`, `extra_hosts`, `gpus`, `deploy`, and the keys
+/// refused because the engines tend speaks ignore them.
+fn engine_options(raw: &Raw, o: &mut ContainerOptions, errs: &mut Errs) {
     if let Some(n) = raw.get("cgroup") {
         match text_of(n, errs).as_deref() {
             Some(m @ ("host" | "private")) => o.cgroup = Some(m.to_owned()),
@@ -83,6 +92,22 @@ pub fn options(raw: &Raw, errs: &mut Errs) -> ContainerOptions {
     if let Some(n) = raw.get("extra_hosts") {
         o.extra_hosts = extra_hosts(n, errs);
     }
+    if let Some(n) = raw.get("gpus") {
+        let count = match &n.value {
+            Value::Str(s) if s == "all" => -1,
+            _ => integer(n, errs).unwrap_or(0),
+        };
+        o.gpus
+            .push((String::new(), count, Vec::new(), vec!["gpu".into()]));
+    }
+    if let Some(n) = raw.get("deploy") {
+        deploy(n, o, errs);
+    }
+}
+
+/// The options in list or map forms: `expose`, `sysctls`,
+/// `tmpfs`, `ulimits`, `logging`.
+fn listed_options(raw: &Raw, o: &mut ContainerOptions, errs: &mut Errs) {
     if let Some(n) = raw.get("expose") {
         o.expose = string_list(n, errs)
             .into_iter()
@@ -111,33 +136,26 @@ pub fn options(raw: &Raw, errs: &mut Errs) -> ContainerOptions {
         o.ulimits = ulimits(n, errs);
     }
     if let Some(n) = raw.get("logging") {
-        check_keys(n, &["driver", "options"], errs);
-        let driver = n
-            .get("driver")
-            .and_then(scalar)
-            .unwrap_or_else(|| "json-file".into());
-        let opts = n
-            .get("options")
-            .map(|o| key_values(o, errs))
-            .unwrap_or_default();
-        let opts = opts
-            .into_iter()
-            .map(|(k, v)| (k, v.unwrap_or_default()))
-            .collect();
-        o.logging = Some((driver, opts));
+        o.logging = Some(logging(n, errs));
     }
-    if let Some(n) = raw.get("gpus") {
-        let count = match &n.value {
-            Value::Str(s) if s == "all" => -1,
-            _ => integer(n, errs).unwrap_or(0),
-        };
-        o.gpus
-            .push((String::new(), count, Vec::new(), vec!["gpu".into()]));
-    }
-    if let Some(n) = raw.get("deploy") {
-        deploy(n, &mut o, errs);
-    }
-    o
+}
+
+/// `logging:` — the driver (`json-file` by default) and its options.
+fn logging(n: &Node, errs: &mut Errs) -> (String, BTreeMap<String, String>) {
+    check_keys(n, &["driver", "options"], errs);
+    let driver = n
+        .get("driver")
+        .and_then(scalar)
+        .unwrap_or_else(|| "json-file".into());
+    let opts = n
+        .get("options")
+        .map(|o| key_values(o, errs))
+        .unwrap_or_default();
+    let opts = opts
+        .into_iter()
+        .map(|(k, v)| (k, v.unwrap_or_default()))
+        .collect();
+    (driver, opts)
 }
 
 fn text_of(n: &Node, errs: &mut Errs) -> Option<String> {

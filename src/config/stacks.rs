@@ -3,16 +3,25 @@
 //! their cycles, networks, named volumes, env files, the docker host).
 
 use super::compose::{self, ComposeFile};
-use super::compose_forms as forms;
+use super::compose_forms::Errs;
 use super::compose_top as top;
-use super::node::{Pos, Value};
+use super::node::{Node, Pos, Value};
 use super::repo::Want;
 use super::{At, Ctx, values};
 use crate::model::{Host, Settings, SleepWindow, Stack, StackState};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 const COMPOSE_NAMES: &[&str] = &["compose.yaml", "compose.yml"];
+
+/// A compose file read and assembled: its node, the stack's variables,
+/// the variables holding host secrets, each service's source files.
+type Assembled = (
+    Node,
+    BTreeMap<String, String>,
+    BTreeMap<String, String>,
+    super::compose_project::Sources,
+);
 
 /// Service names each stack folder declares, as far as they could be read,
 /// even when the stack itself is invalid (so references to it are not
@@ -108,41 +117,7 @@ fn load(
     hosts: &BTreeMap<String, Host>,
     names: &mut Vec<String>,
 ) -> Option<Stack> {
-    let mut node = cx.yaml(file)?;
-    if let Some(Value::Map(services)) = node.get("services").map(|s| &s.value) {
-        names.extend(
-            services
-                .iter()
-                .filter_map(|(k, _)| k.as_str().map(str::to_owned)),
-        );
-    }
-    if node.value == Value::Null {
-        cx.error(
-            file,
-            node.pos,
-            "empty compose file: expected a `services:` mapping",
-        );
-        return None;
-    }
-    let (vars, secrets) = stack_vars(cx, dir, &node, settings, hosts);
-    let mut problems = Vec::new();
-    super::interpolate::interpolate(&mut node, &|k| vars.get(k).cloned(), &mut problems);
-    super::interpolate::check_secret_placement(&node, &mut problems);
-    if !problems.is_empty() {
-        for (pos, message) in problems {
-            cx.error(file, pos, message);
-        }
-        return None;
-    }
-    compose::strip_extensions(&mut node);
-    let (node, sources) = super::compose_project::assemble(cx, dir, file, node, &vars)?;
-    if let Some(Value::Map(services)) = node.get("services").map(|s| &s.value) {
-        for k in services.iter().filter_map(|(k, _)| k.as_str()) {
-            if !names.iter().any(|n| n == k) {
-                names.push(k.to_owned());
-            }
-        }
-    }
+    let (node, vars, secrets, sources) = read(cx, dir, file, settings, hosts, names)?;
     let spec: ComposeFile = cx.typed(file, &node)?;
     if let Some(n) = spec.name.as_ref().filter(|n| n.value != name) {
         let msg = format!(
@@ -171,48 +146,8 @@ fn load(
         })
     });
     let mut errs = Vec::new();
-    let enabled: Vec<String> = x
-        .and_then(|x| x.profiles.as_ref())
-        .map(|p| p.iter().map(|a| a.value.clone()).collect())
-        .unwrap_or_default();
-    let mut services: BTreeMap<String, crate::model::Service> = BTreeMap::new();
-    for (n, s) in &spec.services {
-        if super::compose_profiles::active(s, &enabled, &mut errs) {
-            let mut service = compose::service(s, n, dir, &mut errs);
-            // `- TZ` (no value): from the stack's variables, never from
-            // tend's own environment; unset there, it stays unset.
-            let args = service.build.iter_mut().flat_map(|b| b.args.iter_mut());
-            for (key, value) in service.environment.iter_mut().chain(args) {
-                if value.is_none() {
-                    value.clone_from(&vars.get(key).cloned());
-                }
-            }
-            service.sources = sources.get(n).cloned().unwrap_or_default();
-            services.insert(n.clone(), service);
-        }
-    }
-    for p in x.and_then(|x| x.profiles.as_ref()).into_iter().flatten() {
-        super::compose_profiles::check_profile(p.pos, &p.value, &mut errs);
-    }
-    super::compose_profiles::disabled_dependencies(&spec, &services, &mut errs);
-    super::compose::file_mounts(&spec, &mut services, &vars, &mut errs);
-    let files = spec.secrets.values().chain(spec.configs.values());
-    for f in files.filter_map(|s| s.value.file.as_ref()) {
-        if let Some(value) = crate::model::inside_folder(&format!("{dir}/{}", f.value))
-            .filter(|_| !f.value.starts_with('/'))
-        {
-            let at = At {
-                pos: f.pos,
-                clean: true,
-                value,
-            };
-            cx.path(file, &at, Want::File);
-        }
-    }
-    let running: Vec<String> = services.keys().cloned().collect();
-    for s in services.values_mut() {
-        s.depends_on.retain(|d, _| running.contains(d));
-    }
+    let services = services(&spec, dir, &vars, &sources, &mut errs);
+    file_sources(cx, file, dir, &spec);
     let stack = Stack {
         name: name.to_owned(),
         host: host.map_or_else(|| super::settings::LOCAL_HOST.to_owned(), |h| h.value),
@@ -226,11 +161,121 @@ fn load(
         remove_data: x.and_then(|x| x.remove_data).unwrap_or(false),
         secrets,
     };
-    references(cx, file, &spec, &stack, names, &mut errs);
+    super::stack_refs::references(cx, file, &spec, &stack, names, &mut errs);
     for (pos, message) in errs {
         cx.error(file, pos, message);
     }
     Some(stack)
+}
+
+/// A stack's compose file read, interpolated and assembled (`include`,
+/// `extends`, overrides): the node, the stack's variables, their host
+/// secrets and each service's source files. Every service name seen goes
+/// into `names` (for references across the file). `None` when it failed
+/// (the errors are in `cx`).
+fn read(
+    cx: &mut Ctx,
+    dir: &str,
+    file: &str,
+    settings: &Settings,
+    hosts: &BTreeMap<String, Host>,
+    names: &mut Vec<String>,
+) -> Option<Assembled> {
+    let mut node = cx.yaml(file)?;
+    service_names(&node, names);
+    if node.value == Value::Null {
+        cx.error(
+            file,
+            node.pos,
+            "empty compose file: expected a `services:` mapping",
+        );
+        return None;
+    }
+    let (vars, secrets) = stack_vars(cx, dir, &node, settings, hosts);
+    let mut problems = Vec::new();
+    super::interpolate::interpolate(&mut node, &|k| vars.get(k).cloned(), &mut problems);
+    super::interpolate::check_secret_placement(&node, &mut problems);
+    if !problems.is_empty() {
+        for (pos, message) in problems {
+            cx.error(file, pos, message);
+        }
+        return None;
+    }
+    compose::strip_extensions(&mut node);
+    let (node, sources) = super::compose_project::assemble(cx, dir, file, node, &vars)?;
+    service_names(&node, names);
+    Some((node, vars, secrets, sources))
+}
+
+/// Adds the service names of `node` to `names` (once each).
+fn service_names(node: &Node, names: &mut Vec<String>) {
+    if let Some(Value::Map(services)) = node.get("services").map(|s| &s.value) {
+        for k in services.iter().filter_map(|(k, _)| k.as_str()) {
+            if !names.iter().any(|n| n == k) {
+                names.push(k.to_owned());
+            }
+        }
+    }
+}
+
+/// The active services of `spec` (by the profiles `x-tend` enables),
+/// normalised, with unset environment values from the stack's variables,
+/// their source files, file mounts and dependencies on active services only.
+fn services(
+    spec: &ComposeFile,
+    dir: &str,
+    vars: &BTreeMap<String, String>,
+    sources: &super::compose_project::Sources,
+    errs: &mut Errs,
+) -> BTreeMap<String, crate::model::Service> {
+    let profiles = spec.x_tend.as_ref().and_then(|x| x.profiles.as_ref());
+    let enabled: Vec<String> = profiles
+        .map(|p| p.iter().map(|a| a.value.clone()).collect())
+        .unwrap_or_default();
+    let mut services = BTreeMap::new();
+    for (n, s) in &spec.services {
+        if super::compose_profiles::active(s, &enabled, errs) {
+            let mut service = super::compose_service::service(s, n, dir, errs);
+            // `- TZ` (no value): from the stack's variables, never from
+            // tend's own environment; unset there, it stays unset.
+            let args = service.build.iter_mut().flat_map(|b| b.args.iter_mut());
+            for (key, value) in service.environment.iter_mut().chain(args) {
+                if value.is_none() {
+                    value.clone_from(&vars.get(key).cloned());
+                }
+            }
+            service.sources = sources.get(n).cloned().unwrap_or_default();
+            services.insert(n.clone(), service);
+        }
+    }
+    for p in profiles.into_iter().flatten() {
+        super::compose_profiles::check_profile(p.pos, &p.value, errs);
+    }
+    super::compose_profiles::disabled_dependencies(spec, &services, errs);
+    super::compose::file_mounts(spec, &mut services, vars, errs);
+    let running: Vec<String> = services.keys().cloned().collect();
+    for s in services.values_mut() {
+        s.depends_on.retain(|d, _| running.contains(d));
+    }
+    services
+}
+
+/// Checks that the files of top-level `secrets:`/`configs:` exist in the
+/// stack folder.
+fn file_sources(cx: &mut Ctx, file: &str, dir: &str, spec: &ComposeFile) {
+    let files = spec.secrets.values().chain(spec.configs.values());
+    for f in files.filter_map(|s| s.value.file.as_ref()) {
+        if let Some(value) = crate::model::inside_folder(&format!("{dir}/{}", f.value))
+            .filter(|_| !f.value.starts_with('/'))
+        {
+            let at = At {
+                pos: f.pos,
+                clean: true,
+                value,
+            };
+            cx.path(file, &at, Want::File);
+        }
+    }
 }
 
 /// The interpolation variables of a stack: its folder's `.env`, then
@@ -272,122 +317,4 @@ fn stack_vars(
         }
     }
     (vars, secrets)
-}
-
-/// Checks what the services of one stack refer to.
-fn references(
-    cx: &mut Ctx,
-    file: &str,
-    spec: &ComposeFile,
-    stack: &Stack,
-    declared: &[String],
-    errs: &mut forms::Errs,
-) {
-    let mut scratch = Vec::new();
-    let names: Vec<&str> = declared.iter().map(String::as_str).collect();
-    let mut graph: HashMap<&str, Vec<(&str, Pos)>> = HashMap::new();
-    for (name, raw) in &spec.services {
-        if let Err(e) = values::check_name("service", name) {
-            errs.push((raw.pos, e));
-        }
-        let deps = raw
-            .depends_on
-            .as_ref()
-            .map(|d| forms::depends_on(&d.0, &mut scratch));
-        for (dep, (pos, _)) in deps.iter().flatten() {
-            match names.iter().find(|n| **n == dep) {
-                Some(n) => graph.entry(name).or_default().push((n, *pos)),
-                None => errs.push((
-                    *pos,
-                    format!(
-                        "{} (depends_on of `{name}`)",
-                        super::de::unknown_message("service", dep, &names)
-                    ),
-                )),
-            }
-        }
-        let nets = raw
-            .networks
-            .as_ref()
-            .map(|n| forms::service_networks(&n.0, &mut scratch));
-        for (net, forms::ServiceNet { pos, .. }) in nets.iter().flatten() {
-            if net != "default" && !stack.networks.contains_key(net) {
-                errs.push((
-                    *pos,
-                    format!("network `{net}` is not declared under the top-level `networks:`"),
-                ));
-            }
-        }
-        // A service of an inactive profile is not in the stack.
-        let Some(service) = stack.services.get(name.as_str()) else {
-            continue;
-        };
-        for m in service
-            .volumes
-            .iter()
-            .filter(|m| m.kind == crate::model::MountKind::Volume)
-        {
-            if !m.source.is_empty() && !stack.volumes.contains_key(&m.source) {
-                errs.push((raw.pos, format!("named volume `{}` of `{name}` is not declared under the top-level `volumes:`", m.source)));
-            }
-        }
-        // The context must be in the commit; a missing Dockerfile is the
-        // builder's error at apply time (as compose reports it at build),
-        // which fails that service and leaves its running container.
-        if let Some(b) = &service.build {
-            let pos = raw.build.as_ref().map_or(raw.pos, |b| b.0.pos);
-            let at = At {
-                pos,
-                clean: true,
-                value: b.context.clone(),
-            };
-            cx.path(file, &at, Want::FileOrDir);
-        }
-        let env_pos = raw.env_file.as_ref().map_or(raw.pos, |e| e.0.pos);
-        for env_file in service.env_file.iter().filter(|e| e.required) {
-            let at = At {
-                pos: env_pos,
-                clean: true,
-                value: env_file.path.to_string_lossy().into_owned(),
-            };
-            cx.path(file, &at, Want::File);
-        }
-    }
-    if let Some((cycle, pos)) = find_cycle(&graph) {
-        errs.push((pos, format!("depends_on cycle: {}", cycle.join(" → "))));
-    }
-}
-
-/// A dependency cycle, as the names along it, and where it closes.
-fn find_cycle<'a>(graph: &HashMap<&'a str, Vec<(&'a str, Pos)>>) -> Option<(Vec<&'a str>, Pos)> {
-    fn visit<'a>(
-        node: &'a str,
-        graph: &HashMap<&'a str, Vec<(&'a str, Pos)>>,
-        path: &mut Vec<&'a str>,
-        done: &mut Vec<&'a str>,
-    ) -> Option<(Vec<&'a str>, Pos)> {
-        if done.contains(&node) {
-            return None;
-        }
-        path.push(node);
-        for (next, pos) in graph.get(node).into_iter().flatten() {
-            if let Some(i) = path.iter().position(|p| p == next) {
-                let mut cycle = path[i..].to_vec();
-                cycle.push(next);
-                return Some((cycle, *pos));
-            }
-            if let Some(found) = visit(next, graph, path, done) {
-                return Some(found);
-            }
-        }
-        path.pop();
-        done.push(node);
-        None
-    }
-    let mut starts: Vec<&&str> = graph.keys().collect();
-    starts.sort();
-    let mut done = Vec::new();
-    starts
-        .into_iter()
-        .find_map(|s| visit(s, graph, &mut Vec::new(), &mut done))
 }

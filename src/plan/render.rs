@@ -44,19 +44,7 @@ pub fn render(
     for (name, spec) in &stack.services {
         let mut vars = super::env::gather(name, spec, root, read, &mut error);
         let mut spec = spec.clone();
-        if let Some(x) = spec
-            .options
-            .network_mode
-            .as_deref()
-            .and_then(|m| m.strip_prefix("service:"))
-        {
-            let other = stack
-                .services
-                .get(x)
-                .and_then(|s| s.options.container_name.clone());
-            let other = other.unwrap_or_else(|| super::container_name(&stack.name, x));
-            spec.options.network_mode = Some(format!("container:{other}"));
-        }
+        shared_network(stack, &mut spec);
         let mounts = Mounts {
             stack,
             env,
@@ -75,10 +63,8 @@ pub fn render(
         let env = super::env::listed(&vars);
         if !files.is_empty() {
             files.sort();
-            parts.insert(
-                "files".into(),
-                super::hash::short(&serde_json::to_string(&files).unwrap_or_default()),
-            );
+            let digest = serde_json::to_string(&files).unwrap_or_default();
+            parts.insert("files".into(), super::hash::short(&digest));
         }
         let hash = super::hash::hash_of(&parts);
         let level = levels.get(name.as_str()).copied().unwrap_or(0);
@@ -114,6 +100,25 @@ pub fn render(
             .file_name()
             .map_or_else(String::new, |f| f.to_string_lossy().into_owned()),
     }
+}
+
+/// `network_mode: service:X` as the engine takes it: `container:<X's
+/// container name>`.
+fn shared_network(stack: &Stack, spec: &mut crate::model::Service) {
+    let Some(x) = spec
+        .options
+        .network_mode
+        .as_deref()
+        .and_then(|m| m.strip_prefix("service:"))
+    else {
+        return;
+    };
+    let other = stack
+        .services
+        .get(x)
+        .and_then(|s| s.options.container_name.clone());
+    let other = other.unwrap_or_else(|| super::container_name(&stack.name, x));
+    spec.options.network_mode = Some(format!("container:{other}"));
 }
 
 /// Single files to copy into a container: (path inside, file here).

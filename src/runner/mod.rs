@@ -113,30 +113,91 @@ fn command_line(spec: &RunSpec) -> Option<(PathBuf, Vec<String>)> {
 pub async fn execute(
     spec: RunSpec,
     chunks: mpsc::UnboundedSender<Vec<u8>>,
-    mut stop: watch::Receiver<bool>,
+    stop: watch::Receiver<bool>,
 ) -> Outcome {
-    let ResolvedEnv { vars, secrets } = match resolve_env(&spec.job) {
-        Ok(v) => v,
-        Err(e) => {
-            let mut outcome = Outcome::failed(e.clone());
-            outcome.log_tail = format!("tend: {e}\n").into_bytes();
-            return outcome;
+    let is_playbook = matches!(spec.job.kind, JobKind::Playbook(_));
+    let (mut child, mut sink, started_at) = match start(&spec).await {
+        Ok(started) => started,
+        Err(outcome) => return *outcome,
+    };
+    let pid = child.id().map(|p| p as i32);
+    let (tx, mut lines) = mpsc::channel::<(Stream, String)>(1024);
+    if let Some(out) = child.stdout.take() {
+        tokio::spawn(read_lines(out, Stream::Out, tx.clone()));
+    }
+    if let Some(err) = child.stderr.take() {
+        tokio::spawn(read_lines(err, Stream::Err, tx.clone()));
+    }
+    drop(tx);
+    let watch = Watch {
+        timeout: spec.job.timeout,
+        pid,
+        chunks,
+        stop,
+    };
+    let (exit, ended_by) = watch.until_exit(&mut child, &mut lines, &mut sink).await;
+    // Output still buffered in the pipes; bounded, as a grandchild may hold them open.
+    let drain = async {
+        while let Some((stream, line)) = lines.recv().await {
+            sink.line(stream, &line);
         }
     };
-    let mut sink = LogSink::new(secrets);
-    let Some((program, args)) = command_line(&spec) else {
-        return Outcome::failed("stack jobs are not run as processes".into());
+    let _ = tokio::time::timeout(Duration::from_secs(2), drain).await;
+    let code = exit.and_then(|s| s.code());
+    let recap = if is_playbook {
+        ansible::recap(&spec.work)
+    } else {
+        Vec::new()
     };
-    let mut env = base_env(&spec);
+    let (status, reason) = verdict(ended_by, code, is_playbook);
+    sink.note(&format!(
+        "tend: {}",
+        reason.as_deref().unwrap_or("succeeded")
+    ));
+    Outcome {
+        status,
+        exit_code: code,
+        recap,
+        reason,
+        log_tail: sink.finish(),
+        started_at: Some(started_at),
+    }
+}
+
+/// Resolves the job's environment and starts its process (in its own
+/// process group, stdin closed, output piped): the child, the log sink
+/// (which redacts the job's secrets) and when it started; or the outcome
+/// of a run that could not start.
+async fn start(
+    spec: &RunSpec,
+) -> Result<
+    (
+        tokio::process::Child,
+        LogSink,
+        chrono::DateTime<chrono::Utc>,
+    ),
+    Box<Outcome>,
+> {
+    let ResolvedEnv { vars, secrets } = resolve_env(&spec.job).map_err(|e| {
+        let mut outcome = Outcome::failed(e.clone());
+        outcome.log_tail = format!("tend: {e}\n").into_bytes();
+        Box::new(outcome)
+    })?;
+    let mut sink = LogSink::new(secrets);
+    let Some((program, args)) = command_line(spec) else {
+        return Err(Box::new(Outcome::failed(
+            "stack jobs are not run as processes".into(),
+        )));
+    };
+    let mut env = base_env(spec);
     let is_playbook = matches!(spec.job.kind, JobKind::Playbook(_));
     if is_playbook {
         let shared = spec.work.parent().unwrap_or(&spec.work).join("ansible");
-        match ansible::environment(&spec.work, &shared) {
-            Ok(extra) => env.extend(extra),
-            Err(e) => {
-                return Outcome::failed(format!("cannot prepare {}: {e}", spec.work.display()));
-            }
-        }
+        let extra = ansible::environment(&spec.work, &shared).map_err(|e| {
+            let why = format!("cannot prepare {}: {e}", spec.work.display());
+            Box::new(Outcome::failed(why))
+        })?;
+        env.extend(extra);
     }
     env.extend(vars);
     sink.note(&format!(
@@ -160,8 +221,8 @@ pub async fn execute(
         .await
         .unwrap_or_else(|e| Err(std::io::Error::other(e)));
     let started_at = chrono::Utc::now();
-    let mut child = match spawned {
-        Ok(c) => c,
+    match spawned {
+        Ok(child) => Ok((child, sink, started_at)),
         Err(e) => {
             let reason = if is_playbook && e.kind() == std::io::ErrorKind::NotFound {
                 ansible::INSTALL_HINT.to_owned()
@@ -171,60 +232,78 @@ pub async fn execute(
             sink.note(&reason);
             let mut outcome = Outcome::failed(reason);
             outcome.log_tail = sink.finish();
-            return outcome;
+            Err(Box::new(outcome))
         }
-    };
-    let pid = child.id().map(|p| p as i32);
-    let (tx, mut lines) = mpsc::channel::<(Stream, String)>(1024);
-    if let Some(out) = child.stdout.take() {
-        tokio::spawn(read_lines(out, Stream::Out, tx.clone()));
     }
-    if let Some(err) = child.stderr.take() {
-        tokio::spawn(read_lines(err, Stream::Err, tx.clone()));
-    }
-    drop(tx);
-    let deadline = tokio::time::Instant::now() + spec.job.timeout;
-    let mut flush = tokio::time::interval(FLUSH_EVERY);
-    let mut ended_by: Option<(RunStatus, String)> = None;
-    let exit = loop {
-        tokio::select! {
-            Some((stream, line)) = lines.recv() => sink.line(stream, &line),
-            _ = flush.tick() => {
-                let chunk = sink.take_pending();
-                if !chunk.is_empty() {
-                    let _ = chunks.send(chunk);
+}
+
+/// What watches a running process: its time limit, its process group,
+/// where log chunks go and the stop signal.
+struct Watch {
+    timeout: Duration,
+    pid: Option<i32>,
+    chunks: mpsc::UnboundedSender<Vec<u8>>,
+    stop: watch::Receiver<bool>,
+}
+
+impl Watch {
+    /// Logs `lines` until `child` exits, flushing chunks every second;
+    /// the time limit or `stop` ends the process group (TERM, then KILL
+    /// after the grace). The exit status and, when tend ended it, why.
+    async fn until_exit(
+        mut self,
+        child: &mut tokio::process::Child,
+        lines: &mut mpsc::Receiver<(Stream, String)>,
+        sink: &mut LogSink,
+    ) -> (
+        Option<std::process::ExitStatus>,
+        Option<(RunStatus, String)>,
+    ) {
+        let deadline = tokio::time::Instant::now() + self.timeout;
+        let mut flush = tokio::time::interval(FLUSH_EVERY);
+        let mut ended_by: Option<(RunStatus, String)> = None;
+        let exit = loop {
+            tokio::select! {
+                Some((stream, line)) = lines.recv() => sink.line(stream, &line),
+                _ = flush.tick() => {
+                    let chunk = sink.take_pending();
+                    if !chunk.is_empty() {
+                        let _ = self.chunks.send(chunk);
+                    }
+                }
+                status = child.wait() => break status.ok(),
+                _ = tokio::time::sleep_until(deadline), if ended_by.is_none() => {
+                    let why = format!("timed out after {}", humantime(self.timeout));
+                    sink.note(&format!("tend: {why}; stopping the process group"));
+                    ended_by = Some((RunStatus::TimedOut, why));
+                    end_group(self.pid);
+                }
+                _ = self.stop.wait_for(|s| *s), if ended_by.is_none() => {
+                    sink.note("tend: stopping the run (shutdown or replaced)");
+                    let why = "stopped by tend (shutdown or concurrency: replace)";
+                    ended_by = Some((RunStatus::Interrupted, why.into()));
+                    end_group(self.pid);
                 }
             }
-            status = child.wait() => break status.ok(),
-            _ = tokio::time::sleep_until(deadline), if ended_by.is_none() => {
-                let why = format!("timed out after {}", humantime(spec.job.timeout));
-                sink.note(&format!("tend: {why}; stopping the process group"));
-                kill_group(pid, libc::SIGTERM);
-                ended_by = Some((RunStatus::TimedOut, why));
-                spawn_killer(pid);
-            }
-            _ = stop.wait_for(|s| *s), if ended_by.is_none() => {
-                sink.note("tend: stopping the run (shutdown or replaced)");
-                kill_group(pid, libc::SIGTERM);
-                ended_by = Some((RunStatus::Interrupted, "stopped by tend (shutdown or concurrency: replace)".into()));
-                spawn_killer(pid);
-            }
-        }
-    };
-    // Output still buffered in the pipes; bounded, as a grandchild may hold them open.
-    let drain = async {
-        while let Some((stream, line)) = lines.recv().await {
-            sink.line(stream, &line);
-        }
-    };
-    let _ = tokio::time::timeout(Duration::from_secs(2), drain).await;
-    let code = exit.and_then(|s| s.code());
-    let recap = if is_playbook {
-        ansible::recap(&spec.work)
-    } else {
-        Vec::new()
-    };
-    let (status, reason) = match (ended_by, code) {
+        };
+        (exit, ended_by)
+    }
+}
+
+/// TERM to the process group `pid` now, KILL after [`KILL_GRACE`].
+fn end_group(pid: Option<i32>) {
+    kill_group(pid, libc::SIGTERM);
+    spawn_killer(pid);
+}
+
+/// The run's status and reason from how it ended: tend's reason when tend
+/// ended it, else the exit code (explained for ansible-playbook).
+fn verdict(
+    ended_by: Option<(RunStatus, String)>,
+    code: Option<i32>,
+    is_playbook: bool,
+) -> (RunStatus, Option<String>) {
+    match (ended_by, code) {
         (Some((status, why)), _) => (status, Some(why)),
         (None, Some(0)) => (RunStatus::Succeeded, None),
         (None, Some(c)) if is_playbook => {
@@ -232,21 +311,11 @@ pub async fn execute(
         }
         (None, Some(c)) => (RunStatus::Failed, Some(format!("exited with code {c}"))),
         (None, None) => (RunStatus::Failed, Some("killed by a signal".to_owned())),
-    };
-    sink.note(&format!(
-        "tend: {}",
-        reason.as_deref().unwrap_or("succeeded")
-    ));
-    Outcome {
-        status,
-        exit_code: code,
-        recap,
-        reason,
-        log_tail: sink.finish(),
-        started_at: Some(started_at),
     }
 }
 
+/// The environment every job starts from: `PATH` and `HOME` of tend's
+/// host (or defaults), `LANG`, the job's time zone and tend's run details.
 fn base_env(spec: &RunSpec) -> Vec<(String, String)> {
     let host = |k: &str, default: &str| std::env::var(k).unwrap_or_else(|_| default.to_owned());
     let tz = spec
