@@ -47,9 +47,32 @@ def functions(path):
     return out
 
 
+def cfg_test_modules():
+    """Files declared as `#[cfg(test)] mod name;` (test helpers such as fakes)."""
+    found = set()
+    for root, _, names in os.walk(SRC):
+        for n in names:
+            if not n.endswith(".rs"):
+                continue
+            p = os.path.join(root, n)
+            lines = open(p).read().split("\n")
+            here = root if n in ("mod.rs", "lib.rs", "main.rs") else os.path.join(root, n[:-3])
+            for a, b in zip(lines, lines[1:]):
+                m = re.match(r"\s*(pub(\([a-z]+\))? )?mod (\w+);", b)
+                if a.strip() == "#[cfg(test)]" and m:
+                    found.add(os.path.join(here, m.group(3) + ".rs"))
+    return found
+
+
+TEST_MODULES = None
+
+
 def is_test_file(path):
+    global TEST_MODULES
+    if TEST_MODULES is None:
+        TEST_MODULES = cfg_test_modules()
     name = os.path.basename(path)
-    return name == "tests.rs" or name.endswith("_tests.rs")
+    return name == "tests.rs" or name.endswith("_tests.rs") or path in TEST_MODULES
 
 
 def doc_ratio(files):

@@ -1,6 +1,16 @@
 //! Container actions of stack jobs (`start`, `stop`, `restart`, `pause`,
 //! `unpause`, and the pull half of `update`), on the observed containers of
 //! one stack. Each returns the lines it logs.
+//!
+//! These act on what exists and nothing else: a stack without containers
+//! is reported, not created (creating is the plan's job, in the pass that
+//! follows the action). A container already in the asked state is logged
+//! `already so`. `stop` and `pause` are remembered by the stacks controller
+//! as holds, so its passes leave them so.
+//!
+//! An `update` job pulls each image of its services and logs whether the
+//! pull brought a new image id; the pass that follows recreates exactly
+//! the services whose image changed.
 
 use super::{DockerError, Engine, ops};
 use crate::model::StackAction;
@@ -8,6 +18,11 @@ use crate::model::{ContainerSeen, HostState, RunState};
 
 /// Runs `action` on the containers of `stack` (only `services` if not
 /// empty). `update` only pulls here; recreating is the planner's job.
+/// A restart unpauses a paused container first (the engine refuses to
+/// restart one that is paused). Containers are acted on in the observed
+/// order; the first engine error
+/// ends the action with that error. `update` logs, per image, whether the
+/// pull brought a new image id.
 pub async fn run(
     e: &Engine,
     host: &HostState,

@@ -2,6 +2,13 @@
 //! then services level by level along `depends_on` (a level's services in
 //! parallel), waiting for `service_healthy` / `service_completed_successfully`
 //! dependencies before starting what needs them.
+//!
+//! Every change ends as a [`Step`]: done, or failed with the engine's
+//! answer. A failed step never stops the others of its stack — a service
+//! whose change failed keeps its old container where it can (the image is
+//! pulled or built before the old container is touched), and the next pass
+//! plans it again. Nothing here removes a volume or a bind's data: removing
+//! a container leaves its named volumes and its working directory alone.
 
 use super::create::{NewContainer, create_container};
 use super::ops;
@@ -13,10 +20,13 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use std::time::Duration;
 
-/// Longest wait for a dependency to become healthy.
+/// Longest wait for a dependency to become healthy (or complete), however
+/// long its health check's own figures would allow.
 const MAX_DEPENDENCY_WAIT: Duration = Duration::from_secs(300);
 
-/// What happened to one change.
+/// What happened to one change: the change as planned, its error if any,
+/// and what it printed. The apply log, the stack's last plan and the
+/// `tend apply` output are all made of these.
 #[derive(Debug, Clone, Serialize)]
 pub struct Step {
     /// The change.
@@ -29,6 +39,11 @@ pub struct Step {
 }
 
 /// Applies `plan` for one stack; `target` is `None` for a leftover stack.
+/// Networks and volumes are created first (a service may join or mount
+/// them), leftovers removed next (their names may be taken again), then
+/// the services along `depends_on`, and the networks no longer wanted last
+/// (once no container of the stack is attached to them). One step per
+/// change, in that order.
 pub async fn apply_stack(
     e: &Engine,
     plan: &StackPlan,
@@ -92,7 +107,8 @@ pub async fn apply_stack(
 }
 
 /// The network id (or external name) of each network key the stack's
-/// services may join, as far as the host has them already.
+/// services may join, as far as the host has them already. Networks this
+/// apply creates are added as they are made.
 fn known_networks(
     plan: &StackPlan,
     target: Option<&Target>,
@@ -118,17 +134,26 @@ fn known_networks(
     networks
 }
 
-/// One stack's apply: the engine, its plan, target, host and commit.
+/// One stack's apply: the engine, its plan, target, host and commit, lent
+/// to each level's tasks (which clone what they keep).
 struct Stack<'a> {
+    /// The stack's engine.
     engine: &'a Engine,
+    /// What to do.
     plan: &'a StackPlan,
+    /// The stack as rendered (`None` for a leftover stack).
     target: Option<&'a Target>,
+    /// The host as observed before the plan.
     host: &'a HostState,
+    /// The commit in force, recorded on each container created.
     commit: &'a str,
 }
 
 /// Carries out the service changes level by level along `depends_on`,
-/// the services of one level in parallel.
+/// the services of one level in parallel. A level starts when the one
+/// before it has ended, failed steps included: a dependency that failed
+/// makes its dependants wait for its condition and fail with the reason,
+/// rather than start against a service that is not there.
 async fn by_level(
     s: &Stack<'_>,
     services: &[&Change],
@@ -161,7 +186,8 @@ async fn by_level(
     steps
 }
 
-/// The step of change `c` from its result (an error kept as text).
+/// The step of change `c` from its result (an error kept as text, as the
+/// apply log and the stack's last plan show it).
 fn step(c: &Change, r: Result<Vec<String>, DockerError>) -> Step {
     let (output, error) = match r {
         Ok(output) => (output, None),
@@ -176,6 +202,10 @@ fn step(c: &Change, r: Result<Vec<String>, DockerError>) -> Step {
 
 /// Carries out one service change: build or pull what it needs, stop and
 /// remove the old container, create and start the new one, run its hooks.
+/// The image comes first, so a failed pull or build leaves the running
+/// container as it was; the `pre_stop` hooks run before any stop or
+/// replacement, the `post_start` hooks after any start. Returns what the
+/// build and the hooks printed.
 async fn service(
     e: &Engine,
     stack: &str,
@@ -259,6 +289,8 @@ async fn service(
 
 /// `pre_stop` hooks before a running container is stopped or replaced: a
 /// failure is logged in the output and does not keep the container up.
+/// A container that is not running gets no hooks (there is nothing to exec
+/// into).
 async fn before_stop(e: &Engine, id: &str, hooks: &[crate::model::Hook]) -> Vec<String> {
     let running = matches!(
         ops::status(e, id).await,
@@ -274,6 +306,10 @@ async fn before_stop(e: &Engine, id: &str, hooks: &[crate::model::Hook]) -> Vec<
 }
 
 /// Waits for each dependency's condition, by the container now running it.
+/// `service_started` needs no wait (the level order gives it). The limit
+/// follows the dependency's health check — its start period and every try
+/// with its interval and timeout, plus a margin — capped at
+/// [`MAX_DEPENDENCY_WAIT`]; one minute without a health check.
 async fn wait_dependencies(
     e: &Engine,
     t: &Target,

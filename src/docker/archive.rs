@@ -1,5 +1,9 @@
 //! Tar archives of files given in memory, as the Engine's archive endpoint
 //! takes them: what tend copies into containers and volumes.
+//!
+//! Plain ustar entries with the given mode and owner, stamped with the
+//! time of packing; the folders on the way are not entries of their own
+//! (they come from the paths when the engine extracts them).
 
 /// One entry of an archive: its path inside, mode, owner and content.
 pub struct Entry {
@@ -13,7 +17,9 @@ pub struct Entry {
     pub data: Vec<u8>,
 }
 
-/// A tar archive of `entries`, as the Engine's archive endpoint takes it.
+/// A tar archive of `entries`, as the Engine's archive endpoint takes it;
+/// an entry that cannot be added (a path too long for ustar) fails the
+/// whole archive, naming its path.
 pub fn tar(entries: &[Entry]) -> std::io::Result<Vec<u8>> {
     let mut b = tar::Builder::new(Vec::new());
     let now = std::time::SystemTime::now()

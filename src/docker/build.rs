@@ -4,6 +4,11 @@
 //! context is never built again. The builder's output is kept for the apply
 //! log; a failed build is an error carrying the builder's message, raised
 //! before the old container is touched.
+//!
+//! Built images are tagged with the name the service gives (or
+//! `<project>-<service>` without `image:`), so `docker compose` and tend
+//! name them alike. Nothing is pushed: an image built here stays on the
+//! host that built it.
 
 use super::context::{self, INLINE_DOCKERFILE};
 use super::{DockerError, Engine};
@@ -13,12 +18,15 @@ use bollard::query_parameters::BuildImageOptions;
 use futures_util::StreamExt;
 use std::collections::HashMap;
 
-/// Label of a built image: the digest of its context and settings.
+/// Label of a built image: the digest of its context and settings (the
+/// image is rebuilt when it differs or is missing).
 pub const DIGEST_LABEL: &str = "tend.build-digest";
-/// Most builder output lines kept for the apply log.
+/// Most builder output lines kept for the apply log (the newest; a long
+/// build's start is dropped first).
 const KEEP_LINES: usize = 200;
 
-/// The Dockerfile inside the context.
+/// The Dockerfile inside the context: `dockerfile:` as written, the inline
+/// one's name for `dockerfile_inline:`, else `Dockerfile`.
 pub fn dockerfile(b: &Build) -> &str {
     match (&b.dockerfile_inline, &b.dockerfile) {
         (Some(_), _) => INLINE_DOCKERFILE,
@@ -28,7 +36,17 @@ pub fn dockerfile(b: &Build) -> &str {
 }
 
 /// Builds `image` unless the engine has it built from `t.digest`; returns
-/// the builder's output (empty when nothing was built).
+/// the builder's output (empty when nothing was built). The build's own
+/// error — a failed `RUN`, a missing Dockerfile — is an error carrying the
+/// builder's message and its last 20 lines, so the apply log says what
+/// went wrong.
+///
+/// The context is packed on the blocking pool; the build runs with the
+/// service's args (an arg without a value is left out, as compose leaves
+/// it unset), target, network, `no_cache` and `pull`, and removes its
+/// intermediate containers even when it fails. The built image carries the
+/// service's labels and [`DIGEST_LABEL`], which is what the check above
+/// reads on the next pass.
 pub async fn ensure_built(
     e: &Engine,
     image: &str,

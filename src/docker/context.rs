@@ -4,6 +4,12 @@
 //! deciding, a folder's exclusion covering what is inside it; the
 //! Dockerfile and `.dockerignore` always sent). Its digest decides whether
 //! an image must be rebuilt; its tar is the body of the engine's build call.
+//!
+//! The digest covers what the tar holds — paths, modes, link targets and
+//! contents, in path order — so the same folder always gives the same
+//! digest and any change to what the builder would see gives another. Owners and times are left out: a fresh
+//! clone of the same commit must not rebuild. A context over
+//! [`MAX_CONTEXT_BYTES`] is refused rather than sent in part.
 
 use sha2::{Digest, Sha256};
 use std::fs;
@@ -15,7 +21,8 @@ pub const MAX_CONTEXT_BYTES: u64 = 512 << 20;
 /// Name the inline Dockerfile gets inside the context.
 pub const INLINE_DOCKERFILE: &str = ".tend.Dockerfile";
 
-/// Why a context could not be read.
+/// Why a context could not be read (the service's change fails with it,
+/// and its running container stays).
 #[derive(Debug, thiserror::Error)]
 pub enum ContextError {
     /// A file or folder could not be read.
@@ -33,13 +40,18 @@ pub enum ContextError {
 
 /// One entry of a context.
 struct Entry {
+    /// Path inside the context, `/`-separated.
     rel: String,
+    /// Path on tend's side.
     abs: PathBuf,
+    /// Its metadata (not following links: a link is sent as a link).
     meta: fs::Metadata,
 }
 
 /// The files of `dir` that `.dockerignore` leaves in, sorted by path;
-/// `keep` are always sent (the Dockerfile).
+/// `keep` are always sent (the Dockerfile). Links are kept as links (never
+/// followed out of the context), and the sizes are summed as the walk goes,
+/// so a context over [`MAX_CONTEXT_BYTES`] stops early.
 fn entries(dir: &Path, keep: &[&str]) -> Result<Vec<Entry>, ContextError> {
     let io = |path: &Path| {
         let path = path.to_owned();
@@ -90,7 +102,8 @@ fn entries(dir: &Path, keep: &[&str]) -> Result<Vec<Entry>, ContextError> {
     Ok(out)
 }
 
-/// A digest over the context's paths, modes, link targets and contents.
+/// A digest over the context's paths, modes, link targets and contents
+/// (the first 16 bytes of a sha256, in hex).
 pub fn digest(dir: &Path, dockerfile: &str) -> Result<String, ContextError> {
     let mut h = Sha256::new();
     for e in entries(dir, &[dockerfile])? {
@@ -117,7 +130,10 @@ pub fn digest(dir: &Path, dockerfile: &str) -> Result<String, ContextError> {
     Ok(hex::encode(&h.finalize()[..16]))
 }
 
-/// The context as a tar; `inline` is added as [`INLINE_DOCKERFILE`].
+/// The context as a tar; `inline` is added as [`INLINE_DOCKERFILE`] (a
+/// `dockerfile_inline:` service names it as its Dockerfile). The entries
+/// are the ones [`digest`] covers, in the same order, so what is built is
+/// what was hashed. Runs on the blocking pool (it reads every file).
 pub fn tar(dir: &Path, dockerfile: &str, inline: Option<&str>) -> Result<Vec<u8>, ContextError> {
     let io = |path: &Path| {
         let path = path.to_owned();
@@ -140,7 +156,9 @@ pub fn tar(dir: &Path, dockerfile: &str, inline: Option<&str>) -> Result<Vec<u8>
     b.into_inner().map_err(io(dir))
 }
 
-/// `.dockerignore` lines as (exception, pattern segments).
+/// `.dockerignore` lines as (exception, pattern segments): comments and
+/// blank lines dropped, a leading `/` and `./` ignored, as the CLI reads
+/// them.
 fn patterns(text: &str) -> Vec<(bool, Vec<String>)> {
     text.lines()
         .map(str::trim)
@@ -159,7 +177,9 @@ fn patterns(text: &str) -> Vec<(bool, Vec<String>)> {
         .collect()
 }
 
-/// Whether the last pattern matching `path` (or one of its folders) excludes it.
+/// Whether the last pattern matching `path` (or one of its folders)
+/// excludes it: patterns are tried in order and the last that matches
+/// decides, so `!keep.txt` after `*.txt` keeps that one file.
 fn excluded(ignore: &[(bool, Vec<String>)], path: &str) -> bool {
     let parts: Vec<&str> = path.split('/').collect();
     let mut out = false;
@@ -172,7 +192,10 @@ fn excluded(ignore: &[(bool, Vec<String>)], path: &str) -> bool {
     out
 }
 
-/// Whether an exception pattern may re-include something inside folder `path`.
+/// Whether an exception pattern may re-include something inside folder
+/// `path`: one deeper than the folder, or one with `**`. Then an excluded
+/// folder is still walked, as the docker CLI does, instead of being
+/// skipped whole.
 fn reincluded_below(ignore: &[(bool, Vec<String>)], path: &str) -> bool {
     let depth = path.split('/').count();
     ignore
@@ -180,7 +203,8 @@ fn reincluded_below(ignore: &[(bool, Vec<String>)], path: &str) -> bool {
         .any(|(not, p)| *not && (p.len() > depth || p.iter().any(|s| s == "**")))
 }
 
-/// Path segments against pattern segments; `**` spans any number of them.
+/// Path segments against pattern segments; `**` spans any number of them
+/// (none included), every other segment matches exactly one.
 fn glob(p: &[String], s: &[&str]) -> bool {
     match p.split_first() {
         None => s.is_empty(),
@@ -192,6 +216,8 @@ fn glob(p: &[String], s: &[&str]) -> bool {
 }
 
 /// One segment: `*`, `?`, `[…]` (with `^`/`!` and ranges), `\` escapes.
+/// `*` and `?` never cross a `/` (the segments are split already); an
+/// unclosed `[` matches itself.
 fn segment(p: &[u8], s: &[u8]) -> bool {
     match p.split_first() {
         None => s.is_empty(),

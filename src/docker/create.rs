@@ -1,6 +1,14 @@
 //! Creating a service's container: tend's and compose's labels, the first
 //! network at create time and the others connected after, ports, binds and
 //! volumes, restart policy, health check and every container option.
+//!
+//! The container is made as docker-compose makes it for the same file
+//! (the compose differential tests compare the two field by field): the
+//! same name, labels, endpoint aliases, network order and host config, plus
+//! tend's own labels (`tend.managed`, the config hash and its parts, the
+//! image as written, the restart policy and the commit), which are how the
+//! next observation tells what the container was made from. A name taken
+//! by a container tend did not create is a conflict, never a removal.
 
 use super::observe::format_parts;
 use super::ops::base_labels;
@@ -17,7 +25,9 @@ use bollard::query_parameters::CreateContainerOptions;
 use std::collections::HashMap;
 use std::time::Duration;
 
-/// What a new container needs beyond its spec.
+/// What a new container needs beyond its spec: where it belongs (project,
+/// service, replica), the networks the apply made or found, the commit,
+/// and the stack's declared resources for their engine names.
 pub struct NewContainer<'a> {
     /// Stack (project) name.
     pub project: &'a str,
@@ -39,7 +49,10 @@ pub struct NewContainer<'a> {
     pub declared_networks: Option<&'a std::collections::BTreeMap<String, Resource>>,
 }
 
-/// Creates the container; returns its id.
+/// Creates the container; returns its id. It joins its first network at
+/// create time and the others right after (the engine takes one endpoint
+/// in the create call); with its own `network_mode` it joins none. The
+/// container is not started here.
 pub async fn create_container(e: &Engine, n: &NewContainer<'_>) -> Result<String, DockerError> {
     let spec = &n.target.spec;
     let name = n.target.container_n(n.project, n.service, n.number);
@@ -84,7 +97,9 @@ pub async fn create_container(e: &Engine, n: &NewContainer<'_>) -> Result<String
 
 /// The container's labels: the service's own, then compose's and tend's
 /// (project, service, number, hash and parts, image, restart, commit, and
-/// the project directory with its compose file and `.env`).
+/// the project directory with its compose file and `.env`). tend's and
+/// compose's keys win over a service label of the same name, so a stack
+/// cannot make a container look like another stack's.
 fn container_labels(n: &NewContainer<'_>) -> HashMap<String, String> {
     let spec = &n.target.spec;
     let mut labels: HashMap<String, String> = spec.labels.clone().into_iter().collect();
@@ -117,6 +132,8 @@ fn container_labels(n: &NewContainer<'_>) -> HashMap<String, String> {
 /// The service's networks (key, aliases) in the order they are joined:
 /// highest `priority` first, then by engine name, as docker-compose orders
 /// them; `default` when it names none. The first is joined at create time.
+/// The order matters beyond looks: the first network gives the container
+/// its default route.
 fn ordered_networks<'a>(n: &NewContainer<'a>) -> Vec<(&'a String, &'a Vec<String>)> {
     static DEFAULT: std::sync::LazyLock<(String, Vec<String>)> =
         std::sync::LazyLock::new(|| ("default".to_owned(), Vec::new()));
@@ -137,7 +154,9 @@ fn ordered_networks<'a>(n: &NewContainer<'a>) -> Vec<(&'a String, &'a Vec<String
 }
 
 /// The network id of `key` and the endpoint on it: the service name and
-/// its aliases, and fixed addresses when the service gives them.
+/// its aliases, and fixed addresses when the service gives them. A network
+/// the apply has not created or found is an error naming it (its own
+/// creation failed earlier in the same apply, and that step says why).
 fn endpoint(
     n: &NewContainer<'_>,
     key: &str,
@@ -170,7 +189,8 @@ fn endpoint(
 
 /// The create call's body but for networking and the container options
 /// (`options::apply` adds those): image, command, environment, labels,
-/// ports, health check, stop timeout and the host config.
+/// ports, health check, stop timeout and the host config. The environment
+/// is the rendered one (the service's `environment` over its env files).
 fn create_body(n: &NewContainer<'_>, first_network: &str) -> ContainerCreateBody {
     let spec = &n.target.spec;
     ContainerCreateBody {
@@ -201,13 +221,20 @@ fn create_body(n: &NewContainer<'_>, first_network: &str) -> ContainerCreateBody
     }
 }
 
-/// A duration in the engine's nanoseconds (saturating).
+/// A duration in the engine's nanoseconds (saturating: a duration too long
+/// for an `i64` becomes the largest one).
 fn nanos(d: Duration) -> i64 {
     d.as_nanos().min(i64::MAX as u128) as i64
 }
 
 /// The host config: binds and mounts, ports, restart policy and the rest
-/// of what the engine keeps outside the container's own config.
+/// of what the engine keeps outside the container's own config. Binds keep
+/// their source path as rendered (a working directory or the folder);
+/// named volumes and tmpfs go to `Mounts`, as compose sends them. Ports of
+/// one container port are grouped (several host bindings each), the
+/// restart policy is split into its name and retry count (`on-failure:3`),
+/// and `network_mode` is the first network's id (a service's own mode
+/// replaces it, in `options`).
 fn host_config(
     spec: &Service,
     project: &str,
@@ -267,12 +294,16 @@ fn host_config(
     }
 }
 
-/// The comma-separated words of a volume's options (`ro,z`).
+/// The comma-separated words of a volume's options (`ro,z`), without
+/// empty ones.
 fn words(options: &str) -> impl Iterator<Item = &str> {
     options.split(',').filter(|w| !w.is_empty())
 }
 
-/// A named volume or a tmpfs as the engine's `Mounts` take it.
+/// A named volume or a tmpfs as the engine's `Mounts` take it: a volume
+/// by its engine name (`<project>_<key>` unless declared with `name:`), an
+/// anonymous one without a source, a tmpfs with its `size` and `mode`;
+/// `nocopy` and `ro` as written.
 fn engine_mount(
     m: &crate::model::Mount,
     project: &str,

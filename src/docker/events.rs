@@ -1,6 +1,10 @@
 //! The engine's events stream, narrowed to what can make a managed stack
 //! drift: a managed container died, stopped, was removed, paused, renamed,
-//! or changed health.
+//! or changed health. Each item is the stack (compose project) concerned.
+//!
+//! An event only asks for a pass; it decides nothing. A lost event is made
+//! up for by the reconcile interval, and a repeated one costs one pass that
+//! finds nothing to do.
 
 use super::{DockerError, Engine};
 use crate::model::labels;
@@ -9,7 +13,15 @@ use futures_util::{Stream, StreamExt};
 use std::collections::HashMap;
 
 /// Projects (stack names) of managed containers that had a drift-relevant
-/// event, as they happen. Ends with an error when the connection drops.
+/// event, as they happen. Ends with an error when the connection drops;
+/// the caller reopens it (events missed meanwhile are made up for by the
+/// pass it then asks for).
+///
+/// The engine filters by type and `tend.managed` label, so a busy host's
+/// other containers cost nothing here. Relevant actions are `die`, `stop`,
+/// `destroy`, `pause`, `rename`, `oom` and health changes; starts and
+/// creations are not (tend makes most of them itself; one made by hand is
+/// seen on the next pass).
 pub fn drift_events(e: &Engine) -> impl Stream<Item = Result<String, DockerError>> + use<> {
     let filters = HashMap::from([
         ("type".to_owned(), vec!["container".to_owned()]),

@@ -2,6 +2,12 @@
 //! engines whose file system tend does not share: the archive endpoint of
 //! a container that is created and never started. Nothing runs on the
 //! host and nothing is installed there.
+//!
+//! The helper container carries a label of its own and not
+//! `tend.managed`, so no plan ever sees it, and it is removed (by name)
+//! before and after each use: an interrupted fill leaves nothing that a
+//! later one trips on. Its entrypoint does not exist in the image on
+//! purpose — it is never started, so nothing of the image runs.
 
 use super::ops::ensure_image;
 use super::{DockerError, Engine, not_found};
@@ -11,10 +17,12 @@ use bollard::query_parameters::{
 };
 use std::collections::HashMap;
 
-/// Label of the helper container (no `tend.managed`: plans never see it).
+/// Label of the helper container (no `tend.managed`: plans never see it),
+/// with the project it fills volumes for as its value.
 pub const FILES_LABEL: &str = "tend.files";
 
-/// Extracts `tar` at `path` in container `id` (created or running).
+/// Extracts `tar` at `path` in container `id` (created or running); the
+/// folders on the way must exist.
 pub async fn upload(e: &Engine, id: &str, path: &str, tar: Vec<u8>) -> Result<(), DockerError> {
     e.mutating()
         .upload_to_container(
@@ -32,7 +40,9 @@ pub async fn upload(e: &Engine, id: &str, path: &str, tar: Vec<u8>) -> Result<()
 /// Fills the stack's volumes (`<project>_<key>`, created with the stack's
 /// labels when missing) with archives: `uploads` are (volume key, tar).
 /// A helper container of `image` mounts them, is never started, and is
-/// removed afterwards.
+/// removed afterwards. The image is pulled first when the host lacks it.
+/// Files already in a volume and not in an archive are left as they are
+/// (what the stack's containers wrote there stays).
 pub async fn fill_volumes(
     e: &Engine,
     project: &str,
@@ -86,7 +96,8 @@ pub async fn fill_volumes(
     result.and(removed)
 }
 
-/// Removes the helper container `id` (gone already is fine).
+/// Removes the helper container `id` (gone already is fine); its volumes
+/// stay, with what they were filled with.
 async fn remove(e: &Engine, id: &str) -> Result<(), DockerError> {
     let opts = RemoveContainerOptions {
         force: true,
@@ -101,6 +112,8 @@ async fn remove(e: &Engine, id: &str) -> Result<(), DockerError> {
 
 /// Copies each (container path, file on tend's side) into container `id`
 /// before its first start: single tracked files bound on a remote engine.
+/// All go in one archive extracted at `/`, mode 0755 for an executable
+/// file and 0644 otherwise; a file that cannot be read fails the change.
 pub async fn copy_in(
     e: &Engine,
     id: &str,
@@ -129,7 +142,8 @@ pub async fn copy_in(
 }
 
 /// Writes `texts` (secrets and configs given as text) into container `id`
-/// before it first starts, with their modes and owners.
+/// before it first starts, with their modes and owners. The texts exist
+/// only in the request: nothing is written on tend's disk.
 pub async fn write_in(
     e: &Engine,
     id: &str,

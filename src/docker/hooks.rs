@@ -2,6 +2,13 @@
 //! engine's exec API: each command in turn, its output kept for the apply
 //! log, a non-zero exit (or no exit within [`HOOK_LIMIT`]) an error that
 //! carries the output.
+//!
+//! `post_start` hooks run after a container starts and a failure fails its
+//! change (the container stays up); `pre_stop` hooks
+//! run before a stop or a replacement and a failure is only logged, since
+//! a hook must never keep an old container alive. Hooks run as compose
+//! runs them: `exec` in the container, with the hook's user, environment,
+//! working directory and privilege.
 
 use super::{DockerError, Engine};
 use crate::model::Hook;
@@ -11,13 +18,17 @@ use bollard::models::ExecConfig;
 use futures_util::StreamExt;
 use std::time::Duration;
 
-/// Longest a hook may run.
+/// Longest a hook may run (five minutes); a hook still running then fails
+/// its change, and the exec is left to end on its own in the container.
 pub const HOOK_LIMIT: Duration = Duration::from_secs(300);
-/// Most output lines kept per hook.
+/// Most output lines kept per hook (the newest): enough for a failing
+/// hook's reason, bounded for a chatty one.
 const KEEP_LINES: usize = 200;
 
 /// Runs `hooks` (of kind `what`, for messages) in container `id`; returns
-/// their output, each line prefixed with the hook's kind.
+/// their output, each line prefixed with the hook's kind. The hooks run in
+/// order; the first that fails ends the run with an error that carries
+/// its output and exit code.
 pub async fn run(
     e: &Engine,
     id: &str,
@@ -52,7 +63,9 @@ pub async fn run(
     Ok(log)
 }
 
-/// One hook: its output lines and exit code.
+/// One hook: its output lines and exit code. Runs as the hook's user (the
+/// container's when unset), with the hook's environment, working directory
+/// and privilege; only the last [`KEEP_LINES`] lines are kept.
 async fn one(e: &Engine, id: &str, h: &Hook) -> Result<(Vec<String>, Option<i64>), DockerError> {
     let env: Vec<String> = h
         .environment

@@ -4,6 +4,18 @@
 //!
 //! Every mutating call goes through [`Engine::mutating`], which counts it:
 //! an in-sync reconcile must make zero of them, and tests check that.
+//!
+//! This module depends on `model` only: it takes targets and plans as
+//! `model` defines them and answers with `model`'s observed state, so the
+//! planner never sees bollard's types and the engine's API can change
+//! behind this edge alone. Every call has a time limit — a minute for an
+//! ordinary call, ten seconds to connect, a day for a stream — so an engine
+//! that hangs fails its own host's pass and nothing else. The engine's
+//! errors become [`DockerError`]s whose text says what the engine said.
+//!
+//! Hosts are reached over a unix socket or tcp, with TLS when the host's
+//! settings give certificates. The API version is negotiated once per
+//! connection (the engines of the tests speak 1.41).
 
 pub mod actions;
 pub mod apply;
@@ -25,11 +37,15 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-/// Time limit of one ordinary API call.
+/// Time limit of one ordinary API call, in seconds (a minute: long enough
+/// for a container stop with its grace period, short enough that a hung
+/// engine fails its pass).
 const CALL_TIMEOUT_SECS: u64 = 60;
-/// Time limit of streaming calls (events, pulls).
+/// Time limit of streaming calls (events, pulls, builds), in seconds: a
+/// day, as these end by themselves.
 const STREAM_TIMEOUT_SECS: u64 = 24 * 3600;
-/// Time limit of connecting and negotiating the API version.
+/// Time limit of connecting and negotiating the API version (an engine
+/// that does not answer in it is unreachable for this pass).
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Why talking to an engine failed.
@@ -51,6 +67,8 @@ pub enum DockerError {
 
 impl From<bollard::errors::Error> for DockerError {
     /// Sorts the engine's answer: unreachable, refused or a plain error.
+    /// The engine's own answer keeps its status code and message ("engine
+    /// answered 409: …"); a transport error keeps its whole cause chain.
     fn from(e: bollard::errors::Error) -> Self {
         use bollard::errors::Error as E;
         match e {
@@ -66,7 +84,8 @@ impl From<bollard::errors::Error> for DockerError {
     }
 }
 
-/// An error and its causes, `a: b: c` (hyper hides the cause otherwise).
+/// An error and its causes, `a: b: c` (hyper hides the cause otherwise:
+/// "connection refused" is only in the chain).
 fn with_causes(e: &dyn std::error::Error) -> String {
     let mut text = e.to_string();
     let mut cause = e.source();
@@ -80,7 +99,8 @@ fn with_causes(e: &dyn std::error::Error) -> String {
     text
 }
 
-/// Whether an error is the engine saying "no such object".
+/// Whether an error is the engine saying "no such object" (404): for the
+/// operations where gone already is success.
 pub fn not_found(e: &bollard::errors::Error) -> bool {
     matches!(
         e,
@@ -91,19 +111,26 @@ pub fn not_found(e: &bollard::errors::Error) -> bool {
     )
 }
 
-/// A connected engine of one `[hosts.*]` entry.
+/// A connected engine of one `[hosts.*]` entry: two clients (ordinary calls
+/// with a short limit, streams with a long one) and the count of mutating
+/// calls. Cheap to clone; the clones share the count.
 #[derive(Clone)]
 pub struct Engine {
     /// Host name from `tend.toml`.
     pub name: String,
+    /// The client for ordinary calls ([`CALL_TIMEOUT_SECS`]).
     api: Docker,
+    /// The client for streams ([`STREAM_TIMEOUT_SECS`]).
     long: Docker,
+    /// Mutating calls made so far, shared by the clones.
     mutations: Arc<AtomicU64>,
 }
 
 impl Engine {
     /// Connects to `host` and negotiates the API version. TLS material given
     /// as `${env:…}` is written under `tls_dir` (mode 0600) for the client.
+    /// The stream client is made with the version the first one agreed on,
+    /// so both speak the same API to the engine.
     pub async fn connect(name: &str, host: &Host, tls_dir: &Path) -> Result<Engine, DockerError> {
         let negotiate = client(host, tls_dir, name, CALL_TIMEOUT_SECS, API_DEFAULT_VERSION)?
             .negotiate_version();
@@ -120,17 +147,21 @@ impl Engine {
         })
     }
 
-    /// The client for ordinary calls.
+    /// The client for ordinary calls (lists, inspects; what changes nothing).
     pub fn api(&self) -> &Docker {
         &self.api
     }
 
-    /// The client for long streams (events, pulls).
+    /// The client for long streams (events, pulls, builds), with the day-long
+    /// limit.
     pub fn long(&self) -> &Docker {
         &self.long
     }
 
-    /// Counts a mutating call and hands out the client to make it.
+    /// Counts a mutating call and hands out the client to make it. Every
+    /// create, start, stop, remove, rename, exec and upload goes through it
+    /// (pulls and builds, on the stream client, count themselves the same
+    /// way): the count is the "zero calls when in sync" check.
     pub fn mutating(&self) -> &Docker {
         self.mutations.fetch_add(1, Ordering::Relaxed);
         &self.api
@@ -143,7 +174,8 @@ impl Engine {
 }
 
 /// A bollard client for `host`: a unix socket, or tcp with TLS material
-/// written under `tls_dir` when it comes from `${env:…}`.
+/// written under `tls_dir` when it comes from `${env:…}`. Any other
+/// address is a configuration error naming the two forms.
 fn client(
     host: &Host,
     tls_dir: &Path,
@@ -179,7 +211,9 @@ fn client(
 }
 
 /// A TLS setting as a file path: `${file:/p}` and plain paths are used as
-/// they are; `${env:NAME}` contents are written to `dir/what.pem`.
+/// they are; `${env:NAME}` contents are written to `dir/what.pem`. A
+/// missing setting or an unset variable is a configuration error naming
+/// it.
 fn tls_file(what: &str, value: Option<&str>, dir: &Path) -> Result<PathBuf, DockerError> {
     let value = value.ok_or_else(|| DockerError::Config(format!("tls.{what} is missing")))?;
     if let Some(path) = value
@@ -202,7 +236,8 @@ fn tls_file(what: &str, value: Option<&str>, dir: &Path) -> Result<PathBuf, Dock
     Ok(path)
 }
 
-/// Writes `data` to `path`, readable by tend's user only.
+/// Writes `data` to `path`, readable by tend's user only (mode 0600, set
+/// when the file is created, so it is never readable by others).
 fn write_private(path: &Path, data: &[u8]) -> std::io::Result<()> {
     use std::io::Write;
     use std::os::unix::fs::OpenOptionsExt;

@@ -1,5 +1,11 @@
 //! Reading a host: one container list, one network list, one volume list,
 //! and one image inspect per image reference the desired stacks name.
+//!
+//! Only what carries `tend.managed=true` is read as managed; the names of
+//! other containers are kept only so a plan never takes one of them. An
+//! image the engine refuses to look up fails only the stacks that name it.
+//! Observing changes nothing (no mutating call), so it can be repeated on
+//! every trigger at no risk.
 
 use super::{DockerError, Engine, not_found};
 use crate::model::labels;
@@ -9,7 +15,15 @@ use crate::model::{
 use bollard::query_parameters::{ListContainersOptions, ListNetworksOptions, ListVolumesOptions};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
-/// Observes `engine`; `images` are the references whose ids the plan needs.
+/// Observes `engine`; `images` are the references whose ids the plan needs
+/// (an image absent locally has no id, and the plan pulls it).
+///
+/// Three list calls, made together, and one inspect per image, made
+/// together: an observation costs the same few round trips however many
+/// stacks the host runs. Every network is listed, not only tend's, since
+/// a stack may join an external one that must exist. Any list failing
+/// fails the observation (a partial view could look like missing
+/// containers); an image inspect failing marks only that image.
 pub async fn observe(engine: &Engine, images: &BTreeSet<String>) -> Result<HostState, DockerError> {
     let api = engine.api();
     // The three lists in parallel: each is a full round trip in the engine.
@@ -71,7 +85,9 @@ pub async fn observe(engine: &Engine, images: &BTreeSet<String>) -> Result<HostS
 }
 
 /// One managed container as observed, from the engine's summary and its
-/// labels (tend's hash and parts, compose's project and service).
+/// labels (tend's hash and parts, compose's project and service). Missing
+/// labels read as empty, so a container damaged by hand is planned as
+/// changed (recreated), never trusted.
 fn container(
     c: bollard::models::ContainerSummary,
     name: String,
@@ -108,7 +124,8 @@ fn container(
     }
 }
 
-/// `k=v,k=v` → map.
+/// `k=v,k=v` → map (the `tend.config-parts` label; an item without `=` is
+/// skipped, so a damaged label makes the plan recreate, never fail).
 pub fn parse_parts(text: &str) -> BTreeMap<String, String> {
     text.split(',')
         .filter_map(|kv| kv.split_once('='))
@@ -116,7 +133,7 @@ pub fn parse_parts(text: &str) -> BTreeMap<String, String> {
         .collect()
 }
 
-/// map → `k=v,k=v`.
+/// map → `k=v,k=v`, in key order (what [`parse_parts`] reads back).
 pub fn format_parts(parts: &BTreeMap<String, String>) -> String {
     parts
         .iter()
@@ -125,7 +142,9 @@ pub fn format_parts(parts: &BTreeMap<String, String>) -> String {
         .join(",")
 }
 
-/// A container's bind mounts (`source`, `destination`) and whether it runs.
+/// A container's bind mounts (`source`, `destination`) and whether it runs
+/// (for the upgrade of old bind copies into working directories). One
+/// inspect; named volumes and tmpfs mounts are left out.
 pub async fn bind_mounts(
     engine: &Engine,
     id: &str,

@@ -1,5 +1,12 @@
 //! Single engine operations with tend's labels and conventions: names
 //! `<project>-<service>-1`, `<project>_<network>`, `<project>_<volume>`.
+//!
+//! Each operation is idempotent where the engine allows it: starting a
+//! running container, stopping a stopped one and removing one that is gone
+//! all succeed, so a pass interrupted half-way can simply be run again.
+//! Every mutating call goes through [`Engine::mutating`] and is counted.
+//! Nothing here removes a volume unless asked by name for a project whose
+//! `remove_data` is set.
 
 use super::{DockerError, Engine, not_found};
 use crate::model::condition_met;
@@ -14,7 +21,8 @@ use futures_util::StreamExt;
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
-/// The labels everything tend creates carries: the project and `managed`.
+/// The labels everything tend creates carries: the project and `managed`
+/// (what observation filters on; anything without them is never touched).
 pub(super) fn base_labels(project: &str) -> HashMap<String, String> {
     HashMap::from([
         (labels::PROJECT.to_owned(), project.to_owned()),
@@ -22,7 +30,10 @@ pub(super) fn base_labels(project: &str) -> HashMap<String, String> {
     ])
 }
 
-/// Creates `<project>_<key>`; returns its id.
+/// Creates `<project>_<key>` (or the name it declares) with its driver,
+/// options, labels and address management; returns its id. It carries
+/// compose's project and network labels beside tend's, so `docker compose`
+/// and tend both recognise it as the stack's.
 pub async fn create_network(
     e: &Engine,
     project: &str,
@@ -65,7 +76,10 @@ pub async fn create_network(
     Ok(created.id)
 }
 
-/// Creates the named volume `<project>_<key>`.
+/// Creates the named volume `<project>_<key>` (or the name it declares)
+/// with its driver, options and labels. A volume of that name that exists
+/// already is kept as it is (the engine answers with it), so its data is
+/// never replaced.
 pub async fn create_volume(
     e: &Engine,
     project: &str,
@@ -88,7 +102,9 @@ pub async fn create_volume(
     Ok(())
 }
 
-/// Removes a network, retrying while the engine still counts endpoints.
+/// Removes a network, retrying while the engine still counts endpoints
+/// (a container removed a moment ago can still be attached); gone already
+/// is fine.
 pub async fn remove_network(e: &Engine, id: &str) -> Result<(), DockerError> {
     let mut last = None;
     for attempt in 0..20u64 {
@@ -102,7 +118,8 @@ pub async fn remove_network(e: &Engine, id: &str) -> Result<(), DockerError> {
     Err(last.map_or(DockerError::Timeout("removing a network"), Into::into))
 }
 
-/// Pulls `image` (the engine's registry access; no credentials).
+/// Pulls `image` (the engine's registry access; no credentials), waiting
+/// for the whole stream; the registry's error ends it as an error.
 pub async fn pull(e: &Engine, image: &str) -> Result<(), DockerError> {
     let (name, tag) = split_tag(image);
     let mut stream = e.long().create_image(
@@ -125,7 +142,8 @@ pub async fn pull(e: &Engine, image: &str) -> Result<(), DockerError> {
     Ok(())
 }
 
-/// Pulls `image` unless the engine has it.
+/// Pulls `image` unless the engine has it (an image present is never
+/// pulled again here: updates are asked for, not implied).
 pub async fn ensure_image(e: &Engine, image: &str) -> Result<(), DockerError> {
     match e.api().inspect_image(image).await {
         Ok(_) => Ok(()),
@@ -134,7 +152,10 @@ pub async fn ensure_image(e: &Engine, image: &str) -> Result<(), DockerError> {
     }
 }
 
-/// An image reference split into name and tag (a digest stays whole).
+/// An image reference split into name and tag for the pull call (a
+/// digest stays whole; no tag is `latest`). The tag is what follows the
+/// last `:` only when no `/` comes after it, so a registry's port
+/// (`registry:5000/app`) is never taken for a tag.
 fn split_tag(image: &str) -> (&str, &str) {
     if image.contains('@') {
         return (image, "");
@@ -145,7 +166,8 @@ fn split_tag(image: &str) -> (&str, &str) {
     }
 }
 
-/// Starts a container (already running is fine).
+/// Starts a container (already running is fine: the engine's 304 is
+/// success).
 pub async fn start(e: &Engine, id: &str) -> Result<(), DockerError> {
     match e.mutating().start_container(id, None).await {
         Err(bollard::errors::Error::DockerResponseServerError {
@@ -156,7 +178,9 @@ pub async fn start(e: &Engine, id: &str) -> Result<(), DockerError> {
     }
 }
 
-/// Stops a container with its own grace period (already stopped is fine).
+/// Stops a container with its own grace period (already stopped is fine,
+/// and so is gone): the engine sends its stop signal, then kills it when
+/// the grace period ends.
 pub async fn stop(e: &Engine, id: &str) -> Result<(), DockerError> {
     match e
         .mutating()
@@ -172,7 +196,9 @@ pub async fn stop(e: &Engine, id: &str) -> Result<(), DockerError> {
     }
 }
 
-/// Stops and removes a container (gone already is fine).
+/// Stops and removes a container (gone already is fine). Stopping first
+/// lets it end within its grace period, as `docker compose down` does;
+/// its anonymous volumes stay with the engine, named ones are untouched.
 pub async fn remove(e: &Engine, id: &str) -> Result<(), DockerError> {
     stop(e, id).await?;
     let opts = RemoveContainerOptions {
@@ -185,7 +211,9 @@ pub async fn remove(e: &Engine, id: &str) -> Result<(), DockerError> {
     }
 }
 
-/// Renames a container.
+/// Renames a container (to the name its service gives it, when it was
+/// renamed outside tend). A name taken by another container fails with the
+/// engine's answer; nothing is removed to make room.
 pub async fn rename(e: &Engine, id: &str, name: &str) -> Result<(), DockerError> {
     let opts = RenameContainerOptions {
         name: name.to_owned(),
@@ -193,7 +221,7 @@ pub async fn rename(e: &Engine, id: &str, name: &str) -> Result<(), DockerError>
     Ok(e.mutating().rename_container(id, opts).await?)
 }
 
-/// Run state, health and exit code of a container.
+/// Run state, health and exit code of a container, from one inspect.
 pub async fn status(e: &Engine, id: &str) -> Result<(RunState, Health, Option<i64>), DockerError> {
     let c = e.api().inspect_container(id, None).await?;
     let s = c.state.unwrap_or_default();
@@ -212,7 +240,10 @@ pub async fn status(e: &Engine, id: &str) -> Result<(RunState, Health, Option<i6
     Ok((run, health, s.exit_code))
 }
 
-/// Waits until `id` meets `condition`, or fails with what it saw.
+/// Waits until `id` meets `condition`, or fails with what it saw. Polls
+/// the container's status every 100 ms up to `limit`; one that can no
+/// longer meet it (unhealthy or down when it should be healthy, exited
+/// when it should complete well) fails after a second instead.
 pub async fn wait_for(
     e: &Engine,
     id: &str,
@@ -243,7 +274,9 @@ pub async fn wait_for(
     .to_lowercase())
 }
 
-/// Removes the named volumes tend created for `project`; returns their names.
+/// Removes the named volumes tend created for `project`; returns their
+/// names. Only for a stack removed from git whose last commit set
+/// `remove_data: true`: the one place tend deletes data.
 pub async fn remove_project_volumes(e: &Engine, project: &str) -> Result<Vec<String>, DockerError> {
     use bollard::query_parameters::ListVolumesOptions;
     let filter = format!("{}={project}", labels::PROJECT);

@@ -1,6 +1,12 @@
 //! A service's [`ContainerOptions`] onto the Engine API's container and
 //! host config: each option sets only its own fields, and an option left
 //! at its default leaves the engine's default in place.
+//!
+//! "Left at its default" is what keeps tend's containers equal to
+//! compose's: an empty list is sent as no list, a `false` flag as no flag,
+//! so the engine reports the same Config and HostConfig for both. Where
+//! compose sends an empty value on purpose (device requests' ids and
+//! options), tend sends it too.
 
 use crate::model::ContainerOptions;
 use bollard::models::{
@@ -8,12 +14,15 @@ use bollard::models::{
     ResourcesUlimits,
 };
 
-/// `None` for an empty list (the engine's default), else the list.
+/// `None` for an empty list (the engine's default), else the list: an
+/// empty list sent as such would differ from compose's container.
 fn some<T>(v: Vec<T>) -> Option<Vec<T>> {
     (!v.is_empty()).then_some(v)
 }
 
-/// Sets the options on `body` (its host config must be there).
+/// Sets the options on `body` (its host config must be there): the
+/// container's own fields (hostname, domain, tty, stdin, stop signal,
+/// exposed ports) and the host config's groups below.
 pub fn apply(o: &ContainerOptions, body: &mut ContainerCreateBody) {
     body.hostname = o.hostname.clone().or(body.hostname.take());
     body.domainname = o.domainname.clone();
@@ -34,7 +43,8 @@ pub fn apply(o: &ContainerOptions, body: &mut ContainerCreateBody) {
     limits(o, h);
 }
 
-/// Privileges, name resolution, namespaces and runtime of the host config.
+/// Privileges, name resolution, namespaces and runtime of the host config,
+/// and the log driver (with its options as written).
 fn host(o: &ContainerOptions, h: &mut HostConfig) {
     if let Some(mode) = &o.network_mode {
         h.network_mode = Some(mode.clone());
@@ -67,7 +77,10 @@ fn host(o: &ContainerOptions, h: &mut HostConfig) {
         });
 }
 
-/// Devices and GPUs.
+/// Devices (`host:container:perms` mappings) and GPUs as device requests
+/// (`gpus:` and `deploy.resources.reservations.devices`). Each request is
+/// sent whole, empty lists included, so the engine stores what compose's
+/// container would have.
 fn devices(o: &ContainerOptions, h: &mut HostConfig) {
     h.devices = some(
         o.devices
@@ -95,7 +108,8 @@ fn devices(o: &ContainerOptions, h: &mut HostConfig) {
     );
 }
 
-/// Resource limits, sysctls, tmpfs and storage options.
+/// Resource limits, sysctls, tmpfs and storage options (sizes in bytes as
+/// the compose forms gave them; CPUs as nano-CPUs).
 fn limits(o: &ContainerOptions, h: &mut HostConfig) {
     h.sysctls = (!o.sysctls.is_empty()).then(|| o.sysctls.clone().into_iter().collect());
     h.tmpfs = (!o.tmpfs.is_empty()).then(|| o.tmpfs.clone().into_iter().collect());

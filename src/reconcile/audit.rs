@@ -4,6 +4,10 @@
 //! instead of a `spawn_blocking` and a three-arm match at every call.
 //! [`record`] writes one audit event (with `meta` values and the alerts it
 //! causes) per call.
+//!
+//! A store failure never stops a controller: the caller decides whether
+//! it is worth an error (`call`) or a log line (`logged`), and the pass
+//! goes on with what it knows. The next pass writes again what it must.
 
 use crate::model::{AuditKind, Letter};
 use crate::store::{Store, StoreError};
@@ -19,7 +23,9 @@ pub enum CallError {
     Task(#[from] tokio::task::JoinError),
 }
 
-/// Runs `f` on a clone of `store` on the blocking pool.
+/// Runs `f` on a clone of `store` on the blocking pool (redb blocks on
+/// disk syncs; the async workers must not). A clone is cheap: the store is
+/// a handle to one shared database.
 pub async fn call<T, F>(store: &Store, f: F) -> Result<T, CallError>
 where
     T: Send + 'static,
@@ -45,7 +51,9 @@ where
 }
 
 /// Writes an audit event, `meta` values and its alerts off the async
-/// threads, in one transaction; a failure is logged, never fatal.
+/// threads, in one transaction; a failure is logged, never fatal. One
+/// transaction is what keeps an event and its alerts together: both are
+/// stored, or neither is.
 pub async fn record(
     store: &Store,
     kind: AuditKind,

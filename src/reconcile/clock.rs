@@ -12,10 +12,11 @@ pub trait Clock: Send + Sync + 'static {
     fn now(&self) -> DateTime<Utc>;
 }
 
-/// A clock shared by the parts of a controller.
+/// A clock shared by the parts of a controller (and by a controller's run
+/// tasks), so a test's paused clock reaches them all.
 pub type SharedClock = Arc<dyn Clock>;
 
-/// The system's clock.
+/// The system's clock (`Utc::now`).
 #[derive(Debug, Clone, Copy, Default)]
 pub struct SystemClock;
 

@@ -2,6 +2,11 @@
 //! (see `store::Key`): the commit in force and the last rejected one (the
 //! commits controller), holds, deployed services, hosts, last plans and
 //! `remove_data` per stack (the stacks controller).
+//!
+//! Each key names its value's type once, here, so a value is written and
+//! read back as the same type everywhere; a value that no longer reads
+//! (an older layout) reads as absent and the controller starts from empty
+//! for it, never fails to start.
 
 use crate::plan::Holds;
 use crate::plan::view::LastPlan;

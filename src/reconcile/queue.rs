@@ -1,6 +1,11 @@
 //! The one queue every trigger feeds (poll, webhook, file watch, interval,
 //! startup). A trigger only *requests* a reconcile; requests that arrive
 //! while one is pending or running coalesce into the next one.
+//!
+//! The reasons are kept as a set, so a pass knows why it runs (a full pass
+//! for a new commit or the interval, a light one for a Docker event) and a
+//! burst of one reason is one pass. A request never blocks and never
+//! fails: triggers can be called from any task or thread.
 
 use std::collections::BTreeSet;
 use std::sync::Mutex;
@@ -46,10 +51,14 @@ impl Reason {
     }
 }
 
-/// Pending reconcile requests.
+/// Pending reconcile requests: the reasons asked for since the last
+/// [`Queue::next`], and the wake-up of the one waiting on it.
 #[derive(Default)]
 pub struct Queue {
+    /// The reasons asked for and not yet taken.
     pending: Mutex<BTreeSet<Reason>>,
+    /// Wakes the controller waiting in [`Queue::next`] (a permit is kept
+    /// when nobody waits, so no request is missed).
     notify: Notify,
 }
 

@@ -1,6 +1,11 @@
 //! Timer triggers: the poll (with jitter, backing off while the remote
 //! fails) and the periodic full reconcile (`[reconcile].interval`, followed
 //! as commits change it). They only request reconciles.
+//!
+//! A timer never does work itself: it puts a reason on the queue, and the
+//! controller's next pass does the rest. So a timer that fires while a pass
+//! runs costs nothing, and a timer that is late (a suspended machine)
+//! fires once, not once per missed period.
 
 use super::backoff::Backoff;
 use super::queue::{Queue, Reason};
@@ -19,12 +24,17 @@ pub fn poll_delay(interval: Duration, failures: u32, jitter_seed: u64) -> Durati
     Backoff::new(interval, 2, MAX_BACKOFF).jittered(failures, 10, jitter_seed)
 }
 
-/// Completes when `shutdown` turns true (or its sender is gone).
+/// Completes when `shutdown` turns true (or its sender is gone, which
+/// means the daemon is ending anyway).
 pub async fn stopped(shutdown: &mut watch::Receiver<bool>) {
     let _ = shutdown.wait_for(|stop| *stop).await;
 }
 
-/// Requests a poll reconcile forever (until `shutdown`).
+/// Requests a poll reconcile forever (until `shutdown`). Each wait is
+/// drawn afresh from [`poll_delay`] with the failures counted so far, so
+/// a remote that fails is asked less and less often, and one good fetch
+/// (which resets the count) brings the poll back to its interval. The
+/// jitter keeps many tend instances on one remote from polling together.
 pub async fn poll(
     queue: Arc<Queue>,
     interval: Duration,
@@ -43,11 +53,13 @@ pub async fn poll(
     }
 }
 
-/// Used until a commit sets `[reconcile].interval`.
+/// Used until a commit sets `[reconcile].interval` (and when none does):
+/// five minutes.
 pub const DEFAULT_INTERVAL: Duration = Duration::from_secs(300);
 
 /// Requests a full reconcile every `[reconcile].interval` of the commit in
 /// force (until `shutdown`); a commit that changes it takes effect at once.
+/// The interval is at least a second, whatever the commit says.
 pub async fn interval(
     queue: Arc<Queue>,
     mut applied: watch::Receiver<Option<Arc<Applied>>>,

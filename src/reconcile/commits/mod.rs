@@ -8,6 +8,13 @@
 //! errors go to the status and the audit log. A reconcile with nothing new
 //! writes nothing. Blocking work (git2, redb, file reads) runs in
 //! `spawn_blocking`.
+//!
+//! A commit is *considered* once: a fetch that returns the commit in force,
+//! or one rejected already, changes nothing. A rejected commit is told once
+//! (audit event, alert), and its successor being accepted is told as the
+//! recovery. Restarting restores the commit in force from the store before
+//! the first fetch, so a remote that is down at start leaves the homelab
+//! running the last good commit, not nothing.
 
 use super::clock::SharedClock;
 use super::keys;
@@ -178,7 +185,9 @@ impl<R: Repo> Commits<R> {
         }
     }
 
-    /// Validates a new commit and applies it, or rejects it.
+    /// Validates a new commit and applies it, or rejects it. Validation
+    /// reads the whole commit (`config::load`); its errors carry
+    /// file:line:col and all go into the status at once.
     async fn consider(&mut self, fetched: &Fetched, why: &str) -> Result<(), CommitsError> {
         let short = short_commit(&fetched.commit);
         if let Some(old) = &fetched.rewritten_from {
@@ -220,7 +229,9 @@ impl<R: Repo> Commits<R> {
         Ok(())
     }
 
-    /// Puts a valid commit in force and records it.
+    /// Puts a valid commit in force and records it: the audit event (with
+    /// what changed), the stored commit in force and, when it ends a run of
+    /// rejected commits, the recovery's alert.
     async fn accept(
         &mut self,
         fetched: &Fetched,
@@ -325,7 +336,7 @@ impl<R: Repo> Commits<R> {
             .publish(crate::live::Notice::CommitApplied { commit });
     }
 
-    /// The commit in force now.
+    /// The commit in force now (`None` before the first valid commit).
     fn in_force(&self) -> Option<Arc<Applied>> {
         self.published.borrow().clone()
     }
@@ -335,7 +346,8 @@ impl<R: Repo> Commits<R> {
         self.published.subscribe()
     }
 
-    /// Deletes snapshots of commits no longer in force (in the background).
+    /// Deletes snapshots of commits no longer in force (in the background);
+    /// the snapshot of the one in force stays.
     fn prune(&self) {
         let keep: Vec<String> = self.in_force().iter().map(|a| a.commit.clone()).collect();
         let source = self.source.clone();

@@ -17,6 +17,7 @@ pub trait Repo: Send + 'static {
     fn branch(&self) -> Option<&str>;
 }
 
+/// The real source: each call is the [`Source`] method of the same name.
 impl Repo for Source {
     fn fetch(&mut self) -> Result<Fetched, SourceError> {
         Source::fetch(self)
@@ -32,7 +33,8 @@ impl Repo for Source {
     }
 }
 
-/// The repository, even after a panic elsewhere held its lock.
+/// The repository, even after a panic elsewhere held its lock (the source
+/// holds no invariant a panic could break half-way: a fetch is redone).
 pub(super) fn lock<R>(source: &Mutex<R>) -> std::sync::MutexGuard<'_, R> {
     source
         .lock()

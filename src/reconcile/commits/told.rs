@@ -1,6 +1,12 @@
 //! What the commits controller tells: fetches that work again or fail (once
 //! per streak, counted for the poll backoff), and audit events with the
 //! alerts they cause.
+//!
+//! "Once per streak" is the rule for everything told here: the first
+//! failed fetch after a good one is an event (and an alert, if a rule asks
+//! for it), the following failures only count, and the first good fetch
+//! after them is told as the recovery. The count is what the poll timer's
+//! backoff reads.
 
 use super::repo::{Repo, lock};
 use super::{Commits, CommitsError};

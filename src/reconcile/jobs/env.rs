@@ -25,7 +25,8 @@ pub trait Runner: Send + Sync + 'static {
     ) -> Pin<Box<dyn Future<Output = Outcome> + Send>>;
 }
 
-/// The real runner: a process per attempt (`runner::execute`).
+/// The real runner: a process per attempt (`runner::execute`), in its own
+/// process group, with the job's environment and time limit.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Processes;
 

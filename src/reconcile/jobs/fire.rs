@@ -2,6 +2,12 @@
 //! (`forbid` records a skipped run, `replace` stops them, `allow` runs
 //! both); the runs to start are recorded in one transaction (at most once
 //! per instant), then their tasks spawn.
+//!
+//! Recording before spawning is what makes "at most once per instant"
+//! hold across crashes: an instant whose runs are stored is never fired
+//! again, and a run that is stored but never ended is closed as
+//! interrupted on the next start. Firing several jobs of one instant in
+//! one transaction keeps a minute with many due jobs to one store write.
 
 use super::run::{self, Active, Launch};
 use super::{FireError, Scheduler};
@@ -10,7 +16,8 @@ use crate::reconcile::audit;
 use chrono::{DateTime, Utc};
 
 impl Scheduler {
-    /// Starts (or skips, per concurrency) one run of `name`.
+    /// Starts (or skips, per concurrency) one run of `name`: a manual run,
+    /// a catch-up or a cron instant of one job (a batch of one).
     pub(super) async fn fire(
         &mut self,
         name: &str,
@@ -97,6 +104,8 @@ impl Scheduler {
 
     /// Applies `job`'s concurrency to its runs in flight: `Some(reason)`
     /// when the new run is to be skipped (`forbid`); `replace` stops them.
+    /// The same rule holds for every trigger — cron, catch-up, retry and
+    /// manual — so "never two at once" means never.
     fn admit(&self, job: &Job) -> Option<String> {
         let running = self.active.get(&job.name).filter(|a| !a.is_empty())?;
         match job.concurrency {
@@ -116,7 +125,9 @@ impl Scheduler {
     }
 
     /// Records a `skipped` run of `job` with `reason` (and its alerts);
-    /// `None` when its instant fired already.
+    /// `None` when its instant fired already. A skipped run is a run record
+    /// of its own, so the history shows every instant and why it did not
+    /// run, and `missed` rules can alert on it.
     pub(super) async fn record_skip(
         &self,
         job: &Job,
@@ -148,7 +159,8 @@ impl Scheduler {
     }
 }
 
-/// Marks every run of `to_start` as failed to start with `why`.
+/// Answers every run of `to_start` with `why` (the store refused to record
+/// them: nothing is started, and each caller gets the error).
 fn fail_all(
     mut results: Vec<Result<u64, FireError>>,
     to_start: &[(usize, Job)],

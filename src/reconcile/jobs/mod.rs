@@ -220,7 +220,8 @@ impl Scheduler {
         }
     }
 
-    /// Job `name` of the commit in force.
+    /// Job `name` of the commit in force (`None` when no commit is in force
+    /// or it has no such job).
     fn job(&self, name: &str) -> Option<Job> {
         self.current
             .as_ref()?
@@ -231,7 +232,9 @@ impl Scheduler {
             .cloned()
     }
 
-    /// Forgets the run task `token` of `job`, which has ended.
+    /// Forgets the run task `token` of `job`, which has ended (a token, not
+    /// the job, so a replaced run ending late never frees its successor's
+    /// slot).
     fn finished(&mut self, job: &str, token: u64) {
         if let Some(list) = self.active.get_mut(job) {
             list.retain(|a| a.token != token);
@@ -241,7 +244,9 @@ impl Scheduler {
         }
     }
 
-    /// Stops every run in flight and waits for them within the grace period.
+    /// Stops every run in flight and waits for them within the grace period;
+    /// a run still going after it is left to the runner's kill, and is
+    /// recorded `interrupted` on the next start.
     async fn stop_all(&mut self) {
         let mut waits = Vec::new();
         for a in self.active.values_mut().flatten() {
@@ -255,7 +260,8 @@ impl Scheduler {
     }
 }
 
-/// Waits for each of `handles` in turn.
+/// Waits for each of `handles` in turn (a task that panicked or was
+/// cancelled counts as ended).
 async fn futures_join(handles: Vec<Option<tokio::task::JoinHandle<()>>>) {
     for h in handles.into_iter().flatten() {
         let _ = h.await;

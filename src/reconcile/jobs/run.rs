@@ -1,5 +1,16 @@
 //! One job run in flight: the process (through `runner`), its log chunks
 //! into the store, retries with backoff, and the final record.
+//!
+//! The run is recorded before its task starts (the scheduler does that in
+//! the transaction that marks the instant fired), so a crash mid-run
+//! leaves a `running` record that the next start closes as interrupted —
+//! never a run that happened without a trace. Each attempt is its own
+//! record with the same job and instant; only the last attempt's failure
+//! raises an alert, so a retry that succeeds tells nobody. Log chunks are
+//! written in order by one writer task while the process runs, so the
+//! status page can follow a long run live and a crash keeps what was
+//! written. A stack job's attempt does not start a process: it asks the
+//! stacks controller, which runs it between its passes.
 
 use super::env::RunEnv;
 use crate::model::{Job, JobKind, Run, RunStatus, Trigger};
@@ -80,7 +91,8 @@ pub fn new_run(
     }
 }
 
-/// Starts the task of a recorded run.
+/// Starts the task of a recorded run: its attempts, then telling the
+/// scheduler (`(job, token)` on `done`) that the job's slot is free.
 pub fn spawn(launch: Launch, run: Run) -> Active {
     let (stop_tx, stop_rx) = watch::channel(false);
     let (id_tx, id_rx) = watch::channel(run.id);
@@ -103,7 +115,8 @@ pub fn spawn(launch: Launch, run: Run) -> Active {
 }
 
 /// Runs attempts of `run` until one succeeds, the retries are used up or
-/// a stop is asked for; waits the job's backoff between attempts.
+/// a stop is asked for; waits the job's backoff between attempts. A stop
+/// during the wait ends the run at once, without a further attempt.
 async fn attempts(
     launch: Launch,
     mut run: Run,
@@ -147,7 +160,9 @@ async fn attempts(
     }
 }
 
-/// Runs one attempt to its end and stores the result.
+/// Runs one attempt to its end and stores the result: the process (or the
+/// stack action), its log streamed into the store, then its outcome and the
+/// alerts it causes, in one write.
 async fn attempt(launch: &Launch, run: &mut Run, stop: watch::Receiver<bool>) -> RunStatus {
     let stop_seen = stop.clone();
     let hub = &launch.config.observers.hub;
@@ -190,7 +205,9 @@ async fn attempt(launch: &Launch, run: &mut Run, stop: watch::Receiver<bool>) ->
 }
 
 /// A channel for the log chunks of run `id` and the task that stores them
-/// in order; the task ends when the sender is dropped.
+/// in order; the task ends when the sender is dropped. Unbounded, so a
+/// slow disk never blocks the process's output; a chunk the store refuses
+/// is logged and dropped.
 fn log_writer(
     store: Store,
     id: u64,
@@ -208,7 +225,9 @@ fn log_writer(
 }
 
 /// A stack job's attempt: the action goes to the stacks controller, which
-/// answers with the log lines or why it failed.
+/// answers with the log lines or why it failed, once the pass after the
+/// action has ended. A controller that is not running, or stops before it
+/// answers, fails the attempt saying so.
 async fn stack_job(
     launch: &Launch,
     (stack, action, services): (String, crate::model::StackAction, Vec<String>),
@@ -263,8 +282,9 @@ async fn finish(
     audit::logged(&launch.store, "cannot record run result", finish).await;
 }
 
-/// Whether a retry follows `run`: it failed, attempts are left, and no stop
-/// was asked for.
+/// Whether a retry follows `run`: it failed or timed out, attempts are
+/// left, and no stop was asked for (an interrupted or skipped run is never
+/// retried).
 fn retries(job: &Job, run: &Run, stop: &watch::Receiver<bool>) -> bool {
     matches!(run.status, RunStatus::Failed | RunStatus::TimedOut)
         && run.attempt <= job.retries.count
@@ -286,7 +306,8 @@ async fn log_end(launch: &Launch, run: &Run, tail: &[u8]) -> Vec<u8> {
     log
 }
 
-/// The outcome of a stack job from the controller's answer.
+/// The outcome of a stack job from the controller's answer: its log lines
+/// as the run's log, a failure's reason from the controller's error.
 fn stack_outcome(
     result: Result<Vec<String>, StacksError>,
     started_at: Option<DateTime<Utc>>,

@@ -44,7 +44,11 @@ pub struct Courier {
 }
 
 impl Courier {
-    /// Delivers until `stop` turns true.
+    /// Delivers until `stop` turns true: reads what the outbox holds,
+    /// attempts what the gate lets go (each on its own task), writes each
+    /// result back as it ends, and sleeps until the next retry is due or
+    /// something new is queued. Attempts in flight at `stop` are left; they
+    /// are still pending in the store and go after the next start.
     pub async fn run(self, mut stop: watch::Receiver<bool>) {
         let mut queue: BTreeMap<u64, Notification> = BTreeMap::new();
         let mut seen = 0u64;
@@ -104,14 +108,17 @@ impl Courier {
         flying.abort_all();
     }
 
-    /// Notifications still pending with ids above `seen`.
+    /// Notifications still pending with ids above `seen` (the ones queued
+    /// since the worker last looked).
     async fn pending_after(&self, seen: u64) -> Vec<Notification> {
         let pending = move |s: Store| s.reader().outbox_pending(seen);
         let list = audit::logged(&self.store, "cannot read the outbox", pending);
         list.await.unwrap_or_default()
     }
 
-    /// Writes attempts' results back and counts them.
+    /// Writes attempts' results back and counts them; a store failure is
+    /// logged, and the store then still holds each notification as it was
+    /// before the attempt (so it may be sent twice, never lost).
     async fn settle(&self, ended: &[Notification]) {
         for n in ended {
             let outcome = match n.state {
@@ -141,7 +148,8 @@ impl Courier {
     }
 }
 
-/// A notification that waited too long on a receiver that stays down.
+/// A notification that waited too long on a receiver that stays down:
+/// marked failed with why, so it leaves the outbox and the status shows it.
 fn give_up(mut n: Notification, now: DateTime<Utc>) -> Notification {
     n.state = Delivery::Failed;
     n.done_at = Some(now);
@@ -154,6 +162,8 @@ fn give_up(mut n: Notification, now: DateTime<Utc>) -> Notification {
 }
 
 /// One attempt: resolve the URL's secrets, build the request, send it.
+/// The URL's secrets are resolved for this attempt only and never stored
+/// or logged; an unresolvable secret fails the attempt like a refusal.
 async fn attempt(
     post: Arc<dyn Post>,
     clock: SharedClock,
@@ -167,7 +177,10 @@ async fn attempt(
     outcome(n, result, clock.now(), backoff)
 }
 
-/// The notification after an attempt that got `result` at `now`. Pure.
+/// The notification after an attempt that got `result` at `now`: sent,
+/// failed for good (an answer that will not change, or [`MAX_ATTEMPTS`]
+/// used), or pending with its next attempt after the backoff or the
+/// receiver's `Retry-After`. Pure.
 pub fn outcome(
     mut n: Notification,
     result: Result<Delivered, AlertError>,

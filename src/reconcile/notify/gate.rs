@@ -58,7 +58,10 @@ impl Gate {
             .min()
     }
 
-    /// Learns from an attempt that ended.
+    /// Learns from an attempt that ended: one fewer in flight on its
+    /// channel; a retry marks its receiver down until that retry's time, a
+    /// success (or a refusal for good: the receiver answers) opens it again
+    /// for all its notifications.
     pub fn ended(&mut self, n: &Notification, now: DateTime<Utc>) {
         if let Some(c) = self.busy.get_mut(&n.channel) {
             *c = c.saturating_sub(1);
@@ -91,7 +94,8 @@ impl Gate {
             .collect()
     }
 
-    /// Whether `channel` has all the attempts in flight it may.
+    /// Whether `channel` has all the attempts in flight it may
+    /// ([`PER_CHANNEL`]).
     fn full(&self, channel: &str) -> bool {
         self.busy.get(channel).copied().unwrap_or(0) >= PER_CHANNEL
     }

@@ -2,6 +2,12 @@
 //! [`Letter`]s offered to the notification rules of the commit in force (a
 //! job's own `notify:` replaces the repository's). The store throttles and
 //! queues them in the transaction that records their cause.
+//!
+//! Writing the letter with its cause is what keeps alerts across restarts:
+//! a run's failure and its alert are one write, so either both are stored
+//! or neither, and the delivery worker finds it after a crash. The rules
+//! are read from the commit in force when the letter is made, so an alert
+//! goes where the repository said at the time it happened.
 
 use crate::model::throttle::DEFAULT_REPEAT;
 use crate::model::{
@@ -161,7 +167,8 @@ impl Letters {
         offer(&desired.notify, &key, alert)
     }
 
-    /// "0123456 Subject line" for the applied commit, else the short id.
+    /// "0123456 Subject line" for the applied commit, else the short id
+    /// (another commit's subject is not known without reading git).
     fn commit(&self, commit: Option<&str>) -> Option<String> {
         let commit = commit.filter(|c| !c.is_empty())?;
         let short: String = commit.chars().take(7).collect();
@@ -194,7 +201,8 @@ fn offer(rules: &[NotifyRule], subject_key: &str, alert: Alert) -> Vec<Letter> {
         .collect()
 }
 
-/// The name of this machine, for the `host` fact of job alerts.
+/// The name of this machine, for the `host` fact of job alerts (`localhost`
+/// when the system does not say).
 pub fn hostname() -> String {
     std::fs::read_to_string("/proc/sys/kernel/hostname")
         .map(|h| h.trim().to_owned())

@@ -16,7 +16,8 @@ pub trait Post: Send + Sync + 'static {
     fn post(&self, url: String, alert: Alert) -> Posting;
 }
 
-/// The real post: one shared HTTP client (rustls).
+/// The real post: one shared HTTP client (rustls), with the request shapes
+/// of `alert::request` and the per-attempt time limit of `alert::send`.
 #[derive(Clone)]
 pub struct Http {
     client: reqwest::Client,

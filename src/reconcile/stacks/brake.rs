@@ -1,6 +1,12 @@
 //! The self-heal brake: a stack healed too often in a short time is left
 //! alone (and shown degraded) until the next commit or reconcile interval,
 //! so a crash-looping service never becomes a restart storm.
+//!
+//! Heals are counted per stack in a sliding window of [`HEAL_WINDOW`]:
+//! heals older than it are forgotten, so a stack that drifts now and then
+//! is healed every time, and only a stack that drifts more than
+//! [`HEAL_LIMIT`] times within the window trips the brake. A tripped stack
+//! is told degraded once, with the drift that tripped it.
 
 use std::collections::{BTreeMap, VecDeque};
 use std::time::{Duration, Instant};

@@ -3,7 +3,7 @@
 //! the [`Hosts`] calls carried out over the Docker API.
 
 use super::StacksError;
-use super::hosts::{Act, Hosts, Look, Owned, Work};
+use super::hosts::{Act, Hosts, Look, Owned, Work, failed};
 use crate::docker::apply::{Step, apply_stack};
 use crate::docker::{Engine, observe::observe};
 use crate::model::{Host, Observed, Unobserved};
@@ -52,7 +52,8 @@ impl Engines {
         Ok(e)
     }
 
-    /// The connection of a host observed on this pass.
+    /// The connection of a host observed on this pass (`NotObserved` when
+    /// it failed or was never looked at).
     fn connected(&self, host: &str) -> Result<&Engine, StacksError> {
         self.cache
             .get(host)
@@ -66,24 +67,17 @@ impl Engines {
     }
 }
 
-/// The engine's error as the controller's.
+/// The engine's error as the controller's (its text, as the stack job's
+/// log and the audit log show it).
 fn engine_error(e: crate::docker::DockerError) -> StacksError {
     StacksError::Engine(e.to_string())
 }
 
-/// Each change of `changes` failed with `error`.
-pub(super) fn failed(changes: Vec<Change>, error: &str) -> Vec<Step> {
-    changes
-        .into_iter()
-        .map(|change| Step {
-            change,
-            error: Some(error.to_owned()),
-            output: Vec::new(),
-        })
-        .collect()
-}
-
 impl Hosts for Engines {
+    /// Connects where needed, then observes every host on a task of its
+    /// own under [`OBSERVE_TIMEOUT`], so one slow engine delays no other.
+    /// A host that fails is dropped from the cache: the next pass connects
+    /// afresh (its address or TLS material may have changed meanwhile).
     async fn observe(&mut self, looks: Vec<Look>) -> Vec<(String, Observed)> {
         let mut set = tokio::task::JoinSet::new();
         let mut out = Vec::new();
@@ -113,6 +107,9 @@ impl Hosts for Engines {
         out
     }
 
+    /// `docker::apply::apply_stack` on the host's engine; without a
+    /// connection (the host failed since it was observed) every change
+    /// fails, saying so.
     fn apply(&self, host: &str, work: Work) -> Owned<Vec<Step>> {
         let engine = self.connected(host).cloned();
         Box::pin(async move {
@@ -126,6 +123,8 @@ impl Hosts for Engines {
         })
     }
 
+    /// The stack's tracked files into its bind volumes through the API
+    /// (see `stacks::remote`).
     fn place_remote(
         &self,
         host: &str,
@@ -142,12 +141,17 @@ impl Hosts for Engines {
         })
     }
 
+    /// The events stream of the host's engine, on a task of its own that
+    /// reopens it with backoff when it ends.
     fn follow(&mut self, host: &str, queue: Arc<Queue>) {
         if let Ok(engine) = self.connected(host) {
             super::events::follow(engine.clone(), queue);
         }
     }
 
+    /// Observes the stack's containers and images afresh (a stack job
+    /// runs between passes, so the last pass's view may be old), then runs
+    /// the action on them.
     async fn act(&mut self, host: &str, spec: &Host, act: Act) -> Result<Vec<String>, StacksError> {
         let engine = self.get(host, spec).await?;
         let images = act.images.iter().cloned().collect();
@@ -158,6 +162,7 @@ impl Hosts for Engines {
             .map_err(engine_error)
     }
 
+    /// The project's managed volumes, removed through the host's engine.
     async fn remove_volumes(&self, host: &str, project: &str) -> Result<Vec<String>, StacksError> {
         let engine = self.connected(host)?;
         crate::docker::ops::remove_project_volumes(engine, project)
@@ -165,6 +170,7 @@ impl Hosts for Engines {
             .map_err(engine_error)
     }
 
+    /// One container inspect.
     async fn mounts(
         &self,
         host: &str,
@@ -176,6 +182,7 @@ impl Hosts for Engines {
             .map_err(engine_error)
     }
 
+    /// `docker stop` with the container's own grace period.
     async fn stop(&self, host: &str, id: &str) -> Result<(), StacksError> {
         let engine = self.connected(host)?;
         crate::docker::ops::stop(engine, id)

@@ -1,5 +1,7 @@
 //! Why a stack job or a stack's working directory failed: the stacks
-//! controller's one error type.
+//! controller's one error type. Each variant's text is what the job's log,
+//! the audit log and the status page show, so it names the stack, host or
+//! file concerned.
 
 /// Why a stack job or a working directory failed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -5,8 +5,7 @@
 //! timing without an engine.
 
 use super::StacksError;
-use super::engines::failed;
-use super::hosts::{Act, Hosts, Look, Owned, Work};
+use super::hosts::{Act, Hosts, Look, Owned, Work, failed};
 use crate::docker::apply::Step;
 use crate::model::{Action, HostState, NetworkSeen, Observed, RunState, StackAction, Unobserved};
 use crate::plan::{Change, Target};

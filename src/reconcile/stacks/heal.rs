@@ -9,7 +9,8 @@ use crate::model::{Plan, StackPlan};
 use std::collections::BTreeSet;
 use std::time::Instant;
 
-/// One stack's drift, decided.
+/// One stack's drift, decided. A stack with drift gets at most one
+/// decision per pass; a stack without drift gets none.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Decision {
     /// Heal it: its drift changes are applied.
@@ -57,12 +58,14 @@ pub fn decide(
     out
 }
 
-/// Whether the stack's plan holds drift.
+/// Whether the stack's plan holds drift (a change caused outside tend,
+/// not by a commit).
 fn drifting(sp: &StackPlan) -> bool {
     sp.changes.iter().any(|c| c.drift)
 }
 
-/// The stacks `decisions` lets heal.
+/// The stacks `decisions` lets heal: their drift changes are applied on
+/// this pass; every other stack's drift changes are left out.
 pub fn healed(decisions: &[Decision]) -> BTreeSet<String> {
     decisions
         .iter()

@@ -108,3 +108,15 @@ pub trait Hosts: Send + Sync + 'static {
     /// Stops container `id` on `host`.
     fn stop(&self, host: &str, id: &str) -> impl Future<Output = Result<(), StacksError>> + Send;
 }
+
+/// Each change of `changes` failed with `error`.
+pub fn failed(changes: Vec<Change>, error: &str) -> Vec<Step> {
+    changes
+        .into_iter()
+        .map(|change| Step {
+            change,
+            error: Some(error.to_owned()),
+            output: Vec::new(),
+        })
+        .collect()
+}

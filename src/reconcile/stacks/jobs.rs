@@ -10,7 +10,9 @@ use crate::reconcile::queue::Reason;
 use std::collections::BTreeSet;
 
 impl<H: Hosts> Stacks<H> {
-    /// Runs a stack job's action, updates holds, and reconciles.
+    /// Runs a stack job's action, updates holds, and reconciles. The answer
+    /// goes back to the job's run even when the job's task is gone (the
+    /// send is allowed to fail: nobody waits any more).
     pub(super) async fn action(&mut self, req: StackRequest) {
         tracing::debug!(job = %req.job, stack = %req.stack, action = ?req.action, "stack job");
         let answer = self.act(&req).await;
@@ -75,6 +77,8 @@ impl<H: Hosts> Stacks<H> {
 
     /// Records what the job's action means for `services`: stop and pause
     /// hold them (the planner leaves them so), the others release them.
+    /// A hold names the job that set it, and it is stored, so it lasts
+    /// across restarts until a job releases it.
     fn update_holds(&mut self, req: &StackRequest, services: &[String]) {
         let holds = self.holds.entry(req.stack.clone()).or_default();
         for s in services {

@@ -1,6 +1,10 @@
 //! What the stacks controller remembers across passes and restarts: which
 //! services it deployed (a missing container of one is drift, not a new
 //! service) and which hosts held managed containers, kept in the store.
+//!
+//! Both are written only when they change, so an in-sync pass writes
+//! nothing. A host that cannot be observed keeps its place among the hosts
+//! seen: its leftovers are pruned once it answers again, not forgotten.
 
 use super::Stacks;
 use super::hosts::Hosts;

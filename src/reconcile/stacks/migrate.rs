@@ -75,7 +75,8 @@ impl<H: Hosts> Stacks<H> {
 }
 
 /// Where the service's mount at `dest` now comes from (a working
-/// directory path), with that directory's manifest.
+/// directory path), with that directory's manifest; `None` when the mount
+/// is not a relative bind of the commit (then the copy is left alone).
 fn new_source(
     obs: &Observation,
     stack: &str,

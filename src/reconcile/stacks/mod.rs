@@ -3,6 +3,25 @@
 //! window boundary, stack job) observes, plans and applies; drift is healed
 //! only when `self_heal` is on and the brake allows. Stack jobs come in as
 //! requests and run between passes, so two changes to one stack never race.
+//!
+//! A pass, in order:
+//!
+//! 1. Render the commit's stacks and observe every host concerned
+//!    ([`hosts::Hosts`]); a full pass (new commit, interval) first carries
+//!    old bind copies into working directories (`migrate`).
+//! 2. Tell hosts that went away or came back, and set the retry: while a
+//!    host is unreachable, [`HOST_RETRY`] asks for passes at growing
+//!    waits, reset when every host answers.
+//! 3. Plan; decide each drifting stack (`heal`): heal, tell, or hold by
+//!    the brake; apply what is let through (`pass::apply`).
+//! 4. Record each apply and last plan (`report`), tell removed stacks
+//!    where their data stays (`removed`), observe again after changes.
+//! 5. Remember deployed services and hosts (`memory`), compute the next
+//!    sleep-window boundary, publish the view and tell health changes.
+//!
+//! Everything a pass decides comes from the commit, what it observes and
+//! what the store keeps (holds, deployed services, last plans), so a
+//! restarted daemon decides as the one before it did.
 
 pub mod brake;
 pub mod engines;
@@ -220,7 +239,11 @@ impl<H: Hosts> Stacks<H> {
         self.view.subscribe()
     }
 
-    /// Runs until `shutdown`; a pass in progress finishes first.
+    /// Runs until `shutdown`; a pass in progress finishes first. Waits on
+    /// the queue, stack job requests, a new commit in force, the reconcile
+    /// interval, the next sleep-window boundary and, while a host is
+    /// unreachable, its retry — each only puts a reason on the queue or
+    /// runs a stack job; the passes come from the queue.
     pub async fn run(
         mut self,
         mut requests: mpsc::Receiver<StackRequest>,
@@ -351,7 +374,8 @@ impl<H: Hosts> Stacks<H> {
         self.announce(&old);
     }
 
-    /// A notice per stack whose sync or last plan differs from `old`.
+    /// A notice per stack whose sync or last plan differs from `old` (what
+    /// the status page's live updates follow).
     fn announce(&self, old: &[StackStatus]) {
         for s in self.view.borrow().iter() {
             let before = old.iter().find(|o| o.name == s.name);
@@ -367,7 +391,9 @@ impl<H: Hosts> Stacks<H> {
         }
     }
 
-    /// Renders the commit's stacks and observes every host concerned.
+    /// Renders the commit's stacks and observes every host concerned: the
+    /// stacks' hosts, the hosts declared by name, and the hosts that held
+    /// managed containers before.
     async fn observe(&mut self, app: &Applied) -> Observation {
         pass::observe_all(
             &app.desired,
@@ -380,7 +406,8 @@ impl<H: Hosts> Stacks<H> {
         .await
     }
 
-    /// The plan from `obs` with the controller's holds and deployed set.
+    /// The plan from `obs` with the controller's holds and deployed set, at
+    /// the controller's clock's now (sleep windows are decided by it).
     fn plan(&self, obs: &Observation, app: &Applied) -> Plan {
         let cx = Context {
             commit: &app.commit,

@@ -2,9 +2,14 @@
 //! with its own time limit, so an unreachable engine only makes its own
 //! stacks `unknown`), plan, and apply what the caller lets through. Shared
 //! by `tend plan`, `tend apply` and the daemon.
+//!
+//! Observing and applying go through [`Hosts`], so the same code runs
+//! against the real engines and, in the controller's tests, against fake
+//! hosts. A host that cannot be observed makes its stacks `unknown` and is
+//! left alone: nothing is applied on a host whose state is not known, so a
+//! network outage can never look like "every container is gone".
 
-use super::engines::failed;
-use super::hosts::{Hosts, Look, Owned, Work};
+use super::hosts::{Hosts, Look, Owned, Work, failed};
 use crate::docker::apply::Step;
 use crate::model::{Desired, Unobserved};
 use crate::plan::{Change, Plan, StackPlan, Target};
@@ -157,13 +162,16 @@ pub async fn apply<H: Hosts>(
     out
 }
 
-/// The working directory's changes, and the plan without them.
+/// The working directory's changes, and the plan without them (files go
+/// first: a container must never start on a half-placed folder).
 fn split_files(sp: StackPlan) -> (Vec<Change>, StackPlan) {
     let (files, changes) = sp.changes.iter().cloned().partition(|c| c.action.is_file());
     (files, StackPlan { changes, ..sp })
 }
 
-/// Carries out file changes in the stack's working directory.
+/// Carries out file changes in the stack's working directory, on the
+/// blocking pool. Only tracked files are placed or removed: what a
+/// container wrote beside them is never touched (see `workdir::sync`).
 async fn place_files(work: Option<super::work::StackWork>, files: Vec<Change>) -> Vec<Step> {
     use crate::model::{FileChange, FileKind};
     if files.is_empty() {

@@ -14,7 +14,9 @@ use crate::workdir::remote::{folders, volume_key};
 use crate::workdir::{Placed, under};
 use std::collections::BTreeMap;
 
-/// Carries out `files` (place-file changes) for `target` on `engine`.
+/// Carries out `files` (place-file changes) for `target` on `engine`: all
+/// of them or none — one error fails every file step, and the manifest is
+/// only written when every volume took its archive.
 pub async fn place_files(
     engine: &Engine,
     target: &Target,
@@ -36,7 +38,9 @@ pub async fn place_files(
 }
 
 /// Sends the changed tracked files, one archive per bind folder, into
-/// their volumes, then records them in the manifest.
+/// their volumes, then records them in the manifest. A file under several
+/// bind folders goes into each; the helper container that carries them
+/// uses the stack's first image, which the host has or pulls.
 async fn send(
     engine: &Engine,
     target: &Target,

@@ -10,7 +10,8 @@ use crate::model::{AuditKind, Desired};
 use serde_json::json;
 
 impl<H: Hosts> Stacks<H> {
-    /// Remembers each desired stack's `remove_data` (kept after it leaves git).
+    /// Remembers each desired stack's `remove_data` (kept after it leaves git,
+    /// since the commit that removes a stack no longer says what it wanted).
     pub(super) async fn remember_remove_data(&mut self, desired: &Desired) {
         let mut next = self.remove_data.clone();
         for s in &desired.stacks {

@@ -1,6 +1,13 @@
 //! What the controller tells the audit log: each stack's apply (with its
 //! steps) and last plan, hosts going away and coming back, stacks turning
 //! degraded and back in sync.
+//!
+//! Every message says why: the change and its reason ("new commit 1a2b3c4:
+//! image nginx:1 → nginx:2", "drift: container stopped outside tend"), so
+//! the audit log answers "what changed and why" without reading code. Each
+//! state change is told once — a host going away, a stack turning degraded
+//! — and its end once, so an alert rule hears of a problem and of its fix
+//! and nothing in between.
 
 use super::hosts::Hosts;
 use super::pass::{self, Observation};
@@ -12,7 +19,10 @@ use crate::reconcile::audit::record;
 use serde_json::json;
 
 impl<H: Hosts> Stacks<H> {
-    /// Records each stack's apply as an event and as its last plan.
+    /// Records each stack's apply as an event and as its last plan: a
+    /// `stack-applied` event when every step worked, an `apply-failed` one
+    /// (with the steps' errors) when one did not, and the stack is shown
+    /// degraded with why.
     pub(super) async fn record_results(&mut self, results: &[pass::Outcome], commit: &str) {
         for r in results {
             let errors: Vec<String> = r.steps.iter().filter_map(|s| s.error.clone()).collect();
@@ -144,7 +154,8 @@ impl<H: Hosts> Stacks<H> {
     }
 
     /// Records an event about `stack` (or a host, without one) with the
-    /// alerts it causes.
+    /// alerts it causes, in one store write; a failure to store it is
+    /// logged and the pass goes on.
     pub(super) async fn event(
         &self,
         kind: AuditKind,

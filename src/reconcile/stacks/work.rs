@@ -51,7 +51,9 @@ impl Works {
         WorkDir::under(&self.root, host, name)
     }
 
-    /// Reads the tracked files of each stack of `commit` (once per commit).
+    /// Reads the tracked files of each stack of `commit` (once per commit:
+    /// passes on the same commit reuse the scan, as the snapshot of a
+    /// commit never changes).
     fn scan(&mut self, commit: &str, root: &Path, stacks: &[Stack]) {
         if self.commit != commit {
             self.commit = commit.to_owned();
@@ -186,7 +188,8 @@ impl Layout {
 }
 
 /// The context digest of each built service of `t` (an unreadable context
-/// is the stack's error).
+/// is the stack's error). The digest goes into the service's hash, so a
+/// changed context rebuilds and recreates that service only.
 fn build_contexts(t: &mut crate::plan::Target, root: &Path) {
     for (name, s) in &mut t.services {
         let Some(b) = s.spec.build.clone() else {
