@@ -9,7 +9,7 @@ use std::path::Path;
 use std::time::Instant;
 use tend::model::{Service, Stack, StackState};
 use tend::plan::render::render_all;
-use tend::plan::{Context, HostState, NetworkSeen, plan};
+use tend::plan::{Context, Heal, HostState, NetworkSeen, plan};
 
 fn main() {
     let stacks: Vec<Stack> = (0..500)
@@ -78,6 +78,7 @@ fn main() {
         now: Utc::now(),
         holds: &holds,
         deployed: &deployed,
+        heal: Heal::All,
     };
     for (label, host, changes) in [("in sync", host, 0), ("every container stale", stale, 2000)] {
         let hosts = BTreeMap::from([("local".to_owned(), Ok(host))]);

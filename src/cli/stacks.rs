@@ -9,7 +9,8 @@ use std::collections::BTreeSet;
 use std::path::Path;
 use std::process::ExitCode;
 use tend::config::{self, LoadError};
-use tend::plan::{self, Context, Holds, Plan, Sync};
+use tend::model::Settings;
+use tend::plan::{Plan, Sync};
 use tend::reconcile::stacks::engines::Engines;
 use tend::reconcile::stacks::pass::{self, Observation};
 use tend::reconcile::stacks::work::Layout;
@@ -54,22 +55,16 @@ async fn prepare(
     )
     .await;
     let observed = t.elapsed();
-    let plan = plan_of(&obs, dir, desired.settings.prune, at);
+    let plan = plan_of(&obs, dir, &desired.settings, at);
     tracing::debug!(?observed, planned = ?(t.elapsed() - observed), "observed and planned");
     Ok(Ok((obs, plan, t.elapsed())))
 }
 
-fn plan_of(obs: &Observation, dir: &Path, prune: bool, at: DateTime<Utc>) -> Plan {
-    let commit = commit_of(dir);
-    let (holds, deployed) = (Holds::new(), BTreeSet::new());
-    let cx = Context {
-        commit: &commit,
-        prune,
-        now: at,
-        holds: &holds,
-        deployed: &deployed,
-    };
-    plan::plan(&obs.targets, &obs.hosts, &cx)
+/// The plan of `obs` as a daemon's pass would make it, but for what only
+/// the daemon knows (its stack jobs' holds, the services it deployed, the
+/// brake): none of those here, and all drift healed, as `tend apply` does.
+fn plan_of(obs: &Observation, dir: &Path, settings: &Settings, at: DateTime<Utc>) -> Plan {
+    pass::plan(obs, &commit_of(dir), settings, at, &pass::Known::nothing())
 }
 
 /// The HEAD commit when `dir` is in a git repository, else `working-tree`.
@@ -126,7 +121,7 @@ pub fn apply(dir: &Path, format: Format, at: DateTime<Utc>) -> Result<ExitCode> 
             print!("{plan}");
         }
         let started = std::time::Instant::now();
-        let applied = pass::apply(&engines, &plan, &obs, &commit_of(dir), &|_, _| true).await;
+        let applied = pass::apply(&engines, &plan, &obs, &commit_of(dir)).await;
         if human {
             print_steps(&applied);
         }
@@ -188,7 +183,7 @@ async fn replan(dir: &Path, at: DateTime<Utc>, engines: &mut Engines) -> Plan {
     let (commit, mut layout) = (commit_of(dir), Layout::Folder);
     let extra = BTreeSet::new();
     let obs = pass::observe_all(&d, dir, &commit, engines, &extra, &mut layout).await;
-    plan_of(&obs, dir, d.settings.prune, at)
+    plan_of(&obs, dir, &d.settings, at)
 }
 
 /// The human summary: each stack not in sync and why, then the figures.

@@ -21,8 +21,12 @@ pub struct StackPlan {
     pub host: String,
     /// What the stack should be now: `running`, `stopped`, `sleeping`, `absent`.
     pub desired_state: String,
-    /// Changes in apply order.
+    /// Changes in apply order: exactly what a pass carries out.
     pub changes: Vec<Change>,
+    /// Drift left alone on this pass (self-heal is off, or the brake holds
+    /// the stack): shown, told, not applied.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub held: Vec<Change>,
     /// Why the stack cannot be planned (host unreachable, env file missing).
     pub error: Option<String>,
     /// Services with containers that exited with an error or are unhealthy.
@@ -179,7 +183,7 @@ impl StackPlan {
     pub fn sync(&self) -> Sync {
         if self.error.is_some() {
             Sync::Unknown
-        } else if !self.changes.is_empty() {
+        } else if !self.changes.is_empty() || !self.held.is_empty() {
             Sync::OutOfSync
         } else if !self.failing.is_empty() {
             Sync::Degraded

@@ -52,6 +52,14 @@ pub fn plan(
         }
     }
     stacks.sort_by(|a, b| (&a.stack, &a.host).cmp(&(&b.stack, &b.host)));
+    if let super::Heal::Only(healed) = cx.heal {
+        for sp in stacks.iter_mut().filter(|sp| !healed.contains(&sp.stack)) {
+            let (held, changes) = std::mem::take(&mut sp.changes)
+                .into_iter()
+                .partition(|c| c.drift);
+            (sp.held, sp.changes) = (held, changes);
+        }
+    }
     Plan { stacks }
 }
 
@@ -64,6 +72,7 @@ fn unplanned(t: &Target, error: String) -> StackPlan {
         error: Some(error),
         failing: Vec::new(),
         leftover: false,
+        held: Vec::new(),
     }
 }
 
@@ -92,6 +101,7 @@ fn plan_stack(t: &Target, mine: &[&ContainerSeen], host: &HostState, cx: &Contex
         error: t.error.clone(),
         failing: Vec::new(),
         leftover: false,
+        held: Vec::new(),
     };
     if t.error.is_some() {
         return out;
@@ -369,5 +379,6 @@ fn leftover(project: &str, host_name: &str, host: &HostState, prune: bool) -> St
         error: None,
         failing: Vec::new(),
         leftover: true,
+        held: Vec::new(),
     }
 }

@@ -36,6 +36,19 @@ pub struct Context<'a> {
     /// `(stack, service)` pairs tend deployed before: a missing container
     /// of one of these is drift, not a new service.
     pub deployed: &'a BTreeSet<(String, String)>,
+    /// Whose drift this plan heals; the drift of the other stacks is
+    /// `held`, not among their changes.
+    pub heal: Heal<'a>,
+}
+
+/// Whose drift a plan heals.
+#[derive(Debug, Clone, Copy)]
+pub enum Heal<'a> {
+    /// Every stack's (`tend apply`, and the daemon's look before it
+    /// decides).
+    All,
+    /// Only these stacks' (the daemon: self-heal on and the brake allowing).
+    Only(&'a BTreeSet<String>),
 }
 
 /// Services a job stopped or paused: stack → service → hold.

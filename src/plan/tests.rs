@@ -75,6 +75,7 @@ fn run(targets: &[Target], host: HostState, now: DateTime<Utc>, holds: &Holds) -
         now,
         holds,
         deployed: &deployed,
+        heal: Heal::All,
     };
     plan(
         targets,
@@ -240,10 +241,56 @@ fn unknown_host_is_an_error_not_a_plan() {
         now: now(),
         holds: &cx_holds,
         deployed: &deployed,
+        heal: Heal::All,
     };
     let refused = crate::model::Unobserved::Engine("connection refused".into());
     let hosts = BTreeMap::from([("local".to_owned(), Err(refused))]);
     let p = plan(&[t], &hosts, &cx);
     assert_eq!(p.stacks[0].sync(), Sync::Unknown);
     assert!(p.is_empty());
+}
+
+#[test]
+fn drift_of_stacks_not_healed_is_held_apart_and_commit_changes_stay() {
+    let t = target(&stack("web", &[("app", "x:1"), ("db", "y:1")]));
+    let mut changed = t.clone();
+    changed.services.get_mut("db").unwrap().hash = "new".into();
+    let mut h = in_sync(&t);
+    h.containers.retain(|c| c.service != "app");
+    let deployed = BTreeSet::from([("web".to_owned(), "app".to_owned())]);
+    let hosts = BTreeMap::from([("local".to_owned(), Ok(h))]);
+    let (holds, healed) = (Holds::new(), BTreeSet::new());
+    let cx = |heal| Context {
+        commit: "abcdef0123",
+        prune: true,
+        now: now(),
+        holds: &holds,
+        deployed: &deployed,
+        heal,
+    };
+    let all = plan(std::slice::from_ref(&changed), &hosts, &cx(Heal::All));
+    let kinds = |cs: &[Change]| cs.iter().map(|c| (c.action, c.drift)).collect::<Vec<_>>();
+    assert!(kinds(&all.stacks[0].changes).contains(&(Action::Create, true)));
+    assert!(all.stacks[0].held.is_empty());
+    let some = plan(
+        std::slice::from_ref(&changed),
+        &hosts,
+        &cx(Heal::Only(&healed)),
+    );
+    let sp = &some.stacks[0];
+    assert_eq!(
+        kinds(&sp.held),
+        [(Action::Create, true)],
+        "the drift is held"
+    );
+    assert!(sp.changes.iter().all(|c| !c.drift), "{:?}", sp.changes);
+    assert!(!sp.changes.is_empty(), "the commit's change stays");
+    assert_eq!(sp.sync(), Sync::OutOfSync);
+    let only_drift = plan(std::slice::from_ref(&t), &hosts, &cx(Heal::Only(&healed)));
+    assert!(only_drift.stacks[0].changes.is_empty());
+    assert_eq!(
+        only_drift.stacks[0].sync(),
+        Sync::OutOfSync,
+        "held drift is not in sync"
+    );
 }

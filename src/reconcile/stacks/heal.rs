@@ -94,6 +94,7 @@ mod tests {
                 error: None,
                 failing: Vec::new(),
                 leftover: false,
+                held: Vec::new(),
             })
             .collect();
         Plan { stacks }

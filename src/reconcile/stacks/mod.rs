@@ -24,6 +24,7 @@
 //! restarted daemon decides as the one before it did.
 
 pub mod brake;
+mod cycle;
 pub mod engines;
 mod error;
 mod events;
@@ -51,11 +52,10 @@ use brake::Brake;
 use engines::Engines;
 pub use error::StacksError;
 use hosts::Hosts;
-use pass::Observation;
 
 use crate::model::{Applied, StackAction};
-use crate::plan::view::{self, LastPlan, StackStatus};
-use crate::plan::{self, Context, Holds, Plan};
+use crate::plan::Holds;
+use crate::plan::view::{LastPlan, StackStatus};
 use crate::store::Store;
 use chrono::Utc;
 use std::collections::{BTreeMap, BTreeSet};
@@ -300,122 +300,5 @@ impl<H: Hosts> Stacks<H> {
                 a.desired.settings.reconcile_interval
             })
             .max(Duration::from_secs(1))
-    }
-
-    /// One pass: observe, plan, heal what the brake allows, apply, record,
-    /// observe again after changes, publish the view and tell health.
-    async fn pass(&mut self, reasons: &BTreeSet<Reason>) {
-        let Some(app) = self.applied.borrow().clone() else {
-            return;
-        };
-        if app.desired.stacks.is_empty() && self.hosts_seen.is_empty() {
-            self.view.send_replace(Vec::new());
-            return;
-        }
-        // A new commit or the interval: a full pass (also the upgrade check).
-        let full = self.commit.as_deref() != Some(app.commit.as_str())
-            || reasons.contains(&Reason::Interval);
-        if full {
-            self.brake.reset();
-            self.failed.clear();
-            self.commit = Some(app.commit.clone());
-        }
-        self.remember_remove_data(&app.desired).await;
-        let obs = self.observe(&app).await;
-        let obs = if full && self.migrate_binds(&obs).await {
-            self.observe(&app).await
-        } else {
-            obs
-        };
-        self.hosts_changed(&obs, &app.commit).await;
-        self.retry = if obs.hosts.values().any(Result::is_err) {
-            self.unreachable_passes += 1;
-            Some(HOST_RETRY.delay(self.unreachable_passes - 1))
-        } else {
-            self.unreachable_passes = 0;
-            None
-        };
-        self.follow_events(&obs);
-        let plan = self.plan(&obs, &app);
-        let decisions = heal::decide(
-            &plan,
-            app.desired.settings.self_heal,
-            &mut self.brake,
-            &mut self.drift_told,
-            tokio::time::Instant::now().into_std(),
-        );
-        self.tell_drift(&decisions, &plan, &app.commit).await;
-        let allowed = heal::healed(&decisions);
-        let keep = |sp: &plan::StackPlan, c: &plan::Change| !c.drift || allowed.contains(&sp.stack);
-        let results = pass::apply(&self.hosts, &plan, &obs, &app.commit, &keep).await;
-        self.record_results(&results, &app.commit).await;
-        self.removed(&results, &app.desired, &app.commit).await;
-        let (obs, plan) = if results.is_empty() {
-            (obs, plan)
-        } else {
-            let obs = self.observe(&app).await;
-            let plan = self.plan(&obs, &app);
-            (obs, plan)
-        };
-        self.remember(&obs).await;
-        let mut overrides = self.brake.held().clone();
-        overrides.extend(self.failed.clone());
-        self.next_wake = plan::next_wake(&obs.targets, self.clock.now());
-        let v = view::view(
-            &plan,
-            &obs.targets,
-            &obs.hosts,
-            &overrides,
-            &self.last,
-            &app.commit,
-        );
-        self.tell_health(&v, &app.commit).await;
-        let old = self.view.send_replace(v);
-        self.announce(&old);
-    }
-
-    /// A notice per stack whose sync or last plan differs from `old` (what
-    /// the status page's live updates follow).
-    fn announce(&self, old: &[StackStatus]) {
-        for s in self.view.borrow().iter() {
-            let before = old.iter().find(|o| o.name == s.name);
-            let same = before.is_some_and(|o| o.sync == s.sync && o.last_plan == s.last_plan);
-            if !same {
-                self.observers
-                    .hub
-                    .publish(crate::live::Notice::StackChanged {
-                        stack: s.name.clone(),
-                        sync: crate::model::word(&s.sync),
-                    });
-            }
-        }
-    }
-
-    /// Renders the commit's stacks and observes every host concerned: the
-    /// stacks' hosts, the hosts declared by name, and the hosts that held
-    /// managed containers before.
-    async fn observe(&mut self, app: &Applied) -> Observation {
-        pass::observe_all(
-            &app.desired,
-            &app.dir,
-            &app.commit,
-            &mut self.hosts,
-            &self.hosts_seen,
-            &mut self.layout,
-        )
-        .await
-    }
-
-    /// The plan from `obs` with the controller's holds and deployed set, at
-    /// the controller's clock's now (sleep windows are decided by it).
-    fn plan(&self, obs: &Observation, app: &Applied) -> Plan {
-        let cx = Context {
-            commit: &app.commit,
-            prune: app.desired.settings.prune,
-            now: self.clock.now(),
-            holds: &self.holds,
-            deployed: &self.deployed,
-        };
-        plan::plan(&obs.targets, &obs.hosts, &cx)
     }
 }

@@ -11,8 +11,10 @@
 
 use super::hosts::{Hosts, Look, Owned, Work, failed};
 use crate::docker::apply::Step;
+use crate::model::Settings;
 use crate::model::{Desired, Unobserved};
-use crate::plan::{Change, Plan, StackPlan, Target};
+use crate::plan::{Change, Context, Heal, Holds, Plan, StackPlan, Target};
+use chrono::{DateTime, Utc};
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::Path;
@@ -72,6 +74,59 @@ pub async fn observe_all<H: Hosts>(
     }
 }
 
+/// What a pass knows beyond the commit and the observation: the holds of
+/// stack jobs, the services deployed before, and whose drift to heal. The
+/// daemon keeps the first two in its store and decides the third by
+/// self-heal and the brake; `tend plan`/`tend apply`, which run without
+/// the daemon's store, know [`Known::nothing`] and heal all drift.
+pub struct Known<'a> {
+    /// Services held stopped or paused by stack jobs.
+    pub holds: &'a Holds,
+    /// `(stack, service)` pairs deployed before.
+    pub deployed: &'a BTreeSet<(String, String)>,
+    /// Whose drift the plan heals.
+    pub heal: Heal<'a>,
+}
+
+/// No holds (what the CLI knows of the daemon's stack jobs).
+static NO_HOLDS: Holds = Holds::new();
+/// No services deployed before.
+static NOT_DEPLOYED: BTreeSet<(String, String)> = BTreeSet::new();
+
+impl Known<'static> {
+    /// What the CLI knows: no holds, no deployed services; all drift healed.
+    pub fn nothing() -> Known<'static> {
+        Known {
+            holds: &NO_HOLDS,
+            deployed: &NOT_DEPLOYED,
+            heal: Heal::All,
+        }
+    }
+}
+
+/// The plan of one pass: `obs` against the commit `commit` with its
+/// `settings` (`prune`), at `now` (sleep windows), with what is `known`.
+/// The daemon's passes and `tend plan`/`tend apply` plan through this one
+/// function, so what the CLI shows is what a pass with the same knowledge
+/// executes.
+pub fn plan(
+    obs: &Observation,
+    commit: &str,
+    settings: &Settings,
+    now: DateTime<Utc>,
+    known: &Known,
+) -> Plan {
+    let cx = Context {
+        commit,
+        prune: settings.prune,
+        now,
+        holds: known.holds,
+        deployed: known.deployed,
+        heal: known.heal,
+    };
+    crate::plan::plan(&obs.targets, &obs.hosts, &cx)
+}
+
 /// The result of applying one stack's plan.
 #[derive(Debug, Clone, Serialize)]
 pub struct Outcome {
@@ -90,7 +145,7 @@ impl Outcome {
     }
 }
 
-/// Applies the changes of `plan` that `keep` lets through, stacks in
+/// Applies the changes of `plan` (its held drift stays held), stacks in
 /// parallel: the working directory first, then (when it is in line) the
 /// engine's changes.
 pub async fn apply<H: Hosts>(
@@ -98,15 +153,10 @@ pub async fn apply<H: Hosts>(
     plan: &Plan,
     obs: &Observation,
     commit: &str,
-    keep: &(dyn Fn(&StackPlan, &Change) -> bool + Sync),
 ) -> Vec<Outcome> {
     let mut set = tokio::task::JoinSet::new();
     for sp in &plan.stacks {
-        let changes = sp.changes.iter().filter(|c| keep(sp, c)).cloned().collect();
-        let sp = StackPlan {
-            changes,
-            ..sp.clone()
-        };
+        let sp = sp.clone();
         let Some(Ok(seen)) = obs.hosts.get(&sp.host) else {
             continue;
         };

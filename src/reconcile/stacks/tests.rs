@@ -7,6 +7,7 @@
 use super::fake::Fake;
 use super::*;
 use crate::model::{Action, AuditKind, RunState};
+use crate::plan;
 use crate::reconcile::clock::TokioClock;
 use chrono::DateTime;
 
@@ -32,11 +33,17 @@ fn wall(time: &str) -> DateTime<Utc> {
     format!("{day}T{time}Z").parse().unwrap()
 }
 
-/// The commit `commit` of a repository with one stack `web` (`compose`).
+/// The commit `commit` of a repository with one stack `web` (`compose`;
+/// a `# self_heal off` comment in it turns self-heal off).
 fn commit(dir: &std::path::Path, commit: &str, compose: &str, at: DateTime<Utc>) -> Arc<Applied> {
     let repo = dir.join(format!("repo-{commit}"));
     std::fs::create_dir_all(repo.join("stacks/web")).unwrap();
-    std::fs::write(repo.join("tend.toml"), "[defaults]\ntimezone = \"UTC\"\n").unwrap();
+    let toml = if compose.contains("# self_heal off") {
+        "[defaults]\ntimezone = \"UTC\"\n[reconcile]\nself_heal = false\n"
+    } else {
+        "[defaults]\ntimezone = \"UTC\"\n"
+    };
+    std::fs::write(repo.join("tend.toml"), toml).unwrap();
     std::fs::write(repo.join("stacks/web/compose.yaml"), compose).unwrap();
     let desired = crate::config::load(&repo, at).expect("the test stack is valid");
     Arc::new(Applied {
@@ -348,5 +355,28 @@ async fn a_stack_job_stop_holds_the_service_until_a_start() {
     answer.await.unwrap().expect("the start works");
     assert_eq!(h.app_state(), Some(RunState::Running));
     assert_eq!(h.fake.world().acts.len(), 2);
+    h.stop().await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn with_self_heal_off_drift_is_told_held_and_shown_not_applied() {
+    let compose = format!("# self_heal off\n{COMPOSE}");
+    let h = start(Fake::default(), &compose, "12:00:00");
+    h.until("the stack is created", |h| h.applies() == 1).await;
+    h.remove_by_hand();
+    h.until("the drift is told", |h| {
+        h.kinds().contains(&AuditKind::Drift)
+    })
+    .await;
+    h.until("the view shows it out of sync", |h| {
+        h.view
+            .borrow()
+            .first()
+            .is_some_and(|s| s.sync == plan::Sync::OutOfSync)
+    })
+    .await;
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    assert_eq!(h.applies(), 1, "held drift is never applied");
+    assert_eq!(h.app_state(), None);
     h.stop().await;
 }
