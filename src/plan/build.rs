@@ -52,15 +52,28 @@ pub fn plan(
         }
     }
     stacks.sort_by(|a, b| (&a.stack, &a.host).cmp(&(&b.stack, &b.host)));
+    let mut plan = Plan { stacks };
     if let super::Heal::Only(healed) = cx.heal {
-        for sp in stacks.iter_mut().filter(|sp| !healed.contains(&sp.stack)) {
-            let (held, changes) = std::mem::take(&mut sp.changes)
-                .into_iter()
-                .partition(|c| c.drift);
-            (sp.held, sp.changes) = (held, changes);
-        }
+        hold_drift(&mut plan, healed);
     }
-    Plan { stacks }
+    plan
+}
+
+/// Moves the drift changes of every stack not in `healed` from its changes
+/// to its held ones: what [`super::Heal::Only`] plans, applied to a plan
+/// made with [`super::Heal::All`] (the daemon decides drift on that one and
+/// need not plan twice).
+pub fn hold_drift(plan: &mut Plan, healed: &BTreeSet<String>) {
+    for sp in plan
+        .stacks
+        .iter_mut()
+        .filter(|sp| !healed.contains(&sp.stack))
+    {
+        let (held, changes) = std::mem::take(&mut sp.changes)
+            .into_iter()
+            .partition(|c| c.drift);
+        (sp.held, sp.changes) = (held, changes);
+    }
 }
 
 fn unplanned(t: &Target, error: String) -> StackPlan {

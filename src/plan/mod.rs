@@ -16,7 +16,7 @@ pub use crate::model::{
     Action, Change, ContainerSeen, Health, HostState, NetworkSeen, Plan, RunState, ServiceTarget,
     StackPlan, Sync, Target, container_name, labels,
 };
-pub use build::plan;
+pub use build::{hold_drift, plan};
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;

@@ -4,9 +4,9 @@
 //! its own.
 //!
 //! Drift is decided on a plan that heals all of it (the brake must see
-//! every drift to count it); the plan that is applied, recorded and shown
-//! is then made again with the decision as its input, so its `changes` are
-//! exactly what the pass carries out and the drift left alone is `held`.
+//! every drift to count it); the decision then holds the drift it leaves
+//! alone apart (`plan::hold_drift`, what `Heal::Only` plans), so the
+//! plan's `changes` are exactly what the pass carries out and records.
 
 use super::hosts::Hosts;
 use super::pass::{self, Observation};
@@ -54,17 +54,17 @@ impl<H: Hosts> Stacks<H> {
         self.follow_events(&obs);
         // Drift is decided on the plan that heals all of it; the plan
         // applied and shown then holds what is not healed apart.
-        let raw = self.plan(&obs, &app, plan::Heal::All);
+        let mut plan = self.plan(&obs, &app, plan::Heal::All);
         let decisions = heal::decide(
-            &raw,
+            &plan,
             app.desired.settings.self_heal,
             &mut self.brake,
             &mut self.drift_told,
             tokio::time::Instant::now().into_std(),
         );
-        self.tell_drift(&decisions, &raw, &app.commit).await;
+        self.tell_drift(&decisions, &plan, &app.commit).await;
         let allowed = heal::healed(&decisions);
-        let plan = self.plan(&obs, &app, plan::Heal::Only(&allowed));
+        plan::hold_drift(&mut plan, &allowed);
         let results = pass::apply(&self.hosts, &plan, &obs, &app.commit).await;
         self.record_results(&results, &app.commit).await;
         self.removed(&results, &app.desired, &app.commit).await;

@@ -91,6 +91,15 @@ impl Harness {
         panic!("timed out waiting until {what}");
     }
 
+    /// Waits until the view shows stack `web` as `sync`.
+    async fn until_sync(&self, sync: plan::Sync) {
+        let what = format!("the stack shows {sync:?}");
+        self.until(&what, |h| {
+            h.view.borrow().first().is_some_and(|s| s.sync == sync)
+        })
+        .await;
+    }
+
     /// How many applies the fake hosts saw.
     fn applies(&self) -> usize {
         self.fake.world().applied.len()
@@ -154,13 +163,7 @@ async fn a_stack_is_created_once_and_repeated_triggers_change_nothing() {
         "{:?}",
         h.last_actions()
     );
-    h.until("the view is in sync", |h| {
-        h.view
-            .borrow()
-            .first()
-            .is_some_and(|s| s.sync == plan::Sync::Synced)
-    })
-    .await;
+    h.until_sync(plan::Sync::Synced).await;
     let looks = h.fake.world().observed.len();
     let queue = h.fake.world().followed.get("local").cloned().unwrap();
     for _ in 0..20 {
@@ -229,13 +232,7 @@ async fn the_brake_trips_after_the_heal_limit_and_the_next_commit_releases_it() 
     }
     assert!(!h.kinds().contains(&AuditKind::Degraded));
     h.remove_by_hand();
-    h.until("the stack shows degraded", |h| {
-        h.view
-            .borrow()
-            .first()
-            .is_some_and(|s| s.sync == plan::Sync::Degraded)
-    })
-    .await;
+    h.until_sync(plan::Sync::Degraded).await;
     tokio::time::sleep(Duration::from_secs(5)).await;
     assert_eq!(h.applies(), 1 + brake::HEAL_LIMIT, "held by the brake");
     assert_eq!(h.app_state(), None);
@@ -368,13 +365,7 @@ async fn with_self_heal_off_drift_is_told_held_and_shown_not_applied() {
         h.kinds().contains(&AuditKind::Drift)
     })
     .await;
-    h.until("the view shows it out of sync", |h| {
-        h.view
-            .borrow()
-            .first()
-            .is_some_and(|s| s.sync == plan::Sync::OutOfSync)
-    })
-    .await;
+    h.until_sync(plan::Sync::OutOfSync).await;
     tokio::time::sleep(Duration::from_secs(5)).await;
     assert_eq!(h.applies(), 1, "held drift is never applied");
     assert_eq!(h.app_state(), None);
