@@ -41,8 +41,11 @@ fn main() {
     let targets = render_all(
         &stacks,
         Path::new("/r"),
-        &|_| Err("none".into()),
-        &|_| None,
+        &tend::model::secret::Sources {
+            env: &|_| None,
+            read: &|_| Err("none".into()),
+            sops: &|_, _| Err("none".into()),
+        },
         &|s, rel| {
             let dir = Path::new("/r").join(s.file.parent().unwrap_or(Path::new("")));
             Ok(tend::plan::render::Bound {

@@ -61,6 +61,7 @@ pub mod plan;
 pub mod reconcile;
 pub mod runner;
 pub mod schedule;
+pub mod sops;
 pub mod source;
 pub mod store;
 pub mod web;

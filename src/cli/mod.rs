@@ -27,9 +27,13 @@ pub enum Format {
 pub fn check(dir: &std::path::Path, format: Format) -> ExitCode {
     match config::load(dir, Utc::now()) {
         Ok(desired) => {
+            let notes = config::Report::render_notes(&desired.notes);
             let text = match format {
-                Format::Human => format!("ok: {}\n", summary(&desired)),
-                Format::Json => "[]\n".to_owned(),
+                Format::Human => format!("{notes}ok: {}\n", summary(&desired)),
+                Format::Json => {
+                    eprint!("{notes}");
+                    "[]\n".to_owned()
+                }
             };
             out(&text, ExitCode::SUCCESS)
         }

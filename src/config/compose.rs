@@ -229,17 +229,31 @@ impl ServiceSpec {
     }
 }
 
+/// Top-level secrets and configs whose file is SOPS-encrypted: by
+/// (`secrets`|`configs`, name), the placeholder their content travels as.
+pub(super) type SealedFiles = BTreeMap<(&'static str, String), String>;
+
 /// The services' `secrets:`/`configs:`: read-only binds of the files,
-/// copies of the texts.
+/// copies of the texts (and of SOPS-encrypted files, decrypted on the host).
 pub(super) fn file_mounts(
     spec: &ComposeFile,
     services: &mut BTreeMap<String, crate::model::Service>,
-    vars: &BTreeMap<String, String>,
+    (vars, sealed): (&BTreeMap<String, String>, &SealedFiles),
     errs: &mut Errs,
 ) {
     let lookup = |k: &str| vars.get(k).cloned();
-    let secrets = files::declared(&spec.secrets, files::Kind::Secret, &lookup, errs);
-    let configs = files::declared(&spec.configs, files::Kind::Config, &lookup, errs);
+    let mut secrets = files::declared(&spec.secrets, files::Kind::Secret, &lookup, errs);
+    let mut configs = files::declared(&spec.configs, files::Kind::Config, &lookup, errs);
+    for ((kind, name), text) in sealed {
+        let known = if *kind == "secrets" {
+            &mut secrets
+        } else {
+            &mut configs
+        };
+        if let Some(source) = known.get_mut(name) {
+            *source = files::Source::Text(text.clone());
+        }
+    }
     for (name, raw) in &spec.services {
         let Some(service) = services.get_mut(name) else {
             continue;

@@ -13,6 +13,8 @@ pub struct Report {
     pub diagnostics: Vec<Diagnostic>,
     /// Text of each file read, by repository-relative path.
     pub sources: BTreeMap<String, String>,
+    /// Warnings: what was accepted but not fully checked.
+    pub notes: Vec<Diagnostic>,
 }
 
 impl Report {
@@ -26,6 +28,29 @@ impl Report {
         });
     }
 
+    /// Records a warning in `file` at `pos`.
+    pub fn note(&mut self, file: &str, pos: Pos, message: impl Into<String>) {
+        self.notes.push(Diagnostic {
+            file: file.to_owned(),
+            line: pos.line,
+            column: pos.column,
+            message: message.into(),
+        });
+    }
+
+    /// The warnings as `file:line:col: warning: …` lines.
+    pub fn render_notes(notes: &[Diagnostic]) -> String {
+        notes
+            .iter()
+            .map(|d| {
+                format!(
+                    "{}:{}:{}: warning: {}\n",
+                    d.file, d.line, d.column, d.message
+                )
+            })
+            .collect()
+    }
+
     /// True when no problem was recorded.
     pub fn is_ok(&self) -> bool {
         self.diagnostics.is_empty()
@@ -35,6 +60,8 @@ impl Report {
     pub fn finish(&mut self) {
         self.diagnostics.sort();
         self.diagnostics.dedup();
+        self.notes.sort();
+        self.notes.dedup();
     }
 
     /// rustc-style text: each diagnostic with its source line and a caret.
@@ -72,6 +99,7 @@ impl Report {
             files,
             plural(files, "file", "files"),
         );
+        out.push_str(&Report::render_notes(&self.notes));
         out
     }
 

@@ -35,6 +35,7 @@ pub mod notify_url;
 pub mod raw;
 mod repo;
 pub mod schema;
+mod sealed;
 mod settings;
 mod stack_refs;
 mod stacks;
@@ -79,9 +80,17 @@ pub fn load(dir: &Path, now: DateTime<Utc>) -> Result<Desired, LoadError> {
         report: Report::default(),
         now,
         origins: Vec::new(),
+        keys: crate::sops::Keyring::default(),
     };
     let tend_file = settings::read(&mut cx);
     let (settings, hosts, notify) = settings::build(&mut cx, tend_file);
+    match crate::sops::Keyring::host(settings.age_key.as_deref()) {
+        Ok(keys) => cx.keys = keys,
+        Err(e) => {
+            let pos = cx.position_of(settings::FILE, "age_key");
+            cx.error(settings::FILE, pos, e.to_string());
+        }
+    }
     let (stacks, declared) = stacks::load_all(&mut cx, &settings, &hosts);
     let jobs = jobs::load_all(&mut cx, &settings, &declared);
     cx.report.finish();
@@ -94,6 +103,7 @@ pub fn load(dir: &Path, now: DateTime<Utc>) -> Result<Desired, LoadError> {
         notify,
         jobs,
         stacks,
+        notes: cx.report.notes,
     })
 }
 
@@ -105,6 +115,8 @@ pub(crate) struct Ctx {
     /// Files whose values were merged into another file's tree, numbered
     /// from 1 as in [`Pos::file`].
     origins: Vec<String>,
+    /// The host's age identities, for SOPS-encrypted files.
+    keys: crate::sops::Keyring,
 }
 
 impl Ctx {

@@ -34,6 +34,20 @@ pub struct TendFile {
     /// host secret (`${env:…}`, `${file:…}`), usable only in `environment`.
     #[serde(default)]
     pub vars: BTreeMap<String, At<Scalar>>,
+    /// Keys for secrets kept encrypted in the repository.
+    #[serde(default)]
+    pub secrets: SecretsSpec,
+}
+
+/// `[secrets]`: the keys that open SOPS-encrypted files.
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SecretsSpec {
+    /// Age identities (`AGE-SECRET-KEY-1…` lines, or an unencrypted OpenSSH
+    /// ed25519/RSA private key) as a host secret, e.g.
+    /// `${file:/run/secrets/age.key}`. Unset: `SOPS_AGE_KEY` or
+    /// `SOPS_AGE_KEY_FILE` of tend's environment, as SOPS reads them.
+    pub age_key: Option<At<String>>,
 }
 
 /// `[defaults]`: what jobs get when they do not say.

@@ -8,7 +8,7 @@ use crate::model::{Concurrency, EventKind, Host, Missed, NotifyRule, Settings, T
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-const FILE: &str = "tend.toml";
+pub(super) const FILE: &str = "tend.toml";
 
 /// The host stacks run on when they name none.
 pub const LOCAL_HOST: &str = "local";
@@ -54,6 +54,10 @@ pub(super) fn build(
         prune: file.reconcile.prune.unwrap_or(true),
         public_url: file.public_url.as_ref().and_then(|u| public_url(cx, u)),
         vars: vars(cx, &file.vars),
+        age_key: file.secrets.age_key.as_ref().map(|at| {
+            cx.references(FILE, at);
+            at.value.clone()
+        }),
     };
     let mut hosts = BTreeMap::new();
     for (name, spec) in &file.hosts {

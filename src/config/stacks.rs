@@ -117,8 +117,9 @@ fn load(
     hosts: &BTreeMap<String, Host>,
     names: &mut Vec<String>,
 ) -> Option<Stack> {
-    let (node, vars, secrets, sources) = read(cx, dir, file, settings, hosts, names)?;
+    let (node, vars, mut secrets, sources) = read(cx, dir, file, settings, hosts, names)?;
     let spec: ComposeFile = cx.typed(file, &node)?;
+    let sealed = super::sealed::file_sources(cx, dir, &spec, &mut secrets);
     if let Some(n) = spec.name.as_ref().filter(|n| n.value != name) {
         let msg = format!(
             "`name: {}` differs from the folder name `{name}`; the folder name is the project name",
@@ -146,8 +147,9 @@ fn load(
         })
     });
     let mut errs = Vec::new();
-    let services = services(&spec, dir, &vars, &sources, &mut errs);
+    let services = services(&spec, dir, (&vars, &sealed), &sources, &mut errs);
     file_sources(cx, file, dir, &spec);
+    super::sealed::env_files(cx, &services);
     let stack = Stack {
         name: name.to_owned(),
         host: host.map_or_else(|| super::settings::LOCAL_HOST.to_owned(), |h| h.value),
@@ -224,7 +226,7 @@ fn service_names(node: &Node, names: &mut Vec<String>) {
 fn services(
     spec: &ComposeFile,
     dir: &str,
-    vars: &BTreeMap<String, String>,
+    (vars, sealed): (&BTreeMap<String, String>, &compose::SealedFiles),
     sources: &super::compose_project::Sources,
     errs: &mut Errs,
 ) -> BTreeMap<String, crate::model::Service> {
@@ -252,7 +254,7 @@ fn services(
         super::compose_profiles::check_profile(p.pos, &p.value, errs);
     }
     super::compose_profiles::disabled_dependencies(spec, &services, errs);
-    super::compose::file_mounts(spec, &mut services, vars, errs);
+    super::compose::file_mounts(spec, &mut services, (vars, sealed), errs);
     let running: Vec<String> = services.keys().cloned().collect();
     for s in services.values_mut() {
         s.depends_on.retain(|d, _| running.contains(d));
@@ -291,13 +293,19 @@ fn stack_vars(
     hosts: &BTreeMap<String, Host>,
 ) -> (BTreeMap<String, String>, BTreeMap<String, String>) {
     let mut vars = BTreeMap::new();
+    let mut sealed = BTreeMap::new();
     let env_file = format!("{dir}/.env");
     if cx.repo.exists(&env_file)
         && let Some(text) = cx.text(&env_file)
     {
-        match super::dotenv::parse(&text) {
-            Ok(pairs) => vars.extend(pairs),
-            Err((pos, message)) => cx.error(&env_file, pos, message),
+        if let Some((plain, refs)) = super::sealed::env_vars(cx, &env_file, &text) {
+            vars.extend(plain);
+            sealed = refs;
+        } else {
+            match super::dotenv::parse(&text) {
+                Ok(pairs) => vars.extend(pairs),
+                Err((pos, message)) => cx.error(&env_file, pos, message),
+            }
         }
     }
     vars.extend(settings.vars.clone());
@@ -309,7 +317,12 @@ fn stack_vars(
     if let Some(h) = hosts.get(host) {
         vars.extend(h.vars.clone());
     }
-    let mut secrets = BTreeMap::new();
+    // An encrypted `.env` value stays a secret unless `[vars]` or the host's
+    // vars set the variable again.
+    let mut secrets: BTreeMap<String, String> = sealed
+        .into_iter()
+        .filter(|(name, _)| vars.get(name) == Some(&crate::model::secret::placeholder(name)))
+        .collect();
     for (name, value) in &mut vars {
         if crate::model::secret::is_reference(value) {
             let reference = std::mem::replace(value, crate::model::secret::placeholder(name));

@@ -35,6 +35,8 @@ pub struct Desired {
     pub jobs: Vec<Job>,
     /// Stacks, sorted by name.
     pub stacks: Vec<Stack>,
+    /// Warnings of the validation (`tend check` prints them).
+    pub notes: Vec<status::Diagnostic>,
 }
 
 impl Desired {
@@ -78,6 +80,10 @@ pub struct Settings {
     pub public_url: Option<String>,
     /// `[vars]`: interpolation variables of every stack.
     pub vars: BTreeMap<String, String>,
+    /// `[secrets] age_key`: the reference (`${file:…}`/`${env:…}`) holding
+    /// the age identities that open SOPS files; `None`: SOPS's own
+    /// `SOPS_AGE_KEY`/`SOPS_AGE_KEY_FILE`.
+    pub age_key: Option<String>,
 }
 
 /// What to do when a job is due while its previous run is still going.

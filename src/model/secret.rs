@@ -13,16 +13,32 @@ pub struct Sources<'a> {
     pub env: &'a dyn Fn(&str) -> Option<String>,
     /// `${file:/path}` (trailing newlines are dropped).
     pub read: &'a dyn Fn(&Path) -> Result<String, String>,
+    /// `${sops:FILE#NAME}`: the decrypted value NAME of the SOPS file at
+    /// FILE (NAME empty: the whole file) and a tag of it — a keyed hash
+    /// that says it changed without allowing a guess of it.
+    pub sops: &'a Unseal<'a>,
 }
 
+/// Opens one value of a SOPS file: (file, name) → (value, tag).
+pub type Unseal<'a> = dyn Fn(&Path, &str) -> Result<(String, String), String> + 'a;
+
 impl Sources<'_> {
-    /// The running host's own environment and files.
+    /// The running host's own environment and files; no SOPS identities.
     pub fn host() -> Sources<'static> {
         Sources {
             env: &|k| std::env::var(k).ok(),
             read: &|p| std::fs::read_to_string(p).map_err(|e| e.to_string()),
+            sops: &|_, _| Err("no age identity to open SOPS files with".into()),
         }
     }
+}
+
+/// The file and name of a `${sops:FILE#NAME}` reference.
+pub fn sops_reference(reference: &str) -> Option<(&str, &str)> {
+    reference
+        .strip_prefix("${sops:")?
+        .strip_suffix('}')?
+        .rsplit_once('#')
 }
 
 /// True when `text` holds a host-secret reference.
@@ -116,6 +132,7 @@ mod tests {
         let from = Sources {
             env: &|k| (k == "PW").then(|| "s3cret".to_owned()),
             read: &|p| Ok(format!("{}\n", p.display())),
+            sops: &|_, _| Err("none".into()),
         };
         let (out, found) = expand("a ${env:PW} b ${file:/k} $${env:PW}", &from).unwrap();
         assert_eq!(out, "a s3cret b /k ${env:PW}");
@@ -130,5 +147,13 @@ mod tests {
         let filled = fill(&text, &mut |v| Ok(v.to_lowercase())).unwrap();
         assert_eq!(filled, "u:db_pass@db");
         assert!(is_reference("${file:/x}") && !is_reference("${X}"));
+        assert_eq!(
+            sops_reference("${sops:s/a/.env#PW}"),
+            Some(("s/a/.env", "PW"))
+        );
+        assert_eq!(
+            sops_reference("${sops:s/a/pw.txt#}"),
+            Some(("s/a/pw.txt", ""))
+        );
     }
 }

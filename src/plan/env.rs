@@ -9,16 +9,20 @@ use crate::model::Service;
 use std::collections::BTreeMap;
 use std::path::Path;
 
+/// How files of the commit are read.
+type ReadFn<'a> = dyn Fn(&Path) -> Result<String, String> + 'a;
+
 /// Variables by name; `None` is a bare `KEY`.
 pub type Vars = BTreeMap<String, Option<String>>;
 
 /// `spec`'s variables before secrets are filled; the first unreadable or
-/// broken env file goes into `error`.
+/// broken env file goes into `error`. A SOPS-encrypted env file gives its
+/// encrypted values as placeholders, their references added to `refs`.
 pub fn gather(
     name: &str,
     spec: &Service,
-    root: &Path,
-    read: &dyn Fn(&Path) -> Result<String, String>,
+    (root, read): (&Path, &ReadFn<'_>),
+    refs: &mut BTreeMap<String, String>,
     error: &mut Option<String>,
 ) -> Vars {
     let mut vars = Vars::new();
@@ -26,6 +30,17 @@ pub fn gather(
         let file = &f.path;
         let text = match read(&root.join(file)) {
             Err(_) if !f.required && !root.join(file).exists() => continue,
+            Ok(text) if crate::sops::detect(&file.to_string_lossy(), &text).is_some() => {
+                let shown = file.to_string_lossy();
+                match crate::sops::detect(&shown, &text) {
+                    Some(Ok(sealed)) => vars.extend(sealed_vars(&shown, &sealed, refs)),
+                    Some(Err(e)) => {
+                        error.get_or_insert(format!("service {name}: env_file {shown}: {e}"));
+                    }
+                    None => {}
+                }
+                continue;
+            }
             Ok(text) if f.raw => {
                 vars.extend(raw_pairs(&text));
                 continue;
@@ -55,6 +70,25 @@ pub fn gather(
     vars
 }
 
+/// The variables of a SOPS env file: plain values as they are, encrypted
+/// ones as placeholders whose references go into `refs`.
+fn sealed_vars(
+    file: &str,
+    sealed: &crate::sops::Sealed,
+    refs: &mut BTreeMap<String, String>,
+) -> Vars {
+    let mut vars = Vars::new();
+    for (key, plain) in sealed.visible() {
+        let value = plain.unwrap_or_else(|| {
+            let id = format!("{file}#{key}");
+            refs.insert(id.clone(), format!("${{sops:{id}}}"));
+            crate::model::secret::placeholder(&id)
+        });
+        vars.insert(key, Some(value));
+    }
+    vars
+}
+
 /// An env file of `format: raw`: every `KEY=VALUE` line as written
 /// (blank lines and `#` comments skipped).
 fn raw_pairs(text: &str) -> Vec<(String, Option<String>)> {
@@ -80,7 +114,7 @@ pub fn listed(vars: &Vars) -> Vec<String> {
 /// that use it, named and never shown. Returns the secret values.
 pub fn fill_secrets<'a>(
     values: impl Iterator<Item = (String, &'a mut String)>,
-    refs: &BTreeMap<String, String>,
+    (refs, root): (&BTreeMap<String, String>, &Path),
     from: &crate::model::secret::Sources,
     parts: &mut BTreeMap<String, String>,
 ) -> Result<Vec<String>, String> {
@@ -88,6 +122,15 @@ pub fn fill_secrets<'a>(
     for (what, value) in values {
         let mut with = |var: &str| -> Result<String, String> {
             let reference = refs.get(var).ok_or_else(|| format!("no secret {var}"))?;
+            if let Some((file, name)) = crate::model::secret::sops_reference(reference) {
+                // One part per encrypted file: a change names the file only.
+                let (value, tag) = (from.sops)(&root.join(file), name)
+                    .map_err(|e| format!("{what}: {file}: {e}"))?;
+                let part = parts.entry(format!("secret in {file}")).or_default();
+                *part = short(&format!("{part}\n{name}\n{tag}"));
+                found.push(value.clone());
+                return Ok(value);
+            }
             let (out, values) = crate::model::secret::expand(reference, from)
                 .map_err(|e| format!("{what}: variable {var}: {e}"))?;
             parts.insert(format!("secret {var}"), short(&format!("{var}\n{out}")));

@@ -6,43 +6,31 @@
 //! *which* fields changed. File and environment access come in as closures:
 //! the module stays pure and unit-testable.
 
+use crate::model::secret::Sources;
 pub use crate::model::{BindFn, Bound, BoundAs, BuildTarget, ServiceTarget, Target};
 use crate::model::{Service, Stack};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 /// Renders every stack; a stack whose files cannot be read gets an `error`.
-pub fn render_all(
-    stacks: &[Stack],
-    root: &Path,
-    read: &dyn Fn(&Path) -> Result<String, String>,
-    env: &dyn Fn(&str) -> Option<String>,
-    bind: &BindFn,
-) -> Vec<Target> {
-    stacks
-        .iter()
-        .map(|s| render(s, root, read, env, bind))
-        .collect()
+pub fn render_all(stacks: &[Stack], root: &Path, from: &Sources, bind: &BindFn) -> Vec<Target> {
+    stacks.iter().map(|s| render(s, root, from, bind)).collect()
 }
 
 /// Renders one stack; `root` is the snapshot folder of the commit. `bind`
 /// turns a relative bind source into the path to mount: the daemon gives
 /// the stack's persistent working directory (a commit changes only the
 /// tracked files in it), `tend apply` the folder itself, as compose does.
-pub fn render(
-    stack: &Stack,
-    root: &Path,
-    read: &dyn Fn(&Path) -> Result<String, String>,
-    env: &dyn Fn(&str) -> Option<String>,
-    bind: &BindFn,
-) -> Target {
+pub fn render(stack: &Stack, root: &Path, from: &Sources, bind: &BindFn) -> Target {
+    let env = from.env;
     let mut error = None;
     let mut binds = std::collections::BTreeSet::new();
     let mut volumes = stack.volumes.clone();
     let levels = levels(&stack.services);
     let mut services = BTreeMap::new();
     for (name, spec) in &stack.services {
-        let mut vars = super::env::gather(name, spec, root, read, &mut error);
+        let mut refs = stack.secrets.clone();
+        let mut vars = super::env::gather(name, spec, (root, from.read), &mut refs, &mut error);
         let mut spec = spec.clone();
         shared_network(stack, &mut spec);
         let mounts = Mounts {
@@ -55,7 +43,7 @@ pub fn render(
         let (mut files, copy_in) = mounts.resolve(name, &mut spec, &mut error);
         spec.volumes
             .retain(|m| !(m.kind == crate::model::MountKind::Bind && m.source.is_empty()));
-        let (mut parts, secrets) = parts_and_secrets(stack, &mut spec, &mut vars, (env, read));
+        let (mut parts, secrets) = parts_and_secrets(&mut spec, &mut vars, (&refs, root), from);
         if let Some(e) = secrets.as_ref().err() {
             error.get_or_insert(format!("service {name}: {e}"));
         }
@@ -124,12 +112,6 @@ fn shared_network(stack: &Stack, spec: &mut crate::model::Service) {
 /// Single files to copy into a container: (path inside, file here).
 type CopyIn = Vec<(String, PathBuf)>;
 
-/// How render reads the environment and files of tend's host.
-type Lookups<'a> = (
-    &'a dyn Fn(&str) -> Option<String>,
-    &'a dyn Fn(&Path) -> Result<String, String>,
-);
-
 /// Where a service's relative binds are resolved: the stack, the
 /// environment (for `~/`), the bind resolver, and what resolving adds to
 /// the stack (volumes for remote working directories, relative sources).
@@ -187,14 +169,13 @@ impl Mounts<'_, '_> {
 /// filling host secrets into `vars` and the injected texts; the secret
 /// values found, or why one is missing.
 fn parts_and_secrets(
-    stack: &Stack,
     spec: &mut Service,
     vars: &mut BTreeMap<String, Option<String>>,
-    (env, read): Lookups,
+    refs: (&BTreeMap<String, String>, &Path),
+    from: &Sources,
 ) -> (BTreeMap<String, String>, Result<Vec<String>, String>) {
     // Hashed with the placeholders: a secret's own part says it changed.
     let mut parts = super::hash::parts(spec, &super::env::listed(vars));
-    let from = crate::model::secret::Sources { env, read };
     let values = vars
         .iter_mut()
         .filter_map(|(k, v)| Some((format!("environment {k}"), v.as_mut()?)))
@@ -203,7 +184,7 @@ fn parts_and_secrets(
                 .iter_mut()
                 .map(|i| (i.name.clone(), &mut i.content)),
         );
-    let filled = super::env::fill_secrets(values, &stack.secrets, &from, &mut parts);
+    let filled = super::env::fill_secrets(values, refs, from, &mut parts);
     for i in &spec.inject {
         // A copied-in text is its own part: a change names it, never shows it.
         parts.insert(

@@ -33,10 +33,21 @@ fn one(s: Service) -> Target {
     render(
         &stack(vec![("app", s)]),
         Path::new("/r"),
-        &files,
-        &|_| None,
+        &src(&files, &|_| None),
         &same,
     )
+}
+
+/// Files and environment as given; no SOPS identity.
+fn src<'a>(
+    read: &'a dyn Fn(&Path) -> Result<String, String>,
+    env: &'a dyn Fn(&str) -> Option<String>,
+) -> Sources<'a> {
+    Sources {
+        env,
+        read,
+        sops: &|_, _| Err("no age identity".into()),
+    }
 }
 
 fn same(stack: &Stack, rel: &str) -> Result<Bound, crate::model::Unbound> {
@@ -69,8 +80,7 @@ fn env_files_then_environment_and_never_tends_own_environment() {
     let t = render(
         &stack(vec![("app", s)]),
         Path::new("/r"),
-        &files,
-        &host,
+        &src(&files, &host),
         &same,
     );
     assert_eq!(t.error, None);
@@ -88,8 +98,7 @@ fn hash_changes_with_content_not_with_order_or_depends_on() {
     let a = render(
         &stack(vec![("app", service("x:1"))]),
         Path::new("/r"),
-        &files,
-        &none,
+        &src(&files, &none),
         &same,
     );
     let mut dep = service("x:1");
@@ -98,8 +107,7 @@ fn hash_changes_with_content_not_with_order_or_depends_on() {
     let b = render(
         &stack(vec![("app", dep), ("db", service("y:1"))]),
         Path::new("/r"),
-        &files,
-        &none,
+        &src(&files, &none),
         &same,
     );
     assert_eq!(a.services["app"].hash, b.services["app"].hash);
@@ -107,8 +115,7 @@ fn hash_changes_with_content_not_with_order_or_depends_on() {
     let c = render(
         &stack(vec![("app", service("x:2"))]),
         Path::new("/r"),
-        &files,
-        &none,
+        &src(&files, &none),
         &same,
     );
     assert_ne!(a.services["app"].hash, c.services["app"].hash);
@@ -160,7 +167,7 @@ fn host_secrets_fill_the_environment_and_have_a_part_each() {
     st.secrets.insert("PW".into(), "${env:PW}".into());
     let with = |pw: &'static str| {
         let env = move |k: &str| (k == "PW").then(|| pw.to_owned());
-        render(&st, Path::new("/r"), &files, &env, &same)
+        render(&st, Path::new("/r"), &src(&files, &env), &same)
     };
     let a = with("one");
     assert_eq!(a.error, None);
@@ -173,7 +180,7 @@ fn host_secrets_fill_the_environment_and_have_a_part_each() {
         pa["environment"], pb["environment"],
         "named, not as the environment"
     );
-    let unset = render(&st, Path::new("/r"), &files, &|_| None, &same);
+    let unset = render(&st, Path::new("/r"), &src(&files, &|_| None), &same);
     let e = unset.error.unwrap_or_default();
     assert!(
         e.contains("variable PW: ${env:PW} is not set on this host"),

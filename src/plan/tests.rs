@@ -38,8 +38,11 @@ fn target(s: &Stack) -> Target {
     render(
         s,
         Path::new("/r"),
-        &|_| Err("none".into()),
-        &|_| None,
+        &crate::model::secret::Sources {
+            env: &|_| None,
+            read: &|_| Err("none".into()),
+            sops: &|_, _| Err("none".into()),
+        },
         &|s, rel| {
             let dir = Path::new("/r").join(s.file.parent().unwrap_or(Path::new("")));
             Ok(crate::plan::render::Bound {

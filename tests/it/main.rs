@@ -18,6 +18,7 @@ mod jobs;
 mod notify;
 mod runs;
 mod schema;
+mod secrets;
 mod sources;
 mod stack_data;
 mod stack_remote;

@@ -101,8 +101,13 @@ impl Layout {
         root: &Path,
         commit: &str,
     ) -> (Vec<Target>, HashMap<String, StackWork>) {
-        let read = |p: &Path| std::fs::read_to_string(p).map_err(|e| e.to_string());
-        let env = |k: &str| std::env::var(k).ok();
+        let ring =
+            crate::sops::Keyring::host(desired.settings.age_key.as_deref()).unwrap_or_default();
+        let unseal = |p: &Path, name: &str| ring.value(p, name).map_err(|e| e.to_string());
+        let from = crate::model::secret::Sources {
+            sops: &unseal,
+            ..crate::model::secret::Sources::host()
+        };
         if let Layout::Work(w) = self {
             w.scan(commit, root, &desired.stacks);
         }
@@ -119,7 +124,7 @@ impl Layout {
             };
             Ok(Bound { mount, files })
         };
-        let mut targets = render_all(&desired.stacks, root, &read, &env, &bind);
+        let mut targets = render_all(&desired.stacks, root, &from, &bind);
         for t in &mut targets {
             build_contexts(t, root);
         }

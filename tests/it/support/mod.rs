@@ -144,11 +144,13 @@ pub fn commit_and_clone(dir: &Dir, message: &str) -> Dir {
     clone
 }
 
+pub mod age_keys;
 pub mod docker;
 pub mod http;
 pub mod procs;
 pub mod recorder;
 pub mod smtp;
+pub mod sops_seal;
 
 /// A real git remote: a bare repository (`remote.git`, default branch
 /// `main`) and a working clone (`work/`) to commit and push from.
