@@ -80,7 +80,15 @@ fn build(
         None => Some(Retries::default()),
     };
     let env = env(cx, rel, spec);
+    let env_file = spec.env_file.as_ref().and_then(|at| {
+        let path = cx.path(rel, at, super::repo::Want::File)?;
+        super::sealed::job_env_file(cx, &path);
+        Some(path)
+    });
     let kind = kind(cx, rel, spec, stacks);
+    if let Some(JobKind::Playbook(p)) = &kind {
+        super::vault::notice(cx, &spec.name.value, p);
+    }
     Some(Job {
         name: spec.name.value.clone(),
         schedule: schedule?,
@@ -98,6 +106,8 @@ fn build(
                 .map(|r| super::settings::rule(cx, rel, r))
                 .collect()
         }),
+        env_file,
+        age_key: settings.age_key.clone(),
     })
 }
 
@@ -141,6 +151,11 @@ fn kind(cx: &mut Ctx, rel: &str, spec: &At<JobSpec>, stacks: &Declared) -> Optio
         ("tags", spec.tags.as_ref().map(|a| a.pos)),
         ("vars", spec.vars.as_ref().map(|a| a.pos)),
         ("check", spec.check.as_ref().map(|a| a.pos)),
+        (
+            "vault_password",
+            spec.vault_password.as_ref().map(|a| a.pos),
+        ),
+        ("vault_ids", spec.vault_ids.as_ref().map(|a| a.pos)),
     ];
     let stack_only = [
         ("action", spec.action.as_ref().map(|a| a.pos)),
@@ -202,6 +217,28 @@ fn playbook(cx: &mut Ctx, rel: &str, spec: &JobSpec) -> Option<PlaybookJob> {
             .map(|a| a.value.clone())
             .unwrap_or_default(),
         check: spec.check.as_ref().is_some_and(|a| a.value),
+        vault_password: spec.vault_password.as_ref().map(|at| {
+            cx.references(rel, at);
+            at.value.clone()
+        }),
+        vault_ids: spec
+            .vault_ids
+            .iter()
+            .flat_map(|ids| &ids.value)
+            .map(|(label, at)| {
+                cx.references(rel, at);
+                if label.is_empty() || label.contains(['@', ' ', '/']) {
+                    cx.error(
+                        rel,
+                        at.pos,
+                        format!(
+                            "vault id label `{label}` must not be empty or hold `@`, `/` or spaces"
+                        ),
+                    );
+                }
+                (label.clone(), at.value.clone())
+            })
+            .collect(),
     })
 }
 

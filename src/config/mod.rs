@@ -41,6 +41,7 @@ mod stack_refs;
 mod stacks;
 mod toml_doc;
 pub mod values;
+mod vault;
 
 pub use at::At;
 pub use diag::{Diagnostic, Report};

@@ -149,6 +149,15 @@ pub struct JobSpec {
     pub vars: Option<At<serde_json::Map<String, serde_json::Value>>>,
     /// Run with `--check` (dry run) (playbook jobs).
     pub check: Option<At<bool>>,
+    /// Ansible vault password as a host secret, e.g.
+    /// `${file:/run/secrets/vault.pw}` (playbook jobs); passed as
+    /// `--vault-id default@FILE` with a private file, never on the command line.
+    pub vault_password: Option<At<String>>,
+    /// Vault passwords by vault id label, each a host secret (playbook jobs).
+    pub vault_ids: Option<At<BTreeMap<String, At<String>>>>,
+    /// A dotenv file of the repository (may be SOPS-encrypted) read before
+    /// `env`; `env` wins.
+    pub env_file: Option<At<String>>,
     /// Program and arguments, run without a shell; a program with a `/` is a repository path.
     pub command: Option<At<Vec<String>>>,
     /// Stack whose containers the `action` applies to.

@@ -128,3 +128,17 @@ pub(super) fn env_files(cx: &mut Ctx, services: &BTreeMap<String, crate::model::
         }
     }
 }
+
+/// A job's `env_file`: a SOPS file is opened once (key and MAC), a plain
+/// one must be dotenv.
+pub(super) fn job_env_file(cx: &mut Ctx, path: &std::path::Path) {
+    let rel = path.to_string_lossy().into_owned();
+    let Some(text) = cx.text(&rel) else {
+        return;
+    };
+    if check(cx, &rel, &text).is_none()
+        && let Err((pos, message)) = super::dotenv::parse(&text)
+    {
+        cx.error(&rel, pos, message);
+    }
+}

@@ -159,8 +159,13 @@ fn jobs(
     letters: &Letters,
     stacks: mpsc::Sender<crate::reconcile::stacks::StackRequest>,
 ) -> (JoinHandle<()>, mpsc::Sender<Manual>) {
+    let work_root = options.data.join("work");
+    let left = crate::runner::secrets::remove_leftovers(&work_root);
+    if left > 0 {
+        tracing::info!(folders = left, "removed run folders left by an earlier crash");
+    }
     let env = RunEnv {
-        work_root: options.data.join("work"),
+        work_root,
         ansible_playbook: options.ansible_playbook.clone(),
         grace: options.shutdown_grace,
         stacks: Some(stacks),

@@ -192,6 +192,11 @@ pub struct Job {
     pub file: PathBuf,
     /// Its own notification rules, replacing the repository's; `None` uses those.
     pub notify: Option<Vec<NotifyRule>>,
+    /// `env_file`: a dotenv file of the repository (SOPS-encrypted or
+    /// plain) read before `env`, relative to the repository root.
+    pub env_file: Option<PathBuf>,
+    /// The `[secrets] age_key` reference that opens a SOPS `env_file`.
+    pub age_key: Option<String>,
 }
 
 /// How often and how patiently a failed job is retried.
@@ -250,6 +255,10 @@ pub struct PlaybookJob {
     pub vars: serde_json::Map<String, serde_json::Value>,
     /// Run with `--check` (dry run).
     pub check: bool,
+    /// `vault_password`: a host-secret reference holding the vault password.
+    pub vault_password: Option<String>,
+    /// `vault_ids`: label → host-secret reference of its password.
+    pub vault_ids: BTreeMap<String, String>,
 }
 
 /// A container action that a stack job performs.

@@ -97,6 +97,8 @@ mod tests {
         let mut vars = serde_json::Map::new();
         vars.insert("msg".into(), serde_json::json!("two words"));
         let job = PlaybookJob {
+            vault_password: None,
+            vault_ids: Default::default(),
             playbook: "playbooks/site.yml".into(),
             inventory: Some("inventory/hosts.yml".into()),
             limit: Some("nas".into()),

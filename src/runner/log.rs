@@ -27,6 +27,9 @@ pub struct LogSink {
     pending: Vec<u8>,
     tail: VecDeque<u8>,
     cut: usize,
+    /// The first line that explains a failure better than its exit code.
+    pub hint: Option<&'static str>,
+    watch: Option<fn(&str) -> Option<&'static str>>,
 }
 
 impl LogSink {
@@ -40,7 +43,14 @@ impl LogSink {
             pending: Vec::new(),
             tail: VecDeque::new(),
             cut: 0,
+            hint: None,
+            watch: None,
         }
+    }
+
+    /// Reads each line with `watch`; the first hint it gives is kept.
+    pub fn watch(&mut self, watch: fn(&str) -> Option<&'static str>) {
+        self.watch = Some(watch);
     }
 
     /// Replaces every secret value in `text` with `***`.
@@ -50,6 +60,9 @@ impl LogSink {
 
     /// Adds one line (without its newline).
     pub fn line(&mut self, stream: Stream, text: &str) {
+        if self.hint.is_none() {
+            self.hint = self.watch.and_then(|w| w(text));
+        }
         let mark = if stream == Stream::Err { "!" } else { " " };
         let line = format!(
             "{}{mark} {}\n",

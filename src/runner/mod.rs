@@ -9,9 +9,11 @@
 
 pub mod ansible;
 pub mod log;
+pub mod secrets;
 
 use crate::model::{HostRecap, Job, JobKind, RunStatus};
 use log::{LogSink, Stream};
+use secrets::ResolvedEnv;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 use tokio::io::AsyncReadExt;
@@ -64,26 +66,6 @@ impl Outcome {
             started_at: None,
         }
     }
-}
-
-/// A job's environment with secrets resolved, and the secret values.
-pub struct ResolvedEnv {
-    /// Variables to set.
-    pub vars: Vec<(String, String)>,
-    /// Values that came from `${env:…}`/`${file:…}`: redacted from the log.
-    pub secrets: Vec<String>,
-}
-
-/// Resolves `${env:NAME}` and `${file:/path}` in the job's environment.
-pub fn resolve_env(job: &Job) -> Result<ResolvedEnv, String> {
-    let mut vars = Vec::new();
-    let mut secrets = Vec::new();
-    for (name, value) in &job.env {
-        let (out, found) = expand(value).map_err(|e| format!("env {name}: {e}"))?;
-        secrets.extend(found);
-        vars.push((name.clone(), out));
-    }
-    Ok(ResolvedEnv { vars, secrets })
 }
 
 /// `value` with each `${env:NAME}` / `${file:/path}` replaced from this
@@ -149,7 +131,11 @@ pub async fn execute(
     } else {
         Vec::new()
     };
-    let (status, reason) = verdict(ended_by, code, is_playbook);
+    let (status, mut reason) = verdict(ended_by, code, is_playbook);
+    if let (Some(why), Some(_)) = (reason.as_mut(), sink.hint) {
+        // Exit code 1 names other causes; the log said which it was.
+        *why = secrets::vault_advice(&spec.job).to_owned();
+    }
     sink.note(&format!(
         "tend: {}",
         reason.as_deref().unwrap_or("succeeded")
@@ -178,13 +164,20 @@ async fn start(
     ),
     Box<Outcome>,
 > {
-    let ResolvedEnv { vars, secrets } = resolve_env(&spec.job).map_err(|e| {
+    let ResolvedEnv {
+        vars,
+        secrets,
+        vault_args,
+    } = secrets::prepare(spec).map_err(|e| {
         let mut outcome = Outcome::failed(e.clone());
         outcome.log_tail = format!("tend: {e}\n").into_bytes();
         Box::new(outcome)
     })?;
     let mut sink = LogSink::new(secrets);
-    let Some((program, args)) = command_line(spec) else {
+    if matches!(spec.job.kind, JobKind::Playbook(_)) {
+        sink.watch(secrets::vault_hint);
+    }
+    let Some((program, mut args)) = command_line(spec) else {
         return Err(Box::new(Outcome::failed(
             "stack jobs are not run as processes".into(),
         )));
@@ -200,6 +193,7 @@ async fn start(
         env.extend(extra);
     }
     env.extend(vars);
+    args.extend(vault_args);
     sink.note(&format!(
         "tend: running {} {}",
         program.display(),

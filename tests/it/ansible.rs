@@ -11,7 +11,7 @@ use std::time::Duration;
 
 const WAIT: Duration = Duration::from_secs(90);
 
-fn ansible_playbook() -> PathBuf {
+pub(crate) fn ansible_playbook() -> PathBuf {
     let path =
         crate::support::setup_cache("TEND_TEST_ANSIBLE", "ansible-venv/bin/ansible-playbook");
     assert!(
@@ -22,7 +22,7 @@ fn ansible_playbook() -> PathBuf {
     path
 }
 
-struct Ansible {
+pub(crate) struct Ansible {
     tend: Tend,
     _data: Dir,
     _repo: Dir,
@@ -37,7 +37,7 @@ fn start() -> Ansible {
 
 /// tend following the folder `repo`, with manual runs on (token `tok`)
 /// and the venv's ansible-playbook.
-fn start_on(repo: Dir, env: &[(&str, &str)]) -> Ansible {
+pub(crate) fn start_on(repo: Dir, env: &[(&str, &str)]) -> Ansible {
     let data = Dir::new();
     data.write("token", "tok\n");
     let (token, data_dir, ansible) = (
@@ -68,7 +68,7 @@ fn start_on(repo: Dir, env: &[(&str, &str)]) -> Ansible {
 
 impl Ansible {
     /// Triggers `job` and waits for its run to end; returns the run and its log.
-    fn run(&self, job: &str) -> (serde_json::Value, String) {
+    pub(crate) fn run(&self, job: &str) -> (serde_json::Value, String) {
         self.tend.run_job(job, WAIT)
     }
 }
