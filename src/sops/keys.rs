@@ -123,6 +123,8 @@ impl Keyring {
             },
         };
         match std::fs::read_to_string(&file) {
+            // An empty key file (a compose secret left empty): no identity.
+            Ok(text) if text.trim().is_empty() => Ok(Keyring::default()),
             Ok(text) => Keyring::parse(&text, &file.display().to_string()),
             Err(_) if !named => Ok(Keyring::default()),
             Err(e) => Err(SopsError::Key(format!(
