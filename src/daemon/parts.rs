@@ -162,7 +162,10 @@ fn jobs(
     let work_root = options.data.join("work");
     let left = crate::runner::secrets::remove_leftovers(&work_root);
     if left > 0 {
-        tracing::info!(folders = left, "removed run folders left by an earlier crash");
+        tracing::info!(
+            folders = left,
+            "removed run folders left by an earlier crash"
+        );
     }
     let env = RunEnv {
         work_root,

@@ -35,8 +35,14 @@ fn decrypted_values_reach_containers_and_runs_and_nothing_tend_shows() {
         "stacks/leak/compose.yaml",
         "services:\n  app:\n    image: localhost/busybox:v1\n    command: [\"sleep\", \"3600\"]\n    init: true\n    environment: { DB_PASSWORD: \"${DB_PASSWORD}\" }\n",
     );
-    repo.write("stacks/leak/.env", sops_seal::dotenv(&[("DB_PASSWORD", PW)], &[&key.recipient]));
-    repo.write("jobs/job.env", sops_seal::dotenv(&[("TOKEN", TOKEN)], &[&key.recipient]));
+    repo.write(
+        "stacks/leak/.env",
+        sops_seal::dotenv(&[("DB_PASSWORD", PW)], &[&key.recipient]),
+    );
+    repo.write(
+        "jobs/job.env",
+        sops_seal::dotenv(&[("TOKEN", TOKEN)], &[&key.recipient]),
+    );
     repo.write(
         "jobs/leaky.yaml",
         "jobs:\n  - name: leaky\n    env_file: jobs/job.env\n    command: [\"sh\", \"-c\", \"echo token=$TOKEN; exit 3\"]\n",
@@ -44,12 +50,18 @@ fn decrypted_values_reach_containers_and_runs_and_nothing_tend_shows() {
     let data = Dir::new();
     let t = Tend::follow(repo.path(), &data);
     t.wait_synced("leak");
-    let got = docker(&host, &["exec", "leak-app-1", "sh", "-c", "echo $DB_PASSWORD"]);
+    let got = docker(
+        &host,
+        &["exec", "leak-app-1", "sh", "-c", "echo $DB_PASSWORD"],
+    );
     assert_eq!(got, PW);
 
     let (run, log) = t.run_job("leaky", Duration::from_secs(30));
     assert_eq!(run["status"], "failed", "{run:#}\n{log}");
-    assert!(log.contains("token=***"), "the run got the value, redacted: {log}");
+    assert!(
+        log.contains("token=***"),
+        "the run got the value, redacted: {log}"
+    );
     let alerted = wait_until(Duration::from_secs(20), || !rec.seen().is_empty());
     assert!(alerted, "no alert reached the recorder:\n{}", t.log_text());
 
@@ -83,7 +95,10 @@ fn decrypted_values_reach_containers_and_runs_and_nothing_tend_shows() {
     let config = tend(repo.path(), &["config", "."]);
     shown += &config.stdout;
     shown += &config.stderr;
-    assert!(shown.contains("== /stacks/leak (200)"), "the stack page exists: {shown}");
+    assert!(
+        shown.contains("== /stacks/leak (200)"),
+        "the stack page exists: {shown}"
+    );
     for secret in [PW, TOKEN] {
         assert!(!shown.contains(secret), "tend showed a secret:\n{shown}");
     }
