@@ -10,6 +10,9 @@
 //!   problem at `file:line:col`; also the JSON Schemas. Pure but for reading
 //!   the repository's files.
 //! - [`schedule`]: cron expressions in a time zone; `now` is an argument. Pure.
+//! - [`sops`]: SOPS-encrypted files — recognised, the data key unwrapped
+//!   with age identities, values decrypted, the MAC verified. Pure but for
+//!   reading the host's identities and a file to open.
 //! - [`plan`]: desired stacks (rendered, hashed) + observed hosts → the
 //!   changes to make, each with its reason. Pure.
 //! - [`source`]: the config source — a git remote (git2, bare clone,
@@ -40,7 +43,7 @@
 //!   the web server, and stops them in order. `tend run` only parses
 //!   arguments and turns signals into `shutdown`.
 //!
-//! Dependency rule: the pure core (`model`, `config`, `schedule`, `plan`)
+//! Dependency rule: the pure core (`model`, `config`, `schedule`, `sops`, `plan`)
 //! imports no tokio, git2, bollard, redb or axum; `model` holds the domain
 //! types every other module shares, "Actual" (observed hosts) included.
 //! Edge modules (source, docker, runner, store, alert, web, workdir) depend

@@ -146,21 +146,26 @@ impl Keyring {
         hex::encode(&mac.finalize().into_bytes()[..16])
     }
 
-    /// The value `name` of the SOPS file at `path` (`name` empty: the whole
-    /// decrypted file) and its [`tag`](Keyring::tag). Reads the file.
-    pub fn value(&self, path: &std::path::Path, name: &str) -> Result<(String, String), SopsError> {
+    /// Opens the SOPS file at `path`. Reads the file.
+    pub fn open_file(&self, path: &std::path::Path) -> Result<super::Opened, SopsError> {
         let text = std::fs::read_to_string(path).map_err(|e| SopsError::Syntax(e.to_string()))?;
         let shown = path.to_string_lossy();
         let sealed = super::detect(&shown, &text)
             .ok_or_else(|| SopsError::Syntax("no longer carries SOPS metadata".into()))??;
-        let opened = sealed.open(self)?;
+        sealed.open(self)
+    }
+
+    /// The value `name` of `opened` (`name` empty: the whole decrypted
+    /// file) and its [`tag`](Keyring::tag).
+    pub fn value(&self, opened: &super::Opened, name: &str) -> Result<(String, String), SopsError> {
         let value = if name.is_empty() {
-            opened.text
+            opened.text.clone()
         } else {
-            let entry = opened.entries.into_iter().find(|e| e.name == name);
+            let entry = opened.entries.iter().find(|e| e.name == name);
             entry
                 .ok_or_else(|| SopsError::Syntax(format!("holds no value `{name}`")))?
                 .value
+                .clone()
         };
         let tag = self.tag(&format!("{name}\n{value}"));
         Ok((value, tag))

@@ -296,3 +296,50 @@ fn an_encrypted_stack_deploys_decrypted_and_changes_only_what_a_secret_touches()
     apply(&dir);
     assert_eq!(sh("sec-other-1", "echo $TOKEN"), "tok-changed-Qm3");
 }
+
+#[test]
+fn nested_json_and_ini_files_decrypt_alike_in_tend_and_sops_age() {
+    let dir = Dir::new();
+    let key = age_keygen(dir.path(), "age.key");
+    let ring = ring_of(&key.file);
+    let doc = serde_json::json!({
+        "db": { "user": "admin", "password": PW, "port": 5432, "ratio": 1.5, "tls": true, "hosts": ["a", "b"] },
+        "note_unencrypted": { "count": 3, "flag": false },
+        "nothing": null,
+    });
+    let text = sops_seal::json_tree(&doc, &[&key.recipient]);
+    let file = dir.write("app.json", &text);
+    let mut js = sops_age(&file, "json", &key.file);
+    js.as_object_mut().unwrap().remove("sops");
+    assert_eq!(js, doc, "sops-age");
+    let opened = open("app.json", &text, &ring).unwrap();
+    let ours: serde_json::Value = serde_json::from_str(&opened.text).unwrap();
+    assert_eq!(ours, doc, "tend");
+    let changed = text.replace("\"count\": 3", "\"count\": 4");
+    assert!(ring_err(open("app.json", &changed, &ring)).contains("MAC mismatch"));
+    // A value moved to another key no longer authenticates (its path is bound).
+    let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let mut moved = v.clone();
+    moved["db"]["user"] = v["db"]["password"].clone();
+    let e = ring_err(open("app.json", &moved.to_string(), &ring));
+    assert!(
+        e.contains("db.user") && e.contains("authentication failed"),
+        "{e}"
+    );
+
+    let ini = sops_seal::ini(
+        &[("db", &[("password", PW), ("user", "admin")])],
+        &[&key.recipient],
+    );
+    let opened = open("app.ini", &ini, &ring).unwrap();
+    let names: Vec<(&str, &str)> = opened
+        .entries
+        .iter()
+        .map(|e| (e.name.as_str(), e.value.as_str()))
+        .collect();
+    assert_eq!(names, [("db.password", PW), ("db.user", "admin")]);
+    assert_eq!(
+        opened.text,
+        format!("[db]\npassword = {PW}\nuser = admin\n")
+    );
+}

@@ -103,7 +103,17 @@ impl Layout {
     ) -> (Vec<Target>, HashMap<String, StackWork>) {
         let ring =
             crate::sops::Keyring::host(desired.settings.age_key.as_deref()).unwrap_or_default();
-        let unseal = |p: &Path, name: &str| ring.value(p, name).map_err(|e| e.to_string());
+        // Each SOPS file is opened once per render (one age unwrap), however
+        // many of its values the services use.
+        let opened = std::cell::RefCell::new(HashMap::new());
+        let unseal = |p: &Path, name: &str| {
+            let mut cache = opened.borrow_mut();
+            let file = cache
+                .entry(p.to_owned())
+                .or_insert_with(|| ring.open_file(p));
+            let file = file.as_ref().map_err(|e| e.to_string())?;
+            ring.value(file, name).map_err(|e| e.to_string())
+        };
         let from = crate::model::secret::Sources {
             sops: &unseal,
             ..crate::model::secret::Sources::host()

@@ -30,7 +30,7 @@ pub fn random<const N: usize>() -> [u8; N] {
 pub struct Seal {
     key: [u8; 32],
     recipients: Vec<String>,
-    mac: Sha512,
+    pub(crate) mac: Sha512,
     /// Written as `lastmodified`.
     pub lastmodified: String,
 }
@@ -183,4 +183,78 @@ pub fn binary(content: &str, recipients: &[&str]) -> String {
     let data = seal.value(&["data"], content, "str");
     let doc = serde_json::json!({"data": data, "sops": seal.finish().json()});
     serde_json::to_string_pretty(&doc).expect("json")
+}
+
+/// A SOPS JSON file of `doc` (an object): every string, number and boolean
+/// encrypted with its type, lists sharing their key's path, as SOPS walks
+/// a tree; keys ending `_unencrypted` stay plain.
+pub fn json_tree(doc: &serde_json::Value, recipients: &[&str]) -> String {
+    fn walk(
+        seal: &mut Seal,
+        v: &serde_json::Value,
+        path: &mut Vec<String>,
+        plain: bool,
+    ) -> serde_json::Value {
+        use serde_json::Value as J;
+        match v {
+            J::Object(m) => J::Object(
+                m.iter()
+                    .map(|(k, v)| {
+                        path.push(k.clone());
+                        let out = walk(seal, v, path, plain || k.ends_with("_unencrypted"));
+                        path.pop();
+                        (k.clone(), out)
+                    })
+                    .collect(),
+            ),
+            J::Array(items) => J::Array(items.iter().map(|i| walk(seal, i, path, plain)).collect()),
+            J::Null => J::Null,
+            leaf => {
+                let (text, kind) = match leaf {
+                    J::String(s) => (s.clone(), "str"),
+                    J::Bool(b) => (b.to_string(), "bool"),
+                    J::Number(n) if n.is_i64() => (n.to_string(), "int"),
+                    J::Number(n) => (n.to_string(), "float"),
+                    _ => unreachable!("containers handled above"),
+                };
+                if plain {
+                    seal.mac.update(match leaf {
+                        J::Bool(true) => "True".to_owned(),
+                        J::Bool(false) => "False".to_owned(),
+                        _ => text,
+                    });
+                    leaf.clone()
+                } else {
+                    let p: Vec<&str> = path.iter().map(String::as_str).collect();
+                    J::String(seal.value(&p, &text, kind))
+                }
+            }
+        }
+    }
+    let mut seal = Seal::new(recipients);
+    let mut body = walk(&mut seal, doc, &mut Vec::new(), false);
+    body["sops"] = seal.finish().json();
+    serde_json::to_string_pretty(&body).expect("json")
+}
+
+/// A SOPS INI file of `sections` (name → key/value pairs).
+pub fn ini(sections: &[(&str, &[(&str, &str)])], recipients: &[&str]) -> String {
+    let mut seal = Seal::new(recipients);
+    let mut out = String::new();
+    for (name, pairs) in sections {
+        out.push_str(&format!("[{name}]\n"));
+        for (k, v) in *pairs {
+            out.push_str(&format!("{k} = {}\n", seal.value(&[name, k], v, "str")));
+        }
+        out.push('\n');
+    }
+    out.push_str("[sops]\n");
+    for line in seal.finish().dotenv().lines() {
+        let (k, v) = line
+            .trim_start_matches("sops_")
+            .split_once('=')
+            .expect("k=v");
+        out.push_str(&format!("{k} = {v}\n"));
+    }
+    out
 }
