@@ -127,6 +127,27 @@ fn broken_sops_files_are_precise_errors_that_show_no_plaintext() {
         assert!(e.contains(want), "{what}: {e}");
         assert!(!e.contains(PW), "{what}: the error shows the secret: {e}");
     }
+    // Cut anywhere or with any byte flipped: an error or a verified file, never a panic.
+    for at in (0..good.len()).step_by(3) {
+        let cut = &good[..at];
+        if let Some(Ok(sealed)) = detect(".env", cut)
+            && let Ok(opened) = sealed.open(&ring)
+        {
+            // Only a cut in the trailing metadata lines (the rule falls back to
+            // its default) can leave it whole — and then with the true values.
+            let tail = good.find("sops_unencrypted_suffix").unwrap();
+            assert!(at + 1 >= tail, "cut at {at}: {:?}", &good[at..]);
+            assert_eq!(opened.entries[0].value, PW);
+        }
+        let flipped = tamper_at(&good, at);
+        if flipped != good
+            && let Some(Ok(sealed)) = detect(".env", &flipped)
+            && let Ok(opened) = sealed.open(&ring)
+        {
+            // Only bytes outside values and MAC may change harmlessly.
+            assert_eq!(opened.entries[0].value, PW, "flip at {at}");
+        }
+    }
     let e = ring_err(open(".env", &cases[0].1, &Keyring::default()));
     assert!(
         e.contains(&stranger.recipient) && e.contains("no age identity"),
@@ -186,9 +207,15 @@ fn ring_err(r: Result<tend::sops::Opened, tend::sops::SopsError>) -> String {
 
 /// `text` with the first base64 character after `marker` changed.
 fn tamper(text: &str, marker: &str) -> String {
-    let at = text.find(marker).unwrap() + marker.len();
+    tamper_at(text, text.find(marker).unwrap() + marker.len())
+}
+
+/// `text` with the byte at `at` changed (a line break is kept).
+fn tamper_at(text: &str, at: usize) -> String {
     let mut bytes = text.as_bytes().to_vec();
-    bytes[at] = if bytes[at] == b'A' { b'B' } else { b'A' };
+    if bytes[at] != b'\n' {
+        bytes[at] = if bytes[at] == b'A' { b'B' } else { b'A' };
+    }
     String::from_utf8(bytes).unwrap()
 }
 
