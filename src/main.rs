@@ -55,11 +55,19 @@ enum Command {
         #[arg(default_value = ".")]
         dir: PathBuf,
         /// How many upcoming fire times to show.
-        #[arg(long, default_value_t = 3)]
-        next: usize,
-        /// Compute fire times from this instant (RFC 3339) instead of now.
-        #[arg(long, hide = true)]
-        now: Option<DateTime<Utc>>,
+        #[arg(long, visible_alias = "next", default_value_t = 3)]
+        count: usize,
+        /// Compute fire times after this instant (RFC 3339, e.g.
+        /// `2026-10-25T00:00:00+02:00`) instead of now.
+        #[arg(long, visible_alias = "now")]
+        from: Option<DateTime<chrono::FixedOffset>>,
+        /// Only this job.
+        #[arg(long)]
+        job: Option<String>,
+        /// `human` (default) or `json`:
+        /// `[{"job","schedule","timezone","next":[RFC 3339]}]`.
+        #[arg(long, value_enum, default_value_t = cli::Format::Human)]
+        format: cli::Format,
     },
     /// Show what would change on the Docker hosts; exit 0 in sync, 2 changes pending, 1 error.
     Plan(cli::stacks::StacksArgs),
@@ -123,7 +131,16 @@ fn main() -> ExitCode {
         Command::Config { dir, stack, format } => {
             cli::resolved::config(&dir, stack.as_deref(), format)
         }
-        Command::Jobs { dir, next, now } => cli::jobs(&dir, next, now.unwrap_or_else(Utc::now)),
+        Command::Jobs {
+            dir,
+            count,
+            from,
+            job,
+            format,
+        } => {
+            let from = from.map_or_else(Utc::now, |f| f.with_timezone(&Utc));
+            cli::jobs(&dir, (count, from), job.as_deref(), format)
+        }
         Command::Plan(a) => cli::stacks::plan(&a.dir, a.format, a.at.unwrap_or_else(Utc::now)),
         Command::Apply(a) => cli::stacks::apply(&a.dir, a.format, a.at.unwrap_or_else(Utc::now)),
         Command::Schema { out } => cli::schema(&out),

@@ -63,15 +63,54 @@ fn summary(d: &Desired) -> String {
     )
 }
 
-/// `tend jobs`.
-pub fn jobs(dir: &std::path::Path, next: usize, now: DateTime<Utc>) -> Result<ExitCode> {
-    let desired = match config::load(dir, now) {
+/// `tend jobs`: each job's next `count` fire times after `from` — the
+/// scheduler's own computation ([`tend::schedule::Schedule::upcoming`]).
+pub fn jobs(
+    dir: &std::path::Path,
+    (count, from): (usize, DateTime<Utc>),
+    only: Option<&str>,
+    format: Format,
+) -> Result<ExitCode> {
+    let desired = match config::load(dir, from) {
         Ok(d) => d,
         Err(LoadError::Invalid(report)) => return Ok(out(&report.render(), ExitCode::from(1))),
         Err(e) => return Err(e.into()),
     };
+    let jobs: Vec<&tend::model::Job> = desired
+        .jobs
+        .iter()
+        .filter(|j| only.is_none_or(|n| j.name == n))
+        .collect();
+    if let (Some(name), true) = (only, jobs.is_empty()) {
+        eprintln!("error: no job `{name}` in {}", dir.display());
+        return Ok(ExitCode::from(1));
+    }
+    if let Format::Json = format {
+        let list: Vec<serde_json::Value> = jobs
+            .iter()
+            .map(|job| {
+                let s = job.schedule.as_ref();
+                let next: Vec<String> = s
+                    .map(|s| {
+                        s.upcoming(from, count)
+                            .iter()
+                            .map(|t| t.to_rfc3339())
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                serde_json::json!({
+                    "job": job.name,
+                    "schedule": s.map(|s| s.expr()),
+                    "timezone": s.map(|s| s.timezone().name()),
+                    "next": next,
+                })
+            })
+            .collect();
+        let text = serde_json::to_string_pretty(&list).unwrap_or_default();
+        return Ok(out(&format!("{text}\n"), ExitCode::SUCCESS));
+    }
     let mut text = String::new();
-    for job in &desired.jobs {
+    for job in jobs {
         let what = match &job.kind {
             JobKind::Playbook(p) => format!("playbook {}", p.playbook.display()),
             JobKind::Command { argv } => format!("command {}", argv.join(" ")),
@@ -85,7 +124,7 @@ pub fn jobs(dir: &std::path::Path, next: usize, now: DateTime<Utc>) -> Result<Ex
                 let words = s.describe();
                 let words = words.trim_end_matches('.');
                 text += &format!("  schedule: {} ({words}) in {}\n", s.expr(), s.timezone());
-                for t in s.upcoming(now, next) {
+                for t in s.upcoming(from, count) {
                     text += &format!("  next:     {}\n", t.format("%a %Y-%m-%d %H:%M:%S %Z"));
                 }
             }

@@ -43,3 +43,59 @@ fn invalid_repo_prints_diagnostics_and_exits_1() {
         run.stdout
     );
 }
+
+#[test]
+fn preview_from_any_instant_as_json_across_spring_forward_and_fall_back() {
+    let dir = Dir::new();
+    dir.write(
+        "jobs/j.yaml",
+        "jobs:\n  - name: nightly\n    schedule: \"30 2 * * *\"\n    timezone: Europe/Berlin\n    command: [\"true\"]\n  - name: early\n    schedule: \"15 1 * * *\"\n    timezone: America/New_York\n    command: [\"true\"]\n  - name: manual\n    command: [\"true\"]\n",
+    );
+    let json = |args: &[&str]| -> serde_json::Value {
+        let mut all = vec!["jobs", ".", "--format", "json"];
+        all.extend(args);
+        serde_json::from_str(&tend(dir.path(), &all).expect_code(0).stdout).unwrap()
+    };
+    // 02:30 does not exist on 2027-03-28 in Berlin: it runs once at 03:00.
+    let v = json(&[
+        "--from",
+        "2027-03-27T00:00:00+01:00",
+        "--count",
+        "3",
+        "--job",
+        "nightly",
+    ]);
+    assert_eq!(
+        v,
+        serde_json::json!([{
+            "job": "nightly", "schedule": "30 2 * * *", "timezone": "Europe/Berlin",
+            "next": ["2027-03-27T02:30:00+01:00", "2027-03-28T03:00:00+02:00", "2027-03-29T02:30:00+02:00"],
+        }])
+    );
+    // 01:15 happens twice on 2026-11-01 in New York: it runs once.
+    let v = json(&[
+        "--from",
+        "2026-10-31T12:00:00-04:00",
+        "--count",
+        "2",
+        "--job",
+        "early",
+    ]);
+    assert_eq!(
+        v[0]["next"],
+        serde_json::json!(["2026-11-01T01:15:00-04:00", "2026-11-02T01:15:00-05:00"])
+    );
+    // Every job, a manual one with no schedule and no fire times.
+    let v = json(&["--from", "2026-10-31T12:00:00Z"]);
+    let names: Vec<&str> = v
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|j| j["job"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["early", "manual", "nightly"]);
+    assert_eq!(v[1]["schedule"], serde_json::Value::Null);
+    assert_eq!(v[1]["next"], serde_json::json!([]));
+    let run = tend(dir.path(), &["jobs", ".", "--job", "nope"]).expect_code(1);
+    assert!(run.stderr.contains("no job `nope`"), "{}", run.stderr);
+}
