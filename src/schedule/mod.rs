@@ -1,7 +1,16 @@
 //! Cron schedules in a time zone: parsing, the next fire times, and the
 //! schedule in words. Pure: `now` is always an argument, never read here.
+//!
+//! croner matches the fields; the DST rule is tend's own, for every fixed
+//! time ([`fields`]): a wall-clock time that a spring-forward skips runs
+//! once at the first valid minute after it, one that a fall-back repeats
+//! runs once (in its first pass). Interval schedules keep croner's real-time
+//! rhythm. The day fields follow Vixie cron: with both restricted either
+//! one matching fires; when one starts with `*` (`*/2`) both must match.
 
-use chrono::{DateTime, TimeZone, Utc};
+mod fields;
+
+use chrono::{DateTime, LocalResult, TimeZone, Utc};
 use chrono_tz::Tz;
 use croner::Cron;
 use croner::parser::{CronParser, Seconds, Year};
@@ -10,6 +19,10 @@ use std::fmt;
 /// A schedule never fires later than this many days ahead: patterns that
 /// match no real date (`0 0 30 2 *`) are rejected when parsed.
 const HORIZON_DAYS: i64 = 366 * 8;
+
+/// Most matches a fixed-time search passes over (the matches of a
+/// repeated or skipped hour) before it gives up.
+const MAX_SKIPS: usize = 8000;
 
 /// Why a schedule was rejected.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -36,6 +49,8 @@ pub struct Schedule {
     expr: String,
     tz: Tz,
     cron: Cron,
+    /// A fixed time (the DST rule applies), not an interval.
+    fixed: bool,
     /// [`Schedule::describe`], worked out once (croner takes ~35 µs).
     words: std::sync::OnceLock<String>,
 }
@@ -67,16 +82,20 @@ impl Schedule {
                 "expected 5 fields (minute hour day month weekday) or 6 (with seconds first), found {fields}"
             )));
         }
+        let expanded = fields::expand(expr);
+        let (fixed, and) = fields::kind(&expanded);
         let cron = CronParser::builder()
             .seconds(Seconds::Optional)
             .year(Year::Disallowed)
+            .dom_and_dow(and)
             .build()
-            .parse(expr.trim())
+            .parse(&expanded)
             .map_err(|e| invalid(e.to_string()))?;
         let schedule = Schedule {
             expr: expr.trim().to_owned(),
             tz,
             cron,
+            fixed,
             words: std::sync::OnceLock::new(),
         };
         match schedule.next_after(now) {
@@ -99,8 +118,44 @@ impl Schedule {
 
     /// The first fire time strictly after `after`.
     pub fn next_after(&self, after: DateTime<Utc>) -> Option<DateTime<Tz>> {
-        let local = self.tz.from_utc_datetime(&after.naive_utc());
-        self.cron.find_next_occurrence(&local, false).ok()
+        if !self.fixed {
+            let local = self.tz.from_utc_datetime(&after.naive_utc());
+            return self.cron.find_next_occurrence(&local, false).ok();
+        }
+        // Fixed times: match on the wall clock (as if it were UTC), then
+        // place each match in the zone by the DST rule.
+        let mut wall = Utc.from_utc_datetime(&after.with_timezone(&self.tz).naive_local());
+        for _ in 0..MAX_SKIPS {
+            let matched = self.cron.find_next_occurrence(&wall, false).ok()?;
+            let naive = matched.naive_utc();
+            let instant = match self.tz.from_local_datetime(&naive) {
+                LocalResult::Single(t) | LocalResult::Ambiguous(t, _) => Some(t),
+                LocalResult::None => self.first_valid_after(naive),
+            };
+            match instant {
+                Some(t) if t.with_timezone(&Utc) > after => return Some(t),
+                // The first pass of a repeated time, or a skipped time whose
+                // catch-up instant already passed: it ran (or will) once.
+                _ => wall = matched,
+            }
+        }
+        None
+    }
+
+    /// The first valid instant after a wall-clock time a spring-forward
+    /// skipped (transitions fall on whole minutes).
+    fn first_valid_after(&self, naive: chrono::NaiveDateTime) -> Option<DateTime<Tz>> {
+        use chrono::Timelike;
+        let start = naive.with_second(0)?;
+        (1..=24 * 60).find_map(|m| {
+            match self
+                .tz
+                .from_local_datetime(&(start + chrono::Duration::minutes(m)))
+            {
+                LocalResult::Single(t) | LocalResult::Ambiguous(t, _) => Some(t),
+                LocalResult::None => None,
+            }
+        })
     }
 
     /// The next `n` fire times strictly after `after`.
@@ -231,6 +286,95 @@ mod tests {
         assert_eq!(
             times,
             ["2026-10-25T02:30:00+02:00", "2026-10-26T02:30:00+01:00"]
+        );
+    }
+
+    fn times(expr: &str, tz: &str, from: &str, n: usize) -> Vec<String> {
+        let tz: Tz = tz.parse().unwrap();
+        let s = Schedule::parse(expr, tz, at(from)).unwrap();
+        s.upcoming(at(from), n)
+            .iter()
+            .map(|t| t.to_rfc3339())
+            .collect()
+    }
+
+    #[test]
+    fn a_fixed_time_written_as_a_list_or_range_keeps_the_dst_rule() {
+        // Fall back in New York (2026-11-01 02:00 EDT → 01:00 EST): 01:15 once.
+        assert_eq!(
+            times(
+                "15 1,2,3 * * *",
+                "America/New_York",
+                "2026-11-01T04:00:00Z",
+                3
+            ),
+            [
+                "2026-11-01T01:15:00-04:00",
+                "2026-11-01T02:15:00-05:00",
+                "2026-11-01T03:15:00-05:00"
+            ]
+        );
+        // Spring forward in Berlin (2026-03-29 02:00 → 03:00): 02:00 and 02:30 run once, at 03:00.
+        assert_eq!(
+            times("0,30 2 * * *", "Europe/Berlin", "2026-03-28T12:00:00Z", 3),
+            [
+                "2026-03-29T03:00:00+02:00",
+                "2026-03-30T02:00:00+02:00",
+                "2026-03-30T02:30:00+02:00"
+            ]
+        );
+        assert_eq!(
+            times(
+                "0-59/30 2 * * *",
+                "Europe/Berlin",
+                "2026-03-28T12:00:00Z",
+                1
+            ),
+            ["2026-03-29T03:00:00+02:00"]
+        );
+        // Dublin springs forward at 01:00 on the last Sunday of March.
+        let dublin = times("5,35 1 * 3 0#L", "Europe/Dublin", "2026-01-01T00:00:00Z", 2);
+        assert_eq!(
+            dublin,
+            ["2026-03-29T02:00:00+01:00", "2027-03-28T02:00:00+01:00"]
+        );
+        // An interval keeps its real-time rhythm: the repeated hour runs twice.
+        let every = times("30 * * * *", "America/New_York", "2026-11-01T04:45:00Z", 3);
+        assert_eq!(
+            every,
+            [
+                "2026-11-01T01:30:00-04:00",
+                "2026-11-01T01:30:00-05:00",
+                "2026-11-01T02:30:00-05:00"
+            ]
+        );
+    }
+
+    #[test]
+    fn day_fields_follow_vixie_cron() {
+        // `*/2` in the day of month is unrestricted-with-a-step: AND with Monday.
+        let odd_mondays = times("0 0 */2 * MON", "UTC", "2026-12-01T00:00:00Z", 3);
+        assert_eq!(
+            odd_mondays,
+            [
+                "2026-12-07T00:00:00+00:00",
+                "2026-12-21T00:00:00+00:00",
+                "2027-01-11T00:00:00+00:00"
+            ]
+        );
+        // Both restricted: either matches (the 1st, or any Monday).
+        let either = times("0 0 1 * MON", "UTC", "2026-12-01T00:00:00Z", 3);
+        assert_eq!(
+            either,
+            [
+                "2026-12-07T00:00:00+00:00",
+                "2026-12-14T00:00:00+00:00",
+                "2026-12-21T00:00:00+00:00"
+            ]
+        );
+        assert_eq!(
+            times("@midnight", "UTC", "2026-12-01T10:00:00Z", 1),
+            ["2026-12-02T00:00:00+00:00"]
         );
     }
 

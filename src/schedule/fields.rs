@@ -1,0 +1,51 @@
+//! What a cron expression's fields say before croner reads them: aliases
+//! spelled out (`@midnight` too), whether the time is *fixed* or an
+//! *interval* (Vixie cron's rule: fixed unless the second, minute or hour
+//! field starts with `*`; so `15 1,2 * * *` and `0-23/2` are fixed times,
+//! `*/15` and `0 *` intervals), and whether the two day fields combine
+//! with AND (either one starts with `*`, as Vixie cron treats `*/2`) or OR
+//! (both restricted).
+
+/// The expression in 5 or 6 fields, aliases replaced.
+pub fn expand(expr: &str) -> String {
+    let e = expr.trim();
+    let alias = match e.to_ascii_lowercase().as_str() {
+        "@yearly" | "@annually" => Some("0 0 1 1 *"),
+        "@monthly" => Some("0 0 1 * *"),
+        "@weekly" => Some("0 0 * * 0"),
+        "@daily" | "@midnight" => Some("0 0 * * *"),
+        "@hourly" => Some("0 * * * *"),
+        _ => None,
+    };
+    alias.map_or_else(|| e.to_owned(), str::to_owned)
+}
+
+/// (fixed time, day fields ANDed) of an expanded expression.
+pub fn kind(expanded: &str) -> (bool, bool) {
+    let mut fields: Vec<&str> = expanded.split_whitespace().collect();
+    if fields.len() == 5 {
+        fields.insert(0, "0");
+    }
+    let star = |f: Option<&&str>| f.is_some_and(|f| f.starts_with('*') || f.starts_with('?'));
+    let fixed = !(star(fields.first()) || star(fields.get(1)) || star(fields.get(2)));
+    let and = star(fields.get(3)) || star(fields.get(5));
+    (fixed, and)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fixed_times_intervals_and_day_rules() {
+        assert_eq!(kind("15 1,2,3 * * *"), (true, true));
+        assert_eq!(kind("0 0-23/2 * * *"), (true, true));
+        assert_eq!(kind("*/15 * * * *"), (false, true));
+        assert_eq!(kind("0 * * * *"), (false, true));
+        assert_eq!(kind("*/10 0 3 * * *"), (false, true));
+        assert_eq!(kind("0 0 */2 * MON"), (true, true));
+        assert_eq!(kind("0 0 1-7 * MON"), (true, false));
+        assert_eq!(expand("@midnight"), "0 0 * * *");
+        assert_eq!(kind(&expand("@hourly")), (false, true));
+    }
+}
