@@ -416,3 +416,6 @@ mod tests {
         assert_eq!(times[2].to_rfc3339(), "2026-01-10T12:45:00+00:00");
     }
 }
+
+#[cfg(test)]
+mod model_tests;
