@@ -20,6 +20,38 @@ pub fn expand(expr: &str) -> String {
     alias.map_or_else(|| e.to_owned(), str::to_owned)
 }
 
+/// A syntax problem croner lets through: an empty list item (`1,`,
+/// `0,,30`, `,`) would be dropped silently, and `L` alone in the weekday
+/// field would never fire.
+pub fn problem(expanded: &str) -> Option<String> {
+    let fields: Vec<&str> = expanded.split_whitespace().collect();
+    let names = if fields.len() == 6 {
+        [
+            "second",
+            "minute",
+            "hour",
+            "day of month",
+            "month",
+            "weekday",
+        ]
+        .as_slice()
+    } else {
+        ["minute", "hour", "day of month", "month", "weekday"].as_slice()
+    };
+    for (f, name) in fields.iter().zip(names) {
+        if f.split(',').any(str::is_empty) {
+            return Some(format!("the {name} field `{f}` has an empty list item"));
+        }
+    }
+    let weekday = fields.last().copied().unwrap_or_default();
+    if weekday.split(',').any(|i| i.eq_ignore_ascii_case("L")) {
+        return Some(format!(
+            "`L` in the weekday field `{weekday}` needs a day before it, e.g. `5L` (the last Friday)"
+        ));
+    }
+    None
+}
+
 /// (fixed time, day fields ANDed) of an expanded expression.
 pub fn kind(expanded: &str) -> (bool, bool) {
     let mut fields: Vec<&str> = expanded.split_whitespace().collect();
@@ -47,5 +79,17 @@ mod tests {
         assert_eq!(kind("0 0 1-7 * MON"), (true, false));
         assert_eq!(expand("@midnight"), "0 0 * * *");
         assert_eq!(kind(&expand("@hourly")), (false, true));
+        for bad in [
+            "0 0 * * ,1",
+            "1, * * * *",
+            "0,,30 * * * *",
+            "0 0 , * *",
+            "0 0 * * L",
+        ] {
+            assert!(problem(bad).is_some(), "{bad}");
+        }
+        for good in ["0 0 * * 5L", "0 0 L * *", "0 0 LW * *", "0 0,30 * * *"] {
+            assert_eq!(problem(good), None, "{good}");
+        }
     }
 }

@@ -17,8 +17,10 @@ use croner::parser::{CronParser, Seconds, Year};
 use std::fmt;
 
 /// A schedule never fires later than this many days ahead: patterns that
-/// match no real date (`0 0 30 2 *`) are rejected when parsed.
-const HORIZON_DAYS: i64 = 366 * 8;
+/// match no real date (`0 0 30 2 *`) are rejected when parsed. 28 years is
+/// the calendar's full cycle of leap days and weekdays (`0 0 29 2 +1`, a
+/// Monday 29 February, next fires in 2044).
+const HORIZON_DAYS: i64 = 366 * 28;
 
 /// Most matches a fixed-time search passes over (the matches of a
 /// repeated or skipped hour) before it gives up.
@@ -83,6 +85,9 @@ impl Schedule {
             )));
         }
         let expanded = fields::expand(expr);
+        if let Some(why) = fields::problem(&expanded) {
+            return Err(invalid(why));
+        }
         let (fixed, and) = fields::kind(&expanded);
         let cron = CronParser::builder()
             .seconds(Seconds::Optional)
