@@ -123,7 +123,15 @@ pub fn jobs(
             Some(s) => {
                 let words = s.describe();
                 let words = words.trim_end_matches('.');
-                text += &format!("  schedule: {} ({words}) in {}\n", s.expr(), s.timezone());
+                let jitter = match s.offset() {
+                    d if d.is_zero() => String::new(),
+                    d => format!(", +{} jitter", tend::runner::humantime(d)),
+                };
+                text += &format!(
+                    "  schedule: {} ({words}) in {}{jitter}\n",
+                    s.expr(),
+                    s.timezone()
+                );
                 for t in s.upcoming(from, count) {
                     text += &format!("  next:     {}\n", t.format("%a %Y-%m-%d %H:%M:%S %Z"));
                 }

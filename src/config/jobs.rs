@@ -61,8 +61,18 @@ fn build(
         Some(at) => cx.timezone(rel, at),
         None => Some(settings.timezone),
     };
+    let jitter = match &spec.jitter {
+        Some(at) if spec.schedule.is_none() => {
+            cx.error(rel, at.pos, "`jitter` needs a `schedule`");
+            None
+        }
+        Some(at) => cx.duration(rel, at),
+        None => None,
+    };
     let schedule = match (&spec.schedule, tz) {
-        (Some(at), Some(tz)) => cx.schedule(rel, at, tz).map(Some),
+        (Some(at), Some(tz)) => cx
+            .schedule(rel, at, tz)
+            .map(|s| Some(s.with_jitter(&spec.name.value, jitter.unwrap_or_default()))),
         (Some(_), None) => None,
         (None, _) => Some(None),
     };

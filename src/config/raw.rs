@@ -172,6 +172,9 @@ pub struct JobSpec {
     pub concurrency: Option<Concurrency>,
     /// `skip`, `run-once` or `run-all`.
     pub missed: Option<Missed>,
+    /// Delay every fire time by a fixed offset in [0, jitter) taken from
+    /// the job's name (stable across restarts), e.g. `10m`.
+    pub jitter: Option<At<String>>,
     /// Missed fire times older than this are never run.
     pub missed_window: Option<At<String>>,
     /// Retries after a failed attempt.

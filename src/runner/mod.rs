@@ -377,7 +377,8 @@ fn spawn_killer(pid: Option<i32>) {
     });
 }
 
-fn humantime(d: Duration) -> String {
+/// A duration as people write it in config: `90s` → `1m30s`, `2h`.
+pub fn humantime(d: Duration) -> String {
     let s = d.as_secs();
     match (s / 3600, (s % 3600) / 60, s % 60) {
         (0, 0, _) if d.subsec_millis() > 0 => format!("{}ms", d.as_millis()),

@@ -53,13 +53,15 @@ pub struct Schedule {
     cron: Cron,
     /// A fixed time (the DST rule applies), not an interval.
     fixed: bool,
+    /// Every fire time is this much later than the expression says.
+    offset: chrono::Duration,
     /// [`Schedule::describe`], worked out once (croner takes ~35 µs).
     words: std::sync::OnceLock<String>,
 }
 
 impl PartialEq for Schedule {
     fn eq(&self, other: &Self) -> bool {
-        self.expr == other.expr && self.tz == other.tz
+        self.expr == other.expr && self.tz == other.tz && self.offset == other.offset
     }
 }
 
@@ -101,6 +103,7 @@ impl Schedule {
             tz,
             cron,
             fixed,
+            offset: chrono::Duration::zero(),
             words: std::sync::OnceLock::new(),
         };
         match schedule.next_after(now) {
@@ -121,8 +124,33 @@ impl Schedule {
         self.tz
     }
 
+    /// The schedule with every fire time delayed by an offset in
+    /// `[0, jitter)` taken from `name` (FNV-1a, so it is the same on every
+    /// run and every build), at whole seconds.
+    pub fn with_jitter(mut self, name: &str, jitter: std::time::Duration) -> Self {
+        let span = jitter.as_secs();
+        if span > 0 {
+            let hash = name.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+                (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3)
+            });
+            self.offset = chrono::Duration::seconds(i64::try_from(hash % span).unwrap_or(0));
+        }
+        self
+    }
+
+    /// The delay [`Schedule::with_jitter`] gave every fire time.
+    pub fn offset(&self) -> std::time::Duration {
+        self.offset.to_std().unwrap_or_default()
+    }
+
     /// The first fire time strictly after `after`.
     pub fn next_after(&self, after: DateTime<Utc>) -> Option<DateTime<Tz>> {
+        let base = self.base_after(after.checked_sub_signed(self.offset)?)?;
+        base.checked_add_signed(self.offset)
+    }
+
+    /// The first time the expression itself gives strictly after `after`.
+    fn base_after(&self, after: DateTime<Utc>) -> Option<DateTime<Tz>> {
         if !self.fixed {
             let local = self.tz.from_utc_datetime(&after.naive_utc());
             return self.cron.find_next_occurrence(&local, false).ok();
@@ -352,6 +380,33 @@ mod tests {
                 "2026-11-01T01:30:00-05:00",
                 "2026-11-01T02:30:00-05:00"
             ]
+        );
+    }
+
+    #[test]
+    fn jitter_is_a_stable_offset_per_name_within_its_bound() {
+        let now = at("2026-12-01T00:00:00Z");
+        let plain = Schedule::parse("0 3 * * *", Tz::UTC, now).unwrap();
+        let ten = std::time::Duration::from_secs(600);
+        let a = plain.clone().with_jitter("backup-nas", ten);
+        let again = plain.clone().with_jitter("backup-nas", ten);
+        let b = plain.clone().with_jitter("backup-photos", ten);
+        assert_eq!(a.offset(), again.offset(), "stable");
+        assert_ne!(a.offset(), b.offset(), "names spread out");
+        assert!(a.offset() < ten && b.offset() < ten);
+        let base = plain.next_after(now).unwrap();
+        let shifted = a.next_after(now).unwrap();
+        assert_eq!(
+            shifted - base,
+            chrono::Duration::from_std(a.offset()).unwrap()
+        );
+        // An instant between the plain time and the jittered one is before the fire.
+        assert_eq!(a.next_after(base.with_timezone(&Utc)).unwrap(), shifted);
+        let missed = a.missed(now, shifted.with_timezone(&Utc), ten * 6, 10);
+        assert_eq!(missed, [shifted.with_timezone(&Utc)]);
+        assert!(
+            a.missed(now, base.with_timezone(&Utc), ten * 6, 10)
+                .is_empty()
         );
     }
 

@@ -99,3 +99,66 @@ fn preview_from_any_instant_as_json_across_spring_forward_and_fall_back() {
     let run = tend(dir.path(), &["jobs", ".", "--job", "nope"]).expect_code(1);
     assert!(run.stderr.contains("no job `nope`"), "{}", run.stderr);
 }
+
+#[test]
+fn jitter_shifts_every_fire_time_by_one_stable_offset() {
+    let dir = Dir::new();
+    dir.write(
+        "jobs/j.yaml",
+        "jobs:\n  - name: nas-a\n    schedule: \"0 3 * * *\"\n    jitter: 10m\n    command: [\"true\"]\n  - name: nas-b\n    schedule: \"0 3 * * *\"\n    jitter: 10m\n    command: [\"true\"]\n",
+    );
+    let args = [
+        "jobs",
+        ".",
+        "--from",
+        "2026-12-01T00:00:00Z",
+        "--count",
+        "3",
+        "--format",
+        "json",
+    ];
+    let offsets = || -> Vec<Vec<i64>> {
+        let v: serde_json::Value =
+            serde_json::from_str(&tend(dir.path(), &args).expect_code(0).stdout).unwrap();
+        v.as_array()
+            .unwrap()
+            .iter()
+            .map(|j| {
+                j["next"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|t| {
+                        let t = chrono::DateTime::parse_from_rfc3339(t.as_str().unwrap()).unwrap();
+                        let base = t.date_naive().and_hms_opt(3, 0, 0).unwrap().and_utc();
+                        (t.to_utc() - base).num_seconds()
+                    })
+                    .collect()
+            })
+            .collect()
+    };
+    let first = offsets();
+    assert_eq!(first, offsets(), "stable across runs");
+    for job in &first {
+        assert!(
+            job.iter().all(|o| *o == job[0] && (0..600).contains(o)),
+            "{first:?}"
+        );
+    }
+    assert_ne!(
+        first[0][0], first[1][0],
+        "two names, two offsets: {first:?}"
+    );
+    let human = tend(dir.path(), &["jobs", "."]).expect_code(0).stdout;
+    assert!(human.contains(" jitter\n"), "{human}");
+    dir.write(
+        "jobs/j.yaml",
+        "jobs:\n  - name: x\n    jitter: 1m\n    command: [\"true\"]\n",
+    );
+    let run = tend(dir.path(), &["check", "."]).expect_code(1);
+    assert!(
+        run.stdout.contains("`jitter` needs a `schedule`"),
+        "{}",
+        run.stdout
+    );
+}
