@@ -70,6 +70,7 @@ fn build(
         None => None,
     };
     let schedule = match (&spec.schedule, tz) {
+        _ if spec.at.is_some() => one_off(cx, rel, spec, tz),
         (Some(at), Some(tz)) => cx
             .schedule(rel, at, tz)
             .map(|s| Some(s.with_jitter(&spec.name.value, jitter.unwrap_or_default()))),
@@ -119,6 +120,27 @@ fn build(
         env_file,
         age_key: settings.age_key.clone(),
     })
+}
+
+/// `at`: a one-off run (not with `schedule` or `jitter`).
+fn one_off(
+    cx: &mut Ctx,
+    rel: &str,
+    spec: &JobSpec,
+    tz: Option<chrono_tz::Tz>,
+) -> Option<Option<crate::schedule::Schedule>> {
+    let at = spec.at.as_ref()?;
+    if spec.schedule.is_some() {
+        cx.error(rel, at.pos, "set `schedule` or `at`, not both");
+        return None;
+    }
+    match crate::schedule::Schedule::once(at, tz?) {
+        Ok(s) => Some(Some(s)),
+        Err(e) => {
+            cx.error(rel, at.pos, e.to_string());
+            None
+        }
+    }
 }
 
 fn env(cx: &mut Ctx, rel: &str, spec: &JobSpec) -> BTreeMap<String, String> {

@@ -172,6 +172,9 @@ pub struct JobSpec {
     pub concurrency: Option<Concurrency>,
     /// `skip`, `run-once` or `run-all`.
     pub missed: Option<Missed>,
+    /// Run once at this time instead of on a schedule: a local time in the
+    /// job's zone (`2026-12-24T18:00:00`) or RFC 3339 with an offset.
+    pub at: Option<At<String>>,
     /// Delay every fire time by a fixed offset in [0, jitter) taken from
     /// the job's name (stable across restarts), e.g. `10m`.
     pub jitter: Option<At<String>>,

@@ -73,7 +73,18 @@ impl JobView {
             name: job.name.clone(),
             kind: job.kind.word(),
             schedule: schedule.map(|s| s.expr().to_owned()),
-            schedule_text: schedule.map(|s| s.describe().to_owned()),
+            schedule_text: schedule.map(|s| {
+                // A one-off run that fired is done: it never runs again.
+                let done = s
+                    .once_at()
+                    .is_some_and(|at| state.last_fire.is_some_and(|l| l >= at));
+                let words = s.describe();
+                if done {
+                    format!("{words} (done)")
+                } else {
+                    words.to_owned()
+                }
+            }),
             timezone: schedule.map(|s| s.timezone().name()),
             next,
             concurrency: job.concurrency,

@@ -161,6 +161,12 @@ impl Scheduler {
             if let (true, Some(last)) = (catch_up, last) {
                 let missed = schedule.missed(last, now, job.missed_window, MAX_CATCH_UP);
                 self.catch_up(job, missed).await;
+            } else if let Some(at) = schedule.once_at().filter(|at| last.is_none_or(|l| l < *at)) {
+                // A one-off run whose time passed before any commit had it
+                // (or while tend was down): it is caught up per `missed`.
+                let since = at - chrono::Duration::seconds(1);
+                let missed = schedule.missed(since, now, job.missed_window, 1);
+                self.catch_up(job, missed).await;
             }
             if let Some(t) = schedule.next_after(last.map_or(now, |l| l.max(now))) {
                 self.next.insert(job.name.clone(), t.with_timezone(&Utc));

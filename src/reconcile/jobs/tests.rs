@@ -339,3 +339,30 @@ async fn an_instant_fires_at_most_once_across_restarts() {
     assert_eq!(instants, [Some(wall("12:00:00")), Some(wall("12:01:00"))]);
     h.stop().await;
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_one_off_run_fires_once_and_a_past_one_follows_missed() {
+    let at = |t: &str| wall(t).to_rfc3339();
+    let yaml = format!(
+        "jobs:\n  - {{ name: past, at: '{}', command: ['true'], missed: run-once, missed_window: 6h }}\n  - {{ name: later, at: '{}', command: ['true'] }}\n  - {{ name: done, at: '{}', command: ['true'] }}\n  - {{ name: stale, at: '{}', command: ['true'], missed_window: 6h }}\n",
+        at("12:00:00"),
+        at("12:40:00"),
+        at("11:00:00"),
+        at("02:00:00"),
+    );
+    let before = [("done", "11:00:00")];
+    let h = start(&yaml, "12:30:00", (RunStatus::Succeeded, false), &before);
+    h.wait(60 * 60).await;
+    let runs = |job: &str| -> Vec<(Trigger, Option<DateTime<Utc>>)> {
+        h.runs(job)
+            .into_iter()
+            .filter(|r| r.commit.as_deref() != Some("old"))
+            .map(|r| (r.trigger, r.scheduled_for))
+            .collect()
+    };
+    assert_eq!(runs("past"), [(Trigger::CatchUp, Some(wall("12:00:00")))]);
+    assert_eq!(runs("later"), [(Trigger::Cron, Some(wall("12:40:00")))]);
+    assert!(runs("done").is_empty(), "a one-off run that fired is done");
+    assert!(runs("stale").is_empty(), "older than missed_window");
+    h.stop().await;
+}
