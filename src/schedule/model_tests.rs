@@ -6,7 +6,8 @@
 //! real time minute by minute, firing an interval schedule at every
 //! matching wall-clock minute, and a fixed time at the first pass of a
 //! matching wall-clock minute or, once, right after a spring-forward gap
-//! that swallowed a matching minute.
+//! that swallowed a matching minute. Both the next fire time and the
+//! instants a 30-hour outage missed are compared.
 
 use super::Schedule;
 use chrono::{DateTime, Datelike, Duration, NaiveDateTime, TimeZone, Timelike, Utc};
@@ -192,6 +193,20 @@ fn next_fire_times_agree_with_a_brute_force_model_around_dst() {
                         "{expr} in {zone} after {from}: tend {ours:?}, model none within 3 days"
                     ),
                 }
+                // The missed instants of a 30-hour outage: every model fire time.
+                let until = from + Duration::hours(30);
+                let mut want_all = Vec::new();
+                let mut t = from;
+                while let Some(next) = model.next(tz, t, 30 * 60).filter(|n| *n <= until) {
+                    want_all.push(next);
+                    t = next;
+                }
+                let day = std::time::Duration::from_secs(48 * 3600);
+                assert_eq!(
+                    s.missed(from, until, day, 10_000),
+                    want_all,
+                    "missed: {expr} in {zone} from {from}"
+                );
                 cases += 1;
             }
         }
