@@ -15,6 +15,7 @@ use std::time::Duration;
 pub(super) fn load_all(cx: &mut Ctx, settings: &Settings, stacks: &Declared) -> Vec<Job> {
     let mut jobs = Vec::new();
     let mut seen: HashMap<String, (String, u32)> = HashMap::new();
+    let mut chains: Vec<super::job_after::Entry> = Vec::new();
     for name in cx.repo.list("jobs") {
         if !(name.ends_with(".yaml") || name.ends_with(".yml")) {
             continue;
@@ -38,11 +39,16 @@ pub(super) fn load_all(cx: &mut Ctx, settings: &Settings, stacks: &Declared) -> 
             } else {
                 seen.insert(job_name.value.clone(), (rel.clone(), job_name.pos.line));
             }
+            if let Some(after) = &spec.after {
+                chains.push((rel.clone(), job_name.value.clone(), after.value.clone()));
+            }
             if let Some(job) = build(cx, &rel, spec, settings, stacks) {
                 jobs.push(job);
             }
         }
     }
+    let names = seen.keys().cloned().collect();
+    super::job_after::check(cx, &chains, &names);
     jobs.sort_by(|a, b| a.name.cmp(&b.name));
     jobs
 }
@@ -119,6 +125,12 @@ fn build(
         }),
         env_file,
         age_key: settings.age_key.clone(),
+        after: spec
+            .after
+            .iter()
+            .flat_map(|a| &a.value)
+            .map(|a| a.value.clone())
+            .collect(),
     })
 }
 

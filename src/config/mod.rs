@@ -29,6 +29,7 @@ mod de;
 mod diag;
 pub mod dotenv;
 pub mod interpolate;
+mod job_after;
 mod jobs;
 pub mod node;
 pub mod notify_url;

@@ -172,6 +172,9 @@ pub struct JobSpec {
     pub concurrency: Option<Concurrency>,
     /// `skip`, `run-once` or `run-all`.
     pub missed: Option<Missed>,
+    /// Run when every one of these jobs has succeeded since this job's
+    /// last run (as well as on its `schedule`, if any).
+    pub after: Option<At<Vec<At<String>>>>,
     /// Run once at this time instead of on a schedule: a local time in the
     /// job's zone (`2026-12-24T18:00:00`) or RFC 3339 with an offset.
     pub at: Option<At<String>>,

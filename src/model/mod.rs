@@ -197,6 +197,9 @@ pub struct Job {
     pub env_file: Option<PathBuf>,
     /// The `[secrets] age_key` reference that opens a SOPS `env_file`.
     pub age_key: Option<String>,
+    /// `after`: jobs that must all have succeeded since this job's last
+    /// run; it runs when the last of them succeeds.
+    pub after: Vec<String>,
 }
 
 /// How often and how patiently a failed job is retried.

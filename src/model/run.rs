@@ -16,6 +16,8 @@ pub enum Trigger {
     Retry,
     /// `tend trigger` / `POST /api/v1/jobs/{name}/run`.
     Manual,
+    /// Every job of its `after` succeeded since its last run.
+    After,
 }
 
 /// Where a run stands or how it ended.

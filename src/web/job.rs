@@ -55,6 +55,20 @@ struct HistoryRow {
     reason: String,
 }
 
+/// The job's schedule in words, with its `after` chain.
+fn schedule_words(job: &Job) -> String {
+    let words = job
+        .schedule
+        .as_ref()
+        .map(|s| s.describe().trim_end_matches('.').to_owned());
+    match (words, job.after.is_empty()) {
+        (Some(w), true) => w,
+        (None, true) => "only when triggered".into(),
+        (Some(w), false) => format!("{w}, and runs after {}", job.after.join(", ")),
+        (None, false) => format!("runs after {}", job.after.join(", ")),
+    }
+}
+
 #[derive(Template)]
 #[template(path = "job.html")]
 struct JobPage {
@@ -162,11 +176,7 @@ pub async fn page(
         name,
         declared: job.is_some(),
         kind: job.map_or(String::new(), |j| j.kind.word().to_owned()),
-        schedule: job
-            .and_then(|j| j.schedule.as_ref())
-            .map_or("only when triggered".into(), |s| {
-                s.describe().trim_end_matches('.').to_owned()
-            }),
+        schedule: job.map_or("only when triggered".into(), schedule_words),
         timezone: job
             .and_then(|j| j.schedule.as_ref())
             .map_or(String::new(), |s| s.timezone().name().to_owned()),

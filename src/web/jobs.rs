@@ -59,6 +59,9 @@ pub struct JobView {
     /// The last finished runs, oldest first (only `GET /api/v1/jobs/{name}`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub recent: Option<Vec<Outcome>>,
+    /// Jobs this one runs after (`after`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub after: Vec<String>,
     /// Next fire times (only `GET /api/v1/jobs/{name}`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub upcoming: Option<Vec<String>>,
@@ -94,6 +97,7 @@ impl JobView {
             consecutive_failures: state.consecutive_failures,
             success_rate: state.success_rate(),
             recent: None,
+            after: job.after.clone(),
             upcoming: None,
         }
     }

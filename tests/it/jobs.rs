@@ -162,3 +162,25 @@ fn jitter_shifts_every_fire_time_by_one_stable_offset() {
         run.stdout
     );
 }
+
+#[test]
+fn after_names_other_jobs_without_cycles() {
+    let dir = Dir::new();
+    dir.write(
+        "jobs/j.yaml",
+        "jobs:\n  - { name: a, command: [\"true\"], after: [c] }\n  - { name: b, command: [\"true\"], after: [a] }\n  - { name: c, command: [\"true\"], after: [b] }\n  - { name: d, command: [\"true\"], after: [d, nope] }\n",
+    );
+    let out = tend(dir.path(), &["check", "."]).expect_code(1).stdout;
+    for want in [
+        "`after` forms a cycle: a → c → b → a",
+        "job `d` cannot run after itself",
+        "`after`: unknown job `nope`",
+    ] {
+        assert!(out.contains(want), "{want}:\n{out}");
+    }
+    dir.write(
+        "jobs/j.yaml",
+        "jobs:\n  - { name: a, command: [\"true\"] }\n  - { name: c, schedule: \"0 3 * * *\", command: [\"true\"], after: [a] }\n",
+    );
+    tend(dir.path(), &["check", "."]).expect_code(0);
+}

@@ -10,11 +10,12 @@
 //!   `forbid` records a `skipped` run, `replace` stops the running one,
 //!   `allow` runs both.
 
+mod chain;
 mod env;
 mod fire;
 mod run;
 
-use crate::model::{Applied, Job, Missed, Trigger};
+use crate::model::{Applied, Job, Missed, Run, Trigger};
 use crate::reconcile::{audit, triggers};
 use crate::store::Store;
 use chrono::{DateTime, Utc};
@@ -68,9 +69,9 @@ pub struct Scheduler {
     /// Runs in flight per job.
     active: HashMap<String, Vec<Active>>,
     /// Given to each run task, which sends `(job, token)` when it ends.
-    done_tx: mpsc::UnboundedSender<(String, u64)>,
-    /// Where ended run tasks report.
-    done_rx: mpsc::UnboundedReceiver<(String, u64)>,
+    done_tx: mpsc::UnboundedSender<(String, u64, Run)>,
+    /// Where ended run tasks report (with the run's last attempt).
+    done_rx: mpsc::UnboundedReceiver<(String, u64, Run)>,
     /// The last token handed out (one per run task).
     tokens: u64,
 }
@@ -133,7 +134,10 @@ impl Scheduler {
                     let result = self.fire(&m.job, None, Trigger::Manual).await;
                     let _ = m.reply.send(result);
                 }
-                Some((job, token)) = self.done_rx.recv() => self.finished(&job, token),
+                Some((job, token, last)) = self.done_rx.recv() => {
+                    self.finished(&job, token);
+                    self.chain(&last).await;
+                }
                 _ = triggers::stopped(&mut shutdown) => break,
             }
         }

@@ -62,7 +62,7 @@ pub struct Launch {
     /// Task token.
     pub token: u64,
     /// Told `(job, token)` when the task ends.
-    pub done: mpsc::UnboundedSender<(String, u64)>,
+    pub done: mpsc::UnboundedSender<(String, u64, Run)>,
 }
 
 /// A new run record (not stored yet).
@@ -101,8 +101,8 @@ pub fn spawn(launch: Launch, run: Run) -> Active {
     let handle = tokio::spawn(
         async move {
             let (job, done) = (launch.job.name.clone(), launch.done.clone());
-            attempts(launch, run, stop_rx, id_tx).await;
-            let _ = done.send((job, token));
+            let last = attempts(launch, run, stop_rx, id_tx).await;
+            let _ = done.send((job, token, last));
         }
         .instrument(span),
     );
@@ -122,7 +122,7 @@ async fn attempts(
     mut run: Run,
     mut stop: watch::Receiver<bool>,
     id: watch::Sender<u64>,
-) {
+) -> Run {
     // Scheduled runs are recorded a little ahead; start exactly on the instant.
     if let Some(wait) = run
         .scheduled_for
@@ -133,11 +133,11 @@ async fn attempts(
     loop {
         attempt(&launch, &mut run, stop.clone()).await;
         if !retries(&launch.job, &run, &stop) {
-            return;
+            return run;
         }
         tokio::select! {
             _ = tokio::time::sleep(launch.job.retries.backoff) => {}
-            _ = crate::reconcile::triggers::stopped(&mut stop) => return,
+            _ = crate::reconcile::triggers::stopped(&mut stop) => return run,
         }
         let mut next = new_run(
             &launch.job,
@@ -153,7 +153,7 @@ async fn attempts(
             s.start_run(next, None)
         });
         let Some(Some(r)) = retry.await else {
-            return;
+            return run;
         };
         run = r;
         let _ = id.send(run.id);

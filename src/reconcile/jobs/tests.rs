@@ -366,3 +366,31 @@ async fn a_one_off_run_fires_once_and_a_past_one_follows_missed() {
     assert!(runs("stale").is_empty(), "older than missed_window");
     h.stop().await;
 }
+
+const CHAIN: &str = "jobs:
+  - { name: a, command: ['true'] }
+  - { name: b, command: ['true'] }
+  - { name: c, command: ['true'], after: [a, b] }
+";
+
+#[tokio::test(start_paused = true)]
+async fn a_chain_runs_when_every_predecessor_succeeded_since_its_last_run() {
+    let h = start(CHAIN, "12:00:00", (RunStatus::Succeeded, false), &[]);
+    let c = |h: &Harness| h.runs("c").iter().map(|r| r.trigger).collect::<Vec<_>>();
+    for (job, runs_of_c) in [("a", 0), ("b", 1), ("a", 1), ("a", 1), ("b", 2)] {
+        h.manual(job).await.unwrap();
+        h.wait(1).await;
+        assert_eq!(c(&h).len(), runs_of_c, "after {job}");
+    }
+    assert!(c(&h).iter().all(|t| *t == Trigger::After));
+    h.stop().await;
+
+    let h = start(CHAIN, "12:00:00", (RunStatus::Failed, false), &[]);
+    let id = h.manual("b").await.unwrap();
+    h.wait(1).await;
+    let skipped = h.runs("c").pop().expect("c is recorded");
+    assert_eq!(skipped.status, RunStatus::Skipped);
+    let reason = skipped.reason.unwrap_or_default();
+    assert_eq!(reason, format!("after: job b ended failed (run #{id})"));
+    h.stop().await;
+}
