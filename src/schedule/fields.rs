@@ -52,6 +52,64 @@ pub fn problem(expanded: &str) -> Option<String> {
     None
 }
 
+/// The expression as croner should describe it: a stepped second, minute
+/// or hour part that does not run over the whole field (`0-30/15`,
+/// `*/90`, `5/20`) spelled out as the values it matches, since croner's
+/// words call each of those "every N".
+pub fn for_words(expanded: &str) -> String {
+    let mut fields: Vec<String> = expanded.split_whitespace().map(str::to_owned).collect();
+    let time = if fields.len() == 6 { 0..3 } else { 0..2 };
+    let spans = if fields.len() == 6 {
+        [59, 59, 23]
+    } else {
+        [59, 23, 0]
+    };
+    for (i, max) in time.zip(spans) {
+        fields[i] = spelled(&fields[i], max);
+    }
+    fields.join(" ")
+}
+
+/// `field` with each partial step expanded (at most 30 values), else as is.
+fn spelled(field: &str, max: u32) -> String {
+    let mut values = Vec::new();
+    for part in field.split(',') {
+        let Some((range, step)) = part.split_once('/') else {
+            return field.to_owned();
+        };
+        let Ok(step) = step.parse::<u32>() else {
+            return field.to_owned();
+        };
+        let (lo, hi) = match range.split_once('-') {
+            _ if range == "*" => (0, max),
+            Some((a, b)) => match (a.parse(), b.parse()) {
+                (Ok(a), Ok(b)) => (a, b),
+                _ => return field.to_owned(),
+            },
+            None => match range.parse() {
+                Ok(a) => (a, max),
+                Err(_) => return field.to_owned(),
+            },
+        };
+        if step == 0
+            || (lo == 0 && hi == max && step <= max / 2 + 1 && (max + 1).is_multiple_of(step))
+        {
+            return field.to_owned();
+        }
+        values.extend((lo..=hi.min(max)).step_by(step as usize));
+    }
+    if values.is_empty() || values.len() > 30 {
+        return field.to_owned();
+    }
+    values.sort_unstable();
+    values.dedup();
+    values
+        .iter()
+        .map(u32::to_string)
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
 /// (fixed time, day fields ANDed) of an expanded expression.
 pub fn kind(expanded: &str) -> (bool, bool) {
     let mut fields: Vec<&str> = expanded.split_whitespace().collect();
@@ -79,6 +137,13 @@ mod tests {
         assert_eq!(kind("0 0 1-7 * MON"), (true, false));
         assert_eq!(expand("@midnight"), "0 0 * * *");
         assert_eq!(kind(&expand("@hourly")), (false, true));
+        assert_eq!(for_words("*/90 * * * *"), "0 * * * *");
+        assert_eq!(for_words("0-30/15 * * * * *"), "0,15,30 * * * * *");
+        assert_eq!(for_words("*/15 * * * *"), "*/15 * * * *");
+        assert_eq!(
+            for_words("0-23/2 0 * * *"),
+            "0,2,4,6,8,10,12,14,16,18,20,22 0 * * *"
+        );
         for bad in [
             "0 0 * * ,1",
             "1, * * * *",

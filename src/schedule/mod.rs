@@ -253,10 +253,32 @@ impl Schedule {
         out.into()
     }
 
+    /// croner's words for the expression, corrected where they mislead:
+    /// partial steps spelled out ([`fields::for_words`]), `LW` the last
+    /// weekday.
+    fn cron_words(&self, cron: &Cron) -> String {
+        let expanded = fields::expand(&self.expr);
+        let spelled = fields::for_words(&expanded);
+        let parser = CronParser::builder()
+            .seconds(Seconds::Optional)
+            .year(Year::Disallowed)
+            .build();
+        let words = match parser.parse(&spelled) {
+            Ok(c) if spelled != expanded => c.describe(),
+            _ => cron.describe(),
+        };
+        let dom = expanded.split_whitespace().rev().nth(2).unwrap_or_default();
+        if dom.to_ascii_uppercase().contains("LW") {
+            words.replace("the last day of the month", "the last weekday of the month")
+        } else {
+            words
+        }
+    }
+
     /// The schedule in English words, e.g. "At 03:00".
     pub fn describe(&self) -> &str {
         self.words.get_or_init(|| match (&self.cron, self.once) {
-            (Some(cron), _) => cron.describe(),
+            (Some(cron), _) => self.cron_words(cron),
             (None, Some(t)) => format!(
                 "Once, at {}",
                 t.with_timezone(&self.tz).format("%Y-%m-%d %H:%M:%S %Z")

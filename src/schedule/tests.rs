@@ -225,3 +225,39 @@ fn upcoming_lists_distinct_increasing_times() {
     assert_eq!(times[0].to_rfc3339(), "2026-01-10T12:15:00+00:00");
     assert_eq!(times[2].to_rfc3339(), "2026-01-10T12:45:00+00:00");
 }
+
+#[test]
+fn words_say_what_partial_steps_and_lw_do() {
+    let now = at("2026-12-01T00:00:00Z");
+    let words = |e: &str| {
+        Schedule::parse(e, Tz::UTC, now)
+            .unwrap()
+            .describe()
+            .to_owned()
+    };
+    assert!(
+        !words("*/90 * * * *").contains("90"),
+        "{}",
+        words("*/90 * * * *")
+    );
+    assert!(
+        words("0-30/15 * * * * *").contains("0, 15, and 30"),
+        "{}",
+        words("0-30/15 * * * * *")
+    );
+    assert!(
+        words("*/15 * * * *").contains("every 15 minutes"),
+        "{}",
+        words("*/15 * * * *")
+    );
+    assert!(
+        words("0 0 LW * *").contains("last weekday"),
+        "{}",
+        words("0 0 LW * *")
+    );
+    assert!(
+        words("0 0 L * *").contains("last day"),
+        "{}",
+        words("0 0 L * *")
+    );
+}
