@@ -28,24 +28,27 @@ pub fn gather(
     let mut vars = Vars::new();
     for f in &spec.env_file {
         let file = &f.path;
-        let text = match read(&root.join(file)) {
-            Err(_) if !f.required && !root.join(file).exists() => continue,
-            Ok(text) if crate::sops::detect(&file.to_string_lossy(), &text).is_some() => {
-                let shown = file.to_string_lossy();
-                match crate::sops::detect(&shown, &text) {
-                    Some(Ok(sealed)) => vars.extend(sealed_vars(&shown, &sealed, refs)),
-                    Some(Err(e)) => {
-                        error.get_or_insert(format!("service {name}: env_file {shown}: {e}"));
-                    }
-                    None => {}
-                }
+        let shown = file.to_string_lossy();
+        let text = read(&root.join(file));
+        let sealed = text
+            .as_ref()
+            .ok()
+            .and_then(|t| crate::sops::detect(&shown, t));
+        let text = match (text, sealed) {
+            (Err(_), _) if !f.required && !root.join(file).exists() => continue,
+            (_, Some(Ok(sealed))) => {
+                vars.extend(sealed_vars(&shown, &sealed, refs));
                 continue;
             }
-            Ok(text) if f.raw => {
+            (_, Some(Err(e))) => {
+                error.get_or_insert(format!("service {name}: env_file {shown}: {e}"));
+                continue;
+            }
+            (Ok(text), None) if f.raw => {
                 vars.extend(raw_pairs(&text));
                 continue;
             }
-            other => other,
+            (other, None) => other,
         };
         match text {
             Ok(text) => match crate::config::dotenv::parse(&text) {

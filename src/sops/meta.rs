@@ -67,7 +67,7 @@ const KEY_KINDS: &[&str] = &[
 /// Reads the `sops` map.
 pub fn read(node: &Node) -> Result<Meta, SopsError> {
     let bad = SopsError::Metadata;
-    let top = |k: &str| get_in(node, k);
+    let top = |k: &str| node.get(k);
     let text = |k: &str| top(k).and_then(scalar_text);
     let mut age = Vec::new();
     let mut others = Vec::new();
@@ -80,9 +80,9 @@ pub fn read(node: &Node) -> Result<Meta, SopsError> {
     }
     for group in groups.iter().copied().chain([node]) {
         for kind in KEY_KINDS {
-            for entry in get_in(group, kind).map(seq).unwrap_or_default() {
+            for entry in group.get(kind).map(seq).unwrap_or_default() {
                 if *kind == "age" {
-                    let field = |f: &str| get_in(entry, f).and_then(scalar_text);
+                    let field = |f: &str| entry.get(f).and_then(scalar_text);
                     match (field("recipient"), field("enc")) {
                         (Some(recipient), Some(enc)) => age.push(AgeStanza { recipient, enc }),
                         _ => return Err(bad("an age entry lacks `recipient` or `enc`".into())),
@@ -144,16 +144,6 @@ pub fn read(node: &Node) -> Result<Meta, SopsError> {
     })
 }
 
-fn get_in<'a>(node: &'a Node, key: &str) -> Option<&'a Node> {
-    match &node.value {
-        Value::Map(entries) => entries
-            .iter()
-            .find(|(k, _)| k.as_str() == Some(key))
-            .map(|(_, v)| v),
-        _ => None,
-    }
-}
-
 fn seq(node: &Node) -> Vec<&Node> {
     match &node.value {
         Value::Seq(items) => items.iter().collect(),
@@ -162,12 +152,7 @@ fn seq(node: &Node) -> Vec<&Node> {
 }
 
 fn scalar_text(node: &Node) -> Option<String> {
-    match &node.value {
-        Value::Str(s) => Some(s.clone()),
-        Value::Int(i) => Some(i.to_string()),
-        Value::Bool(b) => Some(b.to_string()),
-        _ => None,
-    }
+    super::open::scalar_text(&node.value)
 }
 
 /// The metadata map of flattened `(key, value)` entries (the `sops_` or

@@ -249,7 +249,8 @@ fn scalar_value(s: Scalar) -> Value {
     }
 }
 
-fn scalar_text(v: &Value) -> Option<String> {
+/// A scalar value as text (`None` for null, lists and maps).
+pub(super) fn scalar_text(v: &Value) -> Option<String> {
     match v {
         Value::Str(s) => Some(s.clone()),
         Value::Int(i) => Some(i.to_string()),
