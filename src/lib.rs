@@ -8,7 +8,7 @@
 //!   rendered targets, observed hosts, changes and plans. Pure.
 //! - [`config`]: a config repository on disk → validated `Desired`, or every
 //!   problem at `file:line:col`; also the JSON Schemas. Pure but for reading
-//!   the repository's files.
+//!   the repository's files and the host's age identities.
 //! - [`schedule`]: cron expressions in a time zone; `now` is an argument. Pure.
 //! - [`sops`]: SOPS-encrypted files — recognised, the data key unwrapped
 //!   with age identities, values decrypted, the MAC verified. Pure but for

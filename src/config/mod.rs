@@ -7,7 +7,8 @@
 //! references) and build the model. Every problem of every file is collected
 //! into one [`Report`] with `file:line:col`; a repository with any problem
 //! yields no `Desired` at all. Pure apart from reading the repository's
-//! files; `now` is an argument.
+//! files and the host's age identities (to open SOPS files); `now` is an
+//! argument.
 
 mod at;
 mod compose;
