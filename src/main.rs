@@ -59,7 +59,7 @@ enum Command {
         count: usize,
         /// Compute fire times after this instant (RFC 3339, e.g.
         /// `2026-10-25T00:00:00+02:00`) instead of now.
-        #[arg(long, visible_alias = "now")]
+        #[arg(long, visible_alias = "now", value_parser = rfc3339)]
         from: Option<DateTime<chrono::FixedOffset>>,
         /// Only this job.
         #[arg(long)]
@@ -157,5 +157,12 @@ fn main() -> ExitCode {
         tracing::error!(cause = %format!("{e:#}"), "tend failed");
         eprintln!("error: {e:#}");
         ExitCode::from(2)
+    })
+}
+
+/// Parses `--from`: an RFC 3339 instant with its offset.
+fn rfc3339(text: &str) -> Result<DateTime<chrono::FixedOffset>, String> {
+    DateTime::parse_from_rfc3339(text.trim()).map_err(|e| {
+        format!("`{text}` is not an RFC 3339 time ({e}); write e.g. `2026-10-25T00:00:00+02:00` or `2026-10-25T00:00:00Z`")
     })
 }

@@ -48,6 +48,7 @@ pub fn history(api: &ApiArgs, job: Option<&str>, limit: usize) -> Result<ExitCod
         let duration = match (time("started_at"), time("finished_at")) {
             (Some(a), Some(b)) => format!("{:.1}s", (b - a).num_milliseconds() as f64 / 1000.0),
             (Some(_), None) => "running".into(),
+            (None, None) if run["status"] == "waiting" => "waiting".into(),
             _ => "-".into(),
         };
         let exit = run["exit_code"]

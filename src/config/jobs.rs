@@ -49,6 +49,7 @@ pub(super) fn load_all(cx: &mut Ctx, settings: &Settings, stacks: &Declared) -> 
     }
     let names = seen.keys().cloned().collect();
     super::job_after::check(cx, &chains, &names);
+    super::job_timing::spread(&mut jobs);
     jobs.sort_by(|a, b| a.name.cmp(&b.name));
     jobs
 }
@@ -67,22 +68,14 @@ fn build(
         Some(at) => cx.timezone(rel, at),
         None => Some(settings.timezone),
     };
-    let jitter = match &spec.jitter {
-        Some(at) if spec.schedule.is_none() => {
-            cx.error(rel, at.pos, "`jitter` needs a `schedule`");
-            None
-        }
-        Some(at) => cx.duration(rel, at),
-        None => None,
-    };
-    let schedule = match (&spec.schedule, tz) {
-        _ if spec.at.is_some() => one_off(cx, rel, spec, tz),
-        (Some(at), Some(tz)) => cx
-            .schedule(rel, at, tz)
-            .map(|s| Some(s.with_jitter(&spec.name.value, jitter.unwrap_or_default()))),
-        (Some(_), None) => None,
-        (None, _) => Some(None),
-    };
+    let missed = spec.missed.unwrap_or(settings.missed);
+    let schedule = super::job_timing::schedule(cx, rel, spec, tz, missed);
+    let lock = spec.lock.as_ref().and_then(|at| {
+        values::check_name("lock", &at.value)
+            .map_err(|e| cx.error(rel, at.pos, e))
+            .ok()
+            .map(|()| at.value.clone())
+    });
     let duration = |cx: &mut Ctx, at: &Option<At<String>>, default: Duration| match at {
         Some(at) => cx.duration(rel, at),
         None => Some(default),
@@ -112,7 +105,7 @@ fn build(
         kind: kind?,
         timeout: timeout?,
         concurrency: spec.concurrency.unwrap_or(settings.concurrency),
-        missed: spec.missed.unwrap_or(settings.missed),
+        missed,
         missed_window: missed_window?,
         retries: retries?,
         env,
@@ -131,28 +124,8 @@ fn build(
             .flat_map(|a| &a.value)
             .map(|a| a.value.clone())
             .collect(),
+        lock,
     })
-}
-
-/// `at`: a one-off run (not with `schedule` or `jitter`).
-fn one_off(
-    cx: &mut Ctx,
-    rel: &str,
-    spec: &JobSpec,
-    tz: Option<chrono_tz::Tz>,
-) -> Option<Option<crate::schedule::Schedule>> {
-    let at = spec.at.as_ref()?;
-    if spec.schedule.is_some() {
-        cx.error(rel, at.pos, "set `schedule` or `at`, not both");
-        return None;
-    }
-    match crate::schedule::Schedule::once(at, tz?) {
-        Ok(s) => Some(Some(s)),
-        Err(e) => {
-            cx.error(rel, at.pos, e.to_string());
-            None
-        }
-    }
 }
 
 fn env(cx: &mut Ctx, rel: &str, spec: &JobSpec) -> BTreeMap<String, String> {

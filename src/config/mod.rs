@@ -31,6 +31,7 @@ mod diag;
 pub mod dotenv;
 pub mod interpolate;
 mod job_after;
+mod job_timing;
 mod jobs;
 pub mod node;
 pub mod notify_url;

@@ -175,6 +175,10 @@ pub struct JobSpec {
     /// Run when every one of these jobs has succeeded since this job's
     /// last run (as well as on its `schedule`, if any).
     pub after: Option<At<Vec<At<String>>>>,
+    /// Jobs (and stack jobs) sharing this name never run at the same time:
+    /// one whose lock is held waits its turn, up to its `timeout` (a
+    /// `concurrency: forbid` job is skipped instead).
+    pub lock: Option<At<String>>,
     /// Run once at this time instead of on a schedule: a local time in the
     /// job's zone (`2026-12-24T18:00:00`) or RFC 3339 with an offset.
     pub at: Option<At<String>>,

@@ -200,6 +200,8 @@ pub struct Job {
     /// `after`: jobs that must all have succeeded since this job's last
     /// run; it runs when the last of them succeeds.
     pub after: Vec<String>,
+    /// `lock`: jobs sharing this name never run at the same time.
+    pub lock: Option<String>,
 }
 
 /// How often and how patiently a failed job is retried.
@@ -331,3 +333,16 @@ pub use run::*;
 pub use stack::*;
 pub use status::*;
 pub use target::{BindFn, Bound, BoundAs, BuildTarget, ServiceTarget, Target, Unbound};
+
+/// A duration as people write it in config: `90s` → `1m30s`, `2h`.
+pub fn humantime(d: std::time::Duration) -> String {
+    let s = d.as_secs();
+    match (s / 3600, (s % 3600) / 60, s % 60) {
+        (0, 0, _) if d.subsec_millis() > 0 => format!("{}ms", d.as_millis()),
+        (0, 0, sec) => format!("{sec}s"),
+        (0, m, 0) => format!("{m}m"),
+        (0, m, sec) => format!("{m}m{sec}s"),
+        (h, 0, 0) => format!("{h}h"),
+        (h, m, _) => format!("{h}h{m}m"),
+    }
+}

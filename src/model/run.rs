@@ -26,6 +26,8 @@ pub enum Trigger {
 pub enum RunStatus {
     /// Still going.
     Running,
+    /// Recorded, waiting for its `lock` (the reason names who holds it).
+    Waiting,
     /// Exit code 0.
     Succeeded,
     /// Non-zero exit, or it could not start.
@@ -126,9 +128,15 @@ impl JobState {
         match run.status {
             RunStatus::Succeeded => self.consecutive_failures = 0,
             RunStatus::Failed | RunStatus::TimedOut => self.consecutive_failures += 1,
-            RunStatus::Running | RunStatus::Interrupted | RunStatus::Skipped => {}
+            RunStatus::Running
+            | RunStatus::Waiting
+            | RunStatus::Interrupted
+            | RunStatus::Skipped => {}
         }
-        if matches!(run.status, RunStatus::Running | RunStatus::Skipped) {
+        if matches!(
+            run.status,
+            RunStatus::Running | RunStatus::Waiting | RunStatus::Skipped
+        ) {
             return;
         }
         let ms = match (run.started_at, run.finished_at) {

@@ -19,6 +19,9 @@ pub const APPLIED_COMMIT: Key<String> = Key::new("applied_commit");
 pub const APPLIED_SUMMARY: Key<String> = Key::new("applied_summary");
 /// Its tree id.
 pub const APPLIED_TREE: Key<String> = Key::new("applied_tree");
+/// When the commit in force was validated (it is validated as of then on
+/// a restart).
+pub const APPLIED_AT: Key<chrono::DateTime<chrono::Utc>> = Key::new("applied_at");
 /// The newest commit that failed validation.
 pub const REJECTED_COMMIT: Key<String> = Key::new("rejected_commit");
 /// Services held stopped or paused by stack jobs.

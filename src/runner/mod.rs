@@ -377,18 +377,7 @@ fn spawn_killer(pid: Option<i32>) {
     });
 }
 
-/// A duration as people write it in config: `90s` → `1m30s`, `2h`.
-pub fn humantime(d: Duration) -> String {
-    let s = d.as_secs();
-    match (s / 3600, (s % 3600) / 60, s % 60) {
-        (0, 0, _) if d.subsec_millis() > 0 => format!("{}ms", d.as_millis()),
-        (0, 0, sec) => format!("{sec}s"),
-        (0, m, 0) => format!("{m}m"),
-        (0, m, sec) => format!("{m}m{sec}s"),
-        (h, 0, 0) => format!("{h}h"),
-        (h, m, _) => format!("{h}h{m}m"),
-    }
-}
+pub use crate::model::humantime;
 
 /// A private work folder for one run under `root`.
 pub fn work_dir(root: &Path, run: u64) -> PathBuf {

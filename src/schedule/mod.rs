@@ -9,7 +9,10 @@
 //! one matching fires; when one starts with `*` (`*/2`) both must match.
 
 mod fields;
+mod jitter;
 mod once;
+
+pub use jitter::spread;
 
 use chrono::{DateTime, LocalResult, TimeZone, Utc};
 use chrono_tz::Tz;
@@ -59,6 +62,8 @@ pub struct Schedule {
     fixed: bool,
     /// Every fire time is this much later than the expression says.
     offset: chrono::Duration,
+    /// The jitter window the offset was taken from.
+    jitter: std::time::Duration,
     /// [`Schedule::describe`], worked out once (croner takes ~35 µs).
     words: std::sync::OnceLock<String>,
 }
@@ -109,6 +114,7 @@ impl Schedule {
             once: None,
             fixed,
             offset: chrono::Duration::zero(),
+            jitter: std::time::Duration::ZERO,
             words: std::sync::OnceLock::new(),
         };
         match schedule.next_after(now) {
@@ -127,25 +133,6 @@ impl Schedule {
     /// The time zone fire times are computed in.
     pub fn timezone(&self) -> Tz {
         self.tz
-    }
-
-    /// The schedule with every fire time delayed by an offset in
-    /// `[0, jitter)` taken from `name` (FNV-1a, so it is the same on every
-    /// run and every build), at whole seconds.
-    pub fn with_jitter(mut self, name: &str, jitter: std::time::Duration) -> Self {
-        let span = jitter.as_secs();
-        if span > 0 {
-            let hash = name.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
-                (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3)
-            });
-            self.offset = chrono::Duration::seconds(i64::try_from(hash % span).unwrap_or(0));
-        }
-        self
-    }
-
-    /// The delay [`Schedule::with_jitter`] gave every fire time.
-    pub fn offset(&self) -> std::time::Duration {
-        self.offset.to_std().unwrap_or_default()
     }
 
     /// The first fire time strictly after `after`.

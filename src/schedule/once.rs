@@ -48,6 +48,7 @@ impl Schedule {
             once: Some(instant),
             fixed: true,
             offset: chrono::Duration::zero(),
+            jitter: std::time::Duration::ZERO,
             words: std::sync::OnceLock::new(),
         })
     }

@@ -138,10 +138,13 @@ fn jitter_is_a_stable_offset_per_name_within_its_bound() {
     let now = at("2026-12-01T00:00:00Z");
     let plain = Schedule::parse("0 3 * * *", Tz::UTC, now).unwrap();
     let ten = std::time::Duration::from_secs(600);
-    let a = plain.clone().with_jitter("backup-nas", ten);
-    let again = plain.clone().with_jitter("backup-nas", ten);
-    let b = plain.clone().with_jitter("backup-photos", ten);
-    assert_eq!(a.offset(), again.offset(), "stable");
+    let offsets = super::spread(&[("backup-nas", ten), ("backup-photos", ten)]);
+    assert_eq!(
+        offsets,
+        super::spread(&[("backup-nas", ten), ("backup-photos", ten)])
+    );
+    let a = plain.clone().with_jitter(ten).with_offset(offsets[0]);
+    let b = plain.clone().with_jitter(ten).with_offset(offsets[1]);
     assert_ne!(a.offset(), b.offset(), "names spread out");
     assert!(a.offset() < ten && b.offset() < ten);
     let base = plain.next_after(now).unwrap();

@@ -12,6 +12,7 @@ mod key;
 mod outbox;
 mod overview;
 mod runs;
+mod runs_read;
 pub use key::Key;
 pub use outbox::KEEP_DONE;
 pub use overview::Line;

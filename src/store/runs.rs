@@ -1,12 +1,12 @@
 //! Runs, their logs and per-job scheduler state.
 //!
 //! Tables: `runs` (id → run), `job_runs` ((job, id) → (), the per-job index
-//! for paging), `active` (ids of runs still `running`), `logs` ((id, chunk)
+//! for paging), `active` (ids of runs still `running` or `waiting`), `logs` ((id, chunk)
 //! → bytes) and `job_state` (job → last fire instant, failures). Starting a
 //! scheduled run and advancing the job's last fire instant happen in one
 //! transaction, so an instant fires at most once, even across crashes.
 
-use super::{Store, StoreError, StoreReader, db, decode, encode};
+use super::{Store, StoreError, db, decode, encode};
 use crate::model::{JobState, Letter, Run, RunStatus};
 use chrono::{DateTime, Utc};
 use redb::{ReadableDatabase, ReadableTable, TableDefinition};
@@ -85,7 +85,7 @@ impl Store {
                 runs.insert(run.id, encode("run", &run)?.as_slice())
                     .map_err(db)?;
                 index.insert((run.job.as_str(), run.id), ()).map_err(db)?;
-                if run.status == RunStatus::Running {
+                if matches!(run.status, RunStatus::Running | RunStatus::Waiting) {
                     active.insert(run.id, ()).map_err(db)?;
                 }
                 remembered.push(now_state);
@@ -149,6 +149,19 @@ impl Store {
         Ok(())
     }
 
+    /// Stores a new state of a run still in flight (a waiting run that got
+    /// its lock and starts).
+    pub fn update_run(&self, run: &Run) -> Result<(), StoreError> {
+        let tx = self.db.begin_write().map_err(db)?;
+        tx.open_table(RUNS)
+            .map_err(db)?
+            .insert(run.id, encode("run", run)?.as_slice())
+            .map_err(db)?;
+        tx.commit().map_err(db)?;
+        self.cache.wrote(run, None);
+        Ok(())
+    }
+
     /// Appends one chunk of a run's log.
     pub fn append_log(&self, run: u64, chunk: u32, bytes: &[u8]) -> Result<(), StoreError> {
         let tx = self.db.begin_write().map_err(db)?;
@@ -159,7 +172,8 @@ impl Store {
         tx.commit().map_err(db)
     }
 
-    /// Marks runs left `running` by a previous process as `interrupted`.
+    /// Marks runs left `running` (or `waiting`) by a previous process as
+    /// `interrupted`.
     pub fn interrupt_leftovers(&self, reason: &str) -> Result<Vec<Run>, StoreError> {
         let ids: Vec<u64> = {
             let tx = self.db.begin_read().map_err(db)?;
@@ -218,92 +232,6 @@ fn prune(tx: &redb::WriteTransaction, job: &str, keep: Retention) -> Result<(), 
         }
     }
     Ok(())
-}
-
-impl StoreReader {
-    /// One run.
-    pub fn run(&self, id: u64) -> Result<Option<Run>, StoreError> {
-        let tx = self.db.begin_read().map_err(db)?;
-        let runs = tx.open_table(RUNS).map_err(db)?;
-        runs.get(id)
-            .map_err(db)?
-            .map(|v| decode("run", v.value()))
-            .transpose()
-    }
-
-    /// Runs newest first, optionally of one job and/or one status, with ids
-    /// below `before`.
-    pub fn runs(
-        &self,
-        job: Option<&str>,
-        status: Option<RunStatus>,
-        limit: usize,
-        before: Option<u64>,
-    ) -> Result<Vec<Run>, StoreError> {
-        let tx = self.db.begin_read().map_err(db)?;
-        let runs = tx.open_table(RUNS).map_err(db)?;
-        let end = before.unwrap_or(u64::MAX);
-        let mut out = Vec::with_capacity(limit.min(1024));
-        let mut keep = |run: Run| {
-            if status.is_none_or(|s| s == run.status) {
-                out.push(run);
-            }
-            out.len() < limit
-        };
-        // Walk newest first and stop at `limit` matches.
-        match job {
-            Some(job) => {
-                let index = tx.open_table(JOB_RUNS).map_err(db)?;
-                for entry in index.range((job, 0)..(job, end)).map_err(db)?.rev() {
-                    let id = entry.map_err(db)?.0.value().1;
-                    let Some(v) = runs.get(id).map_err(db)? else {
-                        continue;
-                    };
-                    if !keep(decode("run", v.value())?) {
-                        break;
-                    }
-                }
-            }
-            None => {
-                for entry in runs.range(..end).map_err(db)?.rev() {
-                    let (_, v) = entry.map_err(db)?;
-                    if !keep(decode("run", v.value())?) {
-                        break;
-                    }
-                }
-            }
-        }
-        Ok(out)
-    }
-
-    /// A run's whole log as stored.
-    pub fn log(&self, run: u64) -> Result<Vec<u8>, StoreError> {
-        let tx = self.db.begin_read().map_err(db)?;
-        let logs = tx.open_table(LOGS).map_err(db)?;
-        let mut out = Vec::new();
-        for entry in logs.range((run, 0)..=(run, u32::MAX)).map_err(db)? {
-            let (_, v) = entry.map_err(db)?;
-            out.extend_from_slice(v.value());
-        }
-        Ok(out)
-    }
-
-    /// What the scheduler remembers of a job.
-    pub fn job_state(&self, job: &str) -> Result<JobState, StoreError> {
-        Ok(self.job_states(&[job])?.pop().unwrap_or_default())
-    }
-
-    /// What the scheduler remembers of each of `jobs`, read in one transaction.
-    pub fn job_states<S: AsRef<str>>(&self, jobs: &[S]) -> Result<Vec<JobState>, StoreError> {
-        let tx = self.db.begin_read().map_err(db)?;
-        let states = tx.open_table(JOB_STATE).map_err(db)?;
-        jobs.iter()
-            .map(|job| match states.get(job.as_ref()).map_err(db)? {
-                Some(v) => decode("job state", v.value()),
-                None => Ok(JobState::default()),
-            })
-            .collect()
-    }
 }
 
 #[cfg(test)]

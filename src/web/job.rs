@@ -78,6 +78,7 @@ struct JobPage {
     schedule: String,
     timezone: String,
     file: String,
+    lock: String,
     rate: String,
     counted: usize,
     streak: u32,
@@ -181,6 +182,7 @@ pub async fn page(
             .and_then(|j| j.schedule.as_ref())
             .map_or(String::new(), |s| s.timezone().name().to_owned()),
         file: job.map_or(String::new(), |j| j.file.display().to_string()),
+        lock: job.and_then(|j| j.lock.clone()).unwrap_or_default(),
         rate: rate(found.state.success_rate()),
         counted: found.state.recent.len(),
         streak: found.state.consecutive_failures,

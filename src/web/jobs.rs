@@ -62,6 +62,9 @@ pub struct JobView {
     /// Jobs this one runs after (`after`).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub after: Vec<String>,
+    /// Its shared lock (`lock`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub lock: Option<String>,
     /// Next fire times (only `GET /api/v1/jobs/{name}`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub upcoming: Option<Vec<String>>,
@@ -98,6 +101,7 @@ impl JobView {
             success_rate: state.success_rate(),
             recent: None,
             after: job.after.clone(),
+            lock: job.lock.clone(),
             upcoming: None,
         }
     }

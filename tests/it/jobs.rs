@@ -184,3 +184,72 @@ fn after_names_other_jobs_without_cycles() {
     );
     tend(dir.path(), &["check", "."]).expect_code(0);
 }
+
+#[test]
+fn bad_timing_keys_are_clear_errors() {
+    let dir = Dir::new();
+    dir.write(
+        "jobs/j.yaml",
+        "jobs:
+  - { name: spaced, command: ['true'], lock: 'my lock' }
+  - { name: neg, schedule: '0 3 * * *', jitter: -1m, command: ['true'] }
+  - { name: long, schedule: '0 * * * *', jitter: 2h, command: ['true'] }
+  - { name: past, at: '2020-01-01T00:00:00', missed: skip, command: ['true'] }
+  - { name: selfish, after: [selfish], command: ['true'] }
+",
+    );
+    let run = tend(dir.path(), &["check", "."]).expect_code(1);
+    for expected in [
+        "jobs/j.yaml:2:46: error: invalid lock name `my lock`",
+        "jobs/j.yaml:3:49: error: `jitter` cannot be negative (`-1m`)",
+        "jobs/j.yaml:4:50: error: `jitter` 2h is longer than the shortest time between two fire times of `0 * * * *` (1h)",
+        "jobs/j.yaml:5:23: error: `at` 2020-01-01T00:00:00+00:00 has passed and `missed: skip` never runs a missed time",
+        "jobs/j.yaml:6:30: error: job `selfish` cannot run after itself",
+    ] {
+        assert!(run.stdout.contains(expected), "{expected}\n{}", run.stdout);
+    }
+    let run = tend(dir.path(), &["jobs", ".", "--from", "not-a-time"]).expect_code(2);
+    assert!(
+        run.stderr.contains("`not-a-time` is not an RFC 3339 time"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn jitter_spreads_a_hundred_jobs_of_one_minute_evenly_over_the_window() {
+    let dir = Dir::new();
+    let jobs: String = (0..100)
+        .map(|i| {
+            format!(
+                "  - {{ name: sync-{i}, schedule: '0 3 * * *', jitter: 10m, command: ['true'] }}\n"
+            )
+        })
+        .collect();
+    dir.write("jobs/j.yaml", format!("jobs:\n{jobs}"));
+    let args = [
+        "jobs",
+        ".",
+        "--from",
+        "2026-12-01T00:00:00Z",
+        "--count",
+        "1",
+        "--format",
+        "json",
+    ];
+    let out = tend(dir.path(), &args).expect_code(0).stdout;
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let mut deciles = [0; 10];
+    for job in v.as_array().unwrap() {
+        let t = job["next"][0].as_str().unwrap();
+        let t = chrono::DateTime::parse_from_rfc3339(t).unwrap().to_utc();
+        let offset = (t - "2026-12-01T03:00:00Z"
+            .parse::<chrono::DateTime<chrono::Utc>>()
+            .unwrap())
+        .num_seconds();
+        assert!((0..600).contains(&offset), "{offset}");
+        deciles[(offset / 60) as usize] += 1;
+    }
+    assert!(deciles.iter().all(|n| (8..=12).contains(n)), "{deciles:?}");
+    assert_eq!(out, tend(dir.path(), &args).expect_code(0).stdout, "stable");
+}

@@ -17,6 +17,7 @@ mod image;
 mod jobs;
 mod notify;
 mod runs;
+mod schedule;
 mod schema;
 mod secrets;
 mod secrets_daemon;

@@ -11,7 +11,8 @@ use std::time::Duration;
 
 const WAIT: Duration = Duration::from_secs(20);
 
-fn daemon(folder: &Dir, data: &Dir, extra: &[&str], env: &[(&str, &str)]) -> Tend {
+/// `tend run` on the dev-mode `folder`, its data and log under `data`.
+pub(crate) fn daemon(folder: &Dir, data: &Dir, extra: &[&str], env: &[(&str, &str)]) -> Tend {
     let data_dir = data.path().join("data");
     let mut args = vec![
         "--source",

@@ -119,8 +119,12 @@ impl<R: Repo> Commits<R> {
                 return Ok(None);
             };
             let summary = store.get(keys::APPLIED_SUMMARY)?.unwrap_or_default();
+            // Validated as of its acceptance, so a commit in force stays
+            // valid however much later tend restarts (a one-off `at` that
+            // has since passed, say).
+            let validated = store.get(keys::APPLIED_AT)?.unwrap_or(now);
             let dir = lock(&source).snapshot(&commit)?;
-            Ok(config::load(&dir, now)
+            Ok(config::load(&dir, validated)
                 .ok()
                 .map(|d| (commit, summary, dir, d)))
         })
@@ -219,7 +223,7 @@ impl<R: Repo> Commits<R> {
         })
         .await?;
         let diagnostics = match loaded {
-            Ok((Ok(desired), dir)) => return self.accept(fetched, why, dir, desired).await,
+            Ok((Ok(desired), dir)) => return self.accept(fetched, why, (dir, now), desired).await,
             Ok((Err(LoadError::Invalid(report)), _)) => report.diagnostics,
             Ok((Err(e @ LoadError::Unreadable { .. }), _)) => vec![whole_commit(e.to_string())],
             Err(e) if e.is_bad_commit() => vec![whole_commit(e.to_string())],
@@ -236,7 +240,7 @@ impl<R: Repo> Commits<R> {
         &mut self,
         fetched: &Fetched,
         why: &str,
-        dir: std::path::PathBuf,
+        (dir, validated): (std::path::PathBuf, chrono::DateTime<chrono::Utc>),
         desired: Desired,
     ) -> Result<(), CommitsError> {
         let short = short_commit(&fetched.commit);
@@ -248,6 +252,7 @@ impl<R: Repo> Commits<R> {
             keys::APPLIED_COMMIT.with(&fetched.commit),
             keys::APPLIED_SUMMARY.with(&fetched.summary),
             keys::APPLIED_TREE.with(&fetched.tree),
+            keys::APPLIED_AT.with(&validated),
         ];
         self.log_event(
             AuditKind::CommitApplied,

@@ -263,3 +263,40 @@ async fn fetch_failures_are_told_once_grow_the_backoff_and_recover() {
     );
     h.stop().await;
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_restart_keeps_a_commit_whose_one_off_time_has_passed_since() {
+    let dir = tempfile::tempdir().unwrap();
+    let repo = FakeRepo::default();
+    repo.push(dir.path(), "aaaaaaaa", GOOD);
+    let at = (chrono::Utc::now() + chrono::Duration::minutes(30)).to_rfc3339();
+    let job = format!("jobs:\n  - {{ name: once, at: '{at}', missed: skip, command: ['true'] }}\n");
+    std::fs::create_dir_all(dir.path().join("aaaaaaaa/jobs")).unwrap();
+    std::fs::write(dir.path().join("aaaaaaaa/jobs/j.yaml"), job).unwrap();
+    let db = dir.path().join("t.redb");
+    let open = |store: Store, later: chrono::Duration| {
+        let (status_tx, _) = watch::channel(crate::daemon::initial_status(
+            None,
+            "fake".into(),
+            crate::model::SourceMode::Git,
+        ));
+        let clock = super::super::clock::TokioClock::starting_at(chrono::Utc::now() + later);
+        Commits::new(repo.clone(), store, status_tx, Arc::new(Queue::default()))
+            .with_clock(Arc::new(clock))
+    };
+    let commits = open(Store::open(&db).unwrap(), chrono::Duration::zero());
+    let applied = commits.applied();
+    let (stop, rx) = watch::channel(false);
+    let task = tokio::spawn(commits.run(rx));
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    assert!(applied.borrow().is_some(), "valid while `at` is ahead");
+    stop.send(true).unwrap();
+    task.await.unwrap();
+    drop(applied);
+    // Two hours later `at` has passed: the same commit, validated as of
+    // its acceptance, is still the one in force.
+    let mut later = open(Store::open(&db).unwrap(), chrono::Duration::hours(2));
+    later.restore().await.unwrap();
+    let restored = later.applied().borrow().as_ref().map(|a| a.commit.clone());
+    assert_eq!(restored.as_deref(), Some("aaaaaaaa"));
+}

@@ -1,7 +1,8 @@
 //! Firing runs: a job's concurrency decides against the runs in flight
 //! (`forbid` records a skipped run, `replace` stops them, `allow` runs
-//! both); the runs to start are recorded in one transaction (at most once
-//! per instant), then their tasks spawn.
+//! both), then its `lock` ([`super::lock`]); the runs to start (or to
+//! queue as `waiting`) are recorded in one transaction (at most once per
+//! instant), then their tasks spawn.
 //!
 //! Recording before spawning is what makes "at most once per instant"
 //! hold across crashes: an instant whose runs are stored is never fired
@@ -9,11 +10,15 @@
 //! interrupted on the next start. Firing several jobs of one instant in
 //! one transaction keeps a minute with many due jobs to one store write.
 
+use super::lock::Claim;
 use super::run::{self, Active, Launch};
 use super::{FireError, Scheduler};
-use crate::model::{Concurrency, Job, RunStatus, Trigger};
+use crate::model::{Applied, Concurrency, Job, RunStatus, Trigger};
 use crate::reconcile::audit;
 use chrono::{DateTime, Utc};
+
+/// A run to fire: job name, its instant (scheduled runs), what fired it.
+pub(super) type Item = (String, Option<DateTime<Utc>>, Trigger);
 
 impl Scheduler {
     /// Starts (or skips, per concurrency) one run of `name`: a manual run,
@@ -31,59 +36,84 @@ impl Scheduler {
         results.pop().unwrap_or(Err(nothing))
     }
 
-    /// Starts (or skips, per concurrency) runs of several jobs: all the runs
-    /// to start are recorded in one transaction, then their processes spawn.
-    pub(super) async fn fire_batch(
-        &mut self,
-        items: Vec<(String, Option<DateTime<Utc>>, Trigger)>,
-    ) -> Vec<Result<u64, FireError>> {
+    /// Starts (or skips, per concurrency and lock) runs of several jobs:
+    /// the runs to start are recorded in one transaction, then their
+    /// processes spawn. A run whose lock another run of the batch just took
+    /// goes into a second round, so its `waiting` record names that run.
+    pub(super) async fn fire_batch(&mut self, items: Vec<Item>) -> Vec<Result<u64, FireError>> {
+        let mut results: Vec<Result<u64, FireError>> = items
+            .iter()
+            .map(|(n, ..)| Err(FireError::NoJob(n.clone())))
+            .collect();
         let Some(applied) = self.current.clone() else {
-            return items
-                .iter()
-                .map(|(n, ..)| Err(FireError::NoJob(n.clone())))
-                .collect();
+            return results;
         };
-        let mut results: Vec<Result<u64, FireError>> = Vec::with_capacity(items.len());
-        let mut to_start: Vec<(usize, Job)> = Vec::new();
+        let mut round: Vec<(usize, Item)> = items.into_iter().enumerate().collect();
+        // Each round empties the set of locks held by unrecorded runs.
+        while !round.is_empty() {
+            round = self.fire_round(&applied, round, &mut results).await;
+        }
+        results
+    }
+
+    /// One round of [`Scheduler::fire_batch`]: returns the items deferred.
+    async fn fire_round(
+        &mut self,
+        applied: &Applied,
+        items: Vec<(usize, Item)>,
+        results: &mut [Result<u64, FireError>],
+    ) -> Vec<(usize, Item)> {
+        let mut deferred = Vec::new();
+        let mut to_start: Vec<(usize, Job, u64, bool)> = Vec::new();
         let mut batch = Vec::new();
-        for (name, instant, trigger) in items {
+        for (slot, (name, instant, trigger)) in items {
             let Some(job) = self.job(&name) else {
-                results.push(Err(FireError::NoJob(name)));
                 continue;
             };
-            if let Some(reason) = self.admit(&job) {
-                let skipped = self.record_skip(&job, instant, trigger, reason).await;
-                results.push(skipped.ok_or(FireError::AlreadyFired));
+            if self.lock_pending(&job) {
+                deferred.push((slot, (name, instant, trigger)));
                 continue;
             }
-            batch.push((
-                run::new_run(
-                    &job,
-                    trigger,
-                    instant,
-                    &applied.commit,
-                    RunStatus::Running,
-                    None,
-                    self.config.clock.now(),
-                ),
-                instant,
-            ));
-            to_start.push((results.len(), job));
-            results.push(Err(FireError::Record("not started".into())));
+            if let Some(reason) = self.admit(&job).await {
+                let skipped = self.record_skip(&job, instant, trigger, reason).await;
+                results[slot] = skipped.ok_or(FireError::AlreadyFired);
+                continue;
+            }
+            self.tokens += 1;
+            let token = self.tokens;
+            let (status, reason) = match self.claim(&job, token) {
+                Claim::Go => (RunStatus::Running, None),
+                Claim::Wait(why) => (RunStatus::Waiting, Some(why)),
+                Claim::Skip(why) => {
+                    let skipped = self.record_skip(&job, instant, trigger, why).await;
+                    results[slot] = skipped.ok_or(FireError::AlreadyFired);
+                    continue;
+                }
+            };
+            let now = self.config.clock.now();
+            let run = run::new_run(&job, trigger, instant, &applied.commit, status, reason, now);
+            batch.push((run, instant));
+            to_start.push((slot, job, token, status == RunStatus::Waiting));
         }
         if batch.is_empty() {
-            return results;
+            return deferred;
         }
         let started = match audit::call(&self.store, move |s| s.start_runs(batch)).await {
             Ok(runs) => runs,
-            Err(e) => return fail_all(results, &to_start, FireError::Record(e.to_string())),
+            Err(e) => {
+                for (_, _, token, _) in &to_start {
+                    self.unlock(*token).await;
+                }
+                fail_all(results, &to_start, FireError::Record(e.to_string()));
+                return deferred;
+            }
         };
-        for ((slot, job), run) in to_start.into_iter().zip(started) {
+        for ((slot, job, token, waits), run) in to_start.into_iter().zip(started) {
             let Some(run) = run else {
                 results[slot] = Err(FireError::AlreadyFired);
+                self.unlock(token).await;
                 continue;
             };
-            self.tokens += 1;
             results[slot] = Ok(run.id);
             let name = job.name.clone();
             let launch = Launch {
@@ -91,22 +121,31 @@ impl Scheduler {
                 config: self.config.clone(),
                 dir: applied.dir.clone(),
                 job,
-                token: self.tokens,
+                token,
                 done: self.done_tx.clone(),
             };
+            if waits {
+                tracing::info!(job = %name, run = run.id, reason = ?run.reason, "run waits for its lock");
+                self.wait(launch, run);
+                continue;
+            }
             self.active
                 .entry(name)
                 .or_default()
                 .push(run::spawn(launch, run));
         }
-        results
+        deferred
     }
 
     /// Applies `job`'s concurrency to its runs in flight: `Some(reason)`
     /// when the new run is to be skipped (`forbid`); `replace` stops them.
     /// The same rule holds for every trigger — cron, catch-up, retry and
     /// manual — so "never two at once" means never.
-    fn admit(&self, job: &Job) -> Option<String> {
+    async fn admit(&mut self, job: &Job) -> Option<String> {
+        if job.concurrency == Concurrency::Replace {
+            let why = "replaced by a newer run (concurrency: replace)";
+            self.drop_waiting(Some(&job.name), why).await;
+        }
         let running = self.active.get(&job.name).filter(|a| !a.is_empty())?;
         match job.concurrency {
             Concurrency::Forbid => {
@@ -162,13 +201,12 @@ impl Scheduler {
 /// Answers every run of `to_start` with `why` (the store refused to record
 /// them: nothing is started, and each caller gets the error).
 fn fail_all(
-    mut results: Vec<Result<u64, FireError>>,
-    to_start: &[(usize, Job)],
+    results: &mut [Result<u64, FireError>],
+    to_start: &[(usize, Job, u64, bool)],
     why: FireError,
-) -> Vec<Result<u64, FireError>> {
+) {
     tracing::error!(cause = %why, "cannot start runs");
-    for (slot, _) in to_start {
+    for (slot, ..) in to_start {
         results[*slot] = Err(why.clone());
     }
-    results
 }

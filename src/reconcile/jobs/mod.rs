@@ -6,13 +6,14 @@
 //!   `missed_window`.
 //! - At most once per instant: a scheduled run and the job's last fire
 //!   instant are stored in one transaction before the process starts.
-//! - Concurrency holds for every trigger (cron, catch-up, retry, manual):
-//!   `forbid` records a `skipped` run, `replace` stops the running one,
-//!   `allow` runs both.
+//! - Concurrency holds for every trigger (cron, catch-up, retry, manual,
+//!   `after`): `forbid` records a `skipped` run, `replace` stops the
+//!   running one, `allow` runs both; so does a shared `lock` ([`lock`]).
 
 mod chain;
 mod env;
 mod fire;
+mod lock;
 mod run;
 
 use crate::model::{Applied, Job, Missed, Run, Trigger};
@@ -74,6 +75,8 @@ pub struct Scheduler {
     done_rx: mpsc::UnboundedReceiver<(String, u64, Run)>,
     /// The last token handed out (one per run task).
     tokens: u64,
+    /// Who holds each shared `lock` and who waits for it.
+    locks: lock::Locks,
 }
 
 impl Scheduler {
@@ -94,6 +97,7 @@ impl Scheduler {
             done_tx,
             done_rx,
             tokens: 0,
+            locks: lock::Locks::default(),
         }
     }
 
@@ -127,8 +131,13 @@ impl Scheduler {
                     .to_std()
                     .unwrap_or_default()
             });
+            let give_up = self
+                .locks
+                .next_deadline()
+                .map(|t| (t - self.config.clock.now()).to_std().unwrap_or_default());
             tokio::select! {
                 _ = tokio::time::sleep(sleep.unwrap_or(Duration::from_secs(3600))), if sleep.is_some() => self.fire_due().await,
+                _ = tokio::time::sleep(give_up.unwrap_or(Duration::from_secs(3600))), if give_up.is_some() => self.expire_waiters().await,
                 changed = self.applied.changed() => if changed.is_err() { break },
                 Some(m) = manual.recv() => {
                     let result = self.fire(&m.job, None, Trigger::Manual).await;
@@ -136,6 +145,7 @@ impl Scheduler {
                 }
                 Some((job, token, last)) = self.done_rx.recv() => {
                     self.finished(&job, token);
+                    self.unlock(token).await;
                     self.chain(&last).await;
                 }
                 _ = triggers::stopped(&mut shutdown) => break,
@@ -258,6 +268,8 @@ impl Scheduler {
     /// a run still going after it is left to the runner's kill, and is
     /// recorded `interrupted` on the next start.
     async fn stop_all(&mut self) {
+        self.drop_waiting(None, "tend stopped while it waited for its lock")
+            .await;
         let mut waits = Vec::new();
         for a in self.active.values_mut().flatten() {
             a.stop();

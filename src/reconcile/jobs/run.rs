@@ -81,7 +81,7 @@ pub fn new_run(
         trigger,
         scheduled_for: instant,
         started_at: (status == RunStatus::Running).then_some(now),
-        finished_at: (status != RunStatus::Running).then_some(now),
+        finished_at: (!matches!(status, RunStatus::Running | RunStatus::Waiting)).then_some(now),
         status,
         exit_code: None,
         commit: Some(commit.to_owned()).filter(|c| !c.is_empty()),

@@ -1,186 +1,13 @@
 //! The scheduler's decisions, with a fake runner (no process), a real store
 //! in a temp folder and tokio's paused clock driving the wall clock: missed
 //! instants per policy, concurrency per policy, retries with their backoff,
-//! at most one run per instant.
+//! at most one run per instant, chains and shared locks.
 
-use super::*;
-use crate::model::{Run, RunStatus};
-use crate::reconcile::clock::{Clock, TokioClock};
-use crate::runner::{Outcome, RunSpec};
-use std::future::Future;
-use std::pin::Pin;
-use std::sync::Mutex;
+mod harness;
+mod locks;
+mod preview;
 
-/// Ends each attempt at once with `status`, or when `hold`, only when asked
-/// to stop; records the jobs it ran.
-struct FakeRunner {
-    status: RunStatus,
-    hold: bool,
-    clock: TokioClock,
-    calls: Arc<Mutex<Vec<String>>>,
-}
-
-impl Runner for FakeRunner {
-    fn execute(
-        &self,
-        spec: RunSpec,
-        _chunks: mpsc::UnboundedSender<Vec<u8>>,
-        mut stop: watch::Receiver<bool>,
-    ) -> Pin<Box<dyn Future<Output = Outcome> + Send>> {
-        self.calls.lock().unwrap().push(spec.job.name.clone());
-        let (status, hold, started) = (self.status, self.hold, self.clock.now());
-        Box::pin(async move {
-            let status = if hold {
-                let _ = stop.wait_for(|s| *s).await;
-                RunStatus::Interrupted
-            } else {
-                status
-            };
-            Outcome {
-                status,
-                exit_code: Some(i32::from(status != RunStatus::Succeeded)),
-                recap: Vec::new(),
-                reason: None,
-                log_tail: Vec::new(),
-                started_at: Some(started),
-            }
-        })
-    }
-}
-
-/// A scheduler over `jobs_yaml` (the body of `jobs/t.yaml`) running on a
-/// paused clock that reads `wall`, with its store, manual channel and stop.
-struct Harness {
-    store: Store,
-    manual: mpsc::Sender<Manual>,
-    stop: watch::Sender<bool>,
-    calls: Arc<Mutex<Vec<String>>>,
-    task: tokio::task::JoinHandle<()>,
-    _dir: tempfile::TempDir,
-}
-
-/// `hh:mm:ss` yesterday (UTC): recent enough for the store's retention.
-fn wall(time: &str) -> DateTime<Utc> {
-    let day = (Utc::now() - chrono::Duration::days(1)).date_naive();
-    format!("{day}T{time}Z").parse().unwrap()
-}
-
-fn desired(dir: &std::path::Path, jobs_yaml: &str, now: DateTime<Utc>) -> Arc<Applied> {
-    let repo = dir.join("repo");
-    std::fs::create_dir_all(repo.join("jobs")).unwrap();
-    std::fs::write(repo.join("tend.toml"), "[defaults]\ntimezone = \"UTC\"\n").unwrap();
-    std::fs::write(repo.join("jobs/t.yaml"), jobs_yaml).unwrap();
-    let desired = crate::config::load(&repo, now).expect("test jobs are valid");
-    Arc::new(Applied {
-        commit: "c0ffee0".into(),
-        dir: repo,
-        desired: Arc::new(desired),
-    })
-}
-
-/// Records that `job` last fired at `at`, as a run of a previous tend did.
-fn fired_before(store: &Store, job: &Job, at: DateTime<Utc>) {
-    let run = run::new_run(
-        job,
-        Trigger::Cron,
-        Some(at),
-        "old",
-        RunStatus::Running,
-        None,
-        at,
-    );
-    let run = store.start_run(run, Some(at)).unwrap().unwrap();
-    let mut done = run.clone();
-    done.status = RunStatus::Succeeded;
-    done.finished_at = Some(at);
-    store
-        .finish_run(&done, Default::default(), b"", &[])
-        .unwrap();
-}
-
-fn start(
-    jobs_yaml: &str,
-    now: &str,
-    runner: (RunStatus, bool),
-    before: &[(&str, &str)],
-) -> Harness {
-    let dir = tempfile::tempdir().unwrap();
-    let clock = TokioClock::starting_at(wall(now));
-    let applied = desired(dir.path(), jobs_yaml, wall(now));
-    let store = Store::open(&dir.path().join("t.redb")).unwrap();
-    for (job, at) in before {
-        let job = applied
-            .desired
-            .jobs
-            .iter()
-            .find(|j| j.name == *job)
-            .unwrap();
-        fired_before(&store, job, wall(at));
-    }
-    let calls = Arc::new(Mutex::new(Vec::new()));
-    let env = RunEnv {
-        work_root: dir.path().join("work"),
-        ansible_playbook: "ansible-playbook".into(),
-        grace: Duration::from_secs(5),
-        stacks: None,
-        observers: Default::default(),
-        mail: None,
-        runner: Arc::new(FakeRunner {
-            status: runner.0,
-            hold: runner.1,
-            clock,
-            calls: calls.clone(),
-        }),
-        clock: Arc::new(clock),
-    };
-    let (_tx, rx) = watch::channel(Some(applied));
-    let (manual, manual_rx) = mpsc::channel(8);
-    let (stop, stop_rx) = watch::channel(false);
-    let scheduler = Scheduler::new(store.clone(), env, rx);
-    std::mem::forget(_tx);
-    let task = tokio::spawn(scheduler.run(manual_rx, stop_rx));
-    Harness {
-        store,
-        manual,
-        stop,
-        calls,
-        task,
-        _dir: dir,
-    }
-}
-
-impl Harness {
-    /// Runs of `job`, oldest first.
-    fn runs(&self, job: &str) -> Vec<Run> {
-        let mut runs = self
-            .store
-            .reader()
-            .runs(Some(job), None, 100, None)
-            .unwrap();
-        runs.reverse();
-        runs
-    }
-
-    /// Lets the scheduler work for `secs` of (paused) time.
-    async fn wait(&self, secs: u64) {
-        tokio::time::sleep(Duration::from_secs(secs)).await;
-    }
-
-    async fn manual(&self, job: &str) -> Result<u64, FireError> {
-        let (reply, answer) = oneshot::channel();
-        let asked = Manual {
-            job: job.into(),
-            reply,
-        };
-        self.manual.send(asked).await.unwrap();
-        answer.await.unwrap()
-    }
-
-    async fn stop(self) {
-        self.stop.send(true).unwrap();
-        self.task.await.unwrap();
-    }
-}
+use harness::*;
 
 const HOURLY: &str = "jobs:
   - { name: skipper, schedule: '0 * * * *', command: ['true'], missed: skip, missed_window: 6h }
@@ -392,5 +219,34 @@ async fn a_chain_runs_when_every_predecessor_succeeded_since_its_last_run() {
     assert_eq!(skipped.status, RunStatus::Skipped);
     let reason = skipped.reason.unwrap_or_default();
     assert_eq!(reason, format!("after: job b ended failed (run #{id})"));
+    h.stop().await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_chain_a_b_c_runs_c_exactly_once_per_success_of_a() {
+    let yaml = "jobs:
+  - { name: a, schedule: '* * * * *', command: [flip] }
+  - { name: b, command: ['true'], after: [a] }
+  - { name: c, command: ['true'], after: [b] }
+";
+    let h = start(yaml, "12:00:30", (RunStatus::Succeeded, false), &[]);
+    h.wait(60 * 60).await;
+    let count =
+        |job: &str, status: RunStatus| h.runs(job).iter().filter(|r| r.status == status).count();
+    let a_ok = count("a", RunStatus::Succeeded);
+    assert_eq!(a_ok, 30, "a flips: {:?}", h.runs("a").len());
+    assert_eq!(count("a", RunStatus::Failed), 30);
+    assert_eq!(count("b", RunStatus::Succeeded), a_ok);
+    assert_eq!(
+        count("b", RunStatus::Skipped),
+        30,
+        "b skipped after each failure of a"
+    );
+    assert_eq!(
+        count("c", RunStatus::Succeeded),
+        a_ok,
+        "c once per success of a"
+    );
+    assert_eq!(h.runs("c").len(), a_ok, "and never otherwise");
     h.stop().await;
 }
