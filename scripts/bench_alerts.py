@@ -16,24 +16,14 @@ usage: bench_alerts.py TEND_BINARY [SECONDS] [ROUNDS]
 Prints Markdown table rows.
 """
 import json, os, re, shutil, signal, socket, statistics, subprocess, sys, tempfile, threading, time
-from datetime import datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from benchlib import Tend, call, free_port, wait  # noqa: E402
+from benchlib import Tend, call, free_port, pct, ts, wait  # noqa: E402
 
 TEND = sys.argv[1]
 SECONDS = int(sys.argv[2]) if len(sys.argv) > 2 else 20
 ROUNDS = int(sys.argv[3]) if len(sys.argv) > 3 else 3
-
-
-def ts(s):
-    return datetime.fromisoformat(s.replace("Z", "+00:00")).timestamp()
-
-
-def pct(xs, q):
-    xs = sorted(xs)
-    return xs[min(len(xs) - 1, int(round((len(xs) - 1) * q)))]
 
 
 class Receiver:

@@ -14,13 +14,12 @@ Prints Markdown table rows.
 """
 import json, os, shutil, signal, socket, statistics, subprocess, sys, tempfile, time
 import urllib.request
-from datetime import datetime
 
 TEND, ANSIBLE = sys.argv[1], sys.argv[2]
 SECONDS = int(sys.argv[3]) if len(sys.argv) > 3 else 75
 RUNS = 30
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from benchlib import Tend, call, free_port, rss_mb, wait  # noqa: E402
+from benchlib import Tend, call, cron_lags, free_port, pct, rss_mb, wait  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -49,15 +48,6 @@ def write_jobs(folder, count, schedule):
                 out.write(f"  - name: job-{i:05}\n    schedule: \"{schedule(i)}\"\n    command: [\"true\"]\n    concurrency: allow\n")
 
 
-def ts(s):
-    return datetime.fromisoformat(s.replace("Z", "+00:00"))
-
-
-def pct(xs, q):
-    xs = sorted(xs)
-    return xs[min(len(xs) - 1, int(round((len(xs) - 1) * q)))]
-
-
 def main():
     tmp = tempfile.mkdtemp(prefix="tend-bench-jobs-")
     try:
@@ -66,15 +56,7 @@ def main():
             write_jobs(lag_dir, 1000, schedule)
             tend = launch(tmp, lag_dir)
             time.sleep(SECONDS)
-            lags, before = [], ""
-            while True:
-                page = call(tend.port, f"/api/v1/runs?limit=1000{before}")
-                for r in page["runs"]:
-                    if r["trigger"] == "cron" and r["started_at"] and r["scheduled_for"]:
-                        lags.append((ts(r["started_at"]) - ts(r["scheduled_for"])).total_seconds() * 1000)
-                if not page["next_before"]:
-                    break
-                before = f"&before={page['next_before']}"
+            lags = cron_lags(tend.port)
             tend.stop()
             return lags
 

@@ -1,4 +1,4 @@
-"""Helpers shared by tend's benchmark scripts (bench_daemon.py, bench_jobs.py, bench_alerts.py)."""
+"""Helpers shared by tend's benchmark scripts (bench_daemon.py, bench_jobs.py, bench_alerts.py, bench_locks.py)."""
 import json
 import os
 import signal
@@ -6,6 +6,32 @@ import socket
 import subprocess
 import time
 import urllib.request
+from datetime import datetime
+
+
+def ts(s):
+    """An RFC 3339 time from the API as a Unix timestamp (seconds)."""
+    return datetime.fromisoformat(s.replace("Z", "+00:00")).timestamp()
+
+
+def pct(xs, q):
+    """The q-quantile (0..1) of xs, nearest rank."""
+    xs = sorted(xs)
+    return xs[min(len(xs) - 1, int(round((len(xs) - 1) * q)))]
+
+
+def cron_lags(port, jobs=None):
+    """Firing lags in ms (process started minus scheduled instant) of every
+    cron run recorded, all pages; only of `jobs` when given."""
+    lags, before = [], ""
+    while True:
+        page = call(port, f"/api/v1/runs?limit=1000{before}")
+        for r in page["runs"]:
+            if r["trigger"] == "cron" and r["started_at"] and r["scheduled_for"] and (jobs is None or r["job"] in jobs):
+                lags.append((ts(r["started_at"]) - ts(r["scheduled_for"])) * 1000)
+        if not page["next_before"]:
+            return lags
+        before = f"&before={page['next_before']}"
 
 
 def free_port():

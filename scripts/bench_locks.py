@@ -1,0 +1,78 @@
+#!/usr/bin/env python3
+"""Firing lag with shared locks and chains loaded (issue 22), run by scripts/bench.
+
+usage: bench_locks.py TEND_BINARY [SECONDS] [ROUNDS]
+
+Two configurations, interleaved ROUNDS times (default 3) for SECONDS each
+(default 40), so the shared machine's drift hits both alike:
+  plain   1,000 jobs loaded, one due per second (bench_jobs.py's lag1)
+  loaded  the same 1,000 plus 100 locked and chained jobs at work: 50 that
+          share 10 locks (5 each, every 10 s, `sleep 0.2`, so they queue
+          and wait) and 10 chains of 5 (`after`), each chain started every
+          5 s
+The lag (process started minus scheduled instant) is measured on the same
+60 one-per-second jobs in both. Prints the median over rounds of each
+round's p50 and p99.
+"""
+import os, shutil, statistics, sys, tempfile, time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from benchlib import Tend, cron_lags, pct  # noqa: E402
+
+TEND = sys.argv[1]
+SECONDS = int(sys.argv[2]) if len(sys.argv) > 2 else 40
+ROUNDS = int(sys.argv[3]) if len(sys.argv) > 3 else 3
+MEASURED = {f"job-{i:05}" for i in range(60)}
+
+
+def write(folder, loaded):
+    os.makedirs(os.path.join(folder, "jobs"))
+    with open(os.path.join(folder, "jobs", "plain.yaml"), "w") as out:
+        out.write("jobs:\n")
+        for i in range(1000):
+            when = f"{i} * * * * *" if i < 60 else f"{i % 60} {i % 24} {1 + i % 28} 1 *"
+            out.write(f"  - {{ name: job-{i:05}, schedule: '{when}', command: ['true'], concurrency: allow }}\n")
+    if not loaded:
+        return
+    with open(os.path.join(folder, "jobs", "locked.yaml"), "w") as out:
+        out.write("jobs:\n")
+        for i in range(50):
+            out.write(f"  - {{ name: locked-{i:02}, schedule: '{i % 10}-59/10 * * * * *', command: [sleep, '0.2'], lock: l{i % 10}, concurrency: allow, timeout: 30s }}\n")
+        for c in range(10):
+            out.write(f"  - {{ name: chain-{c}-0, schedule: '{c % 5}-59/5 * * * * *', command: ['true'], concurrency: allow }}\n")
+            for k in range(1, 5):
+                out.write(f"  - {{ name: chain-{c}-{k}, after: [chain-{c}-{k - 1}], command: ['true'], concurrency: allow }}\n")
+
+
+def round_lags(tmp, name, loaded):
+    folder = os.path.join(tmp, name)
+    write(folder, loaded)
+    tend = Tend(TEND, folder, tempfile.mkdtemp(prefix="data-", dir=tmp))
+    time.sleep(SECONDS)
+    lags = cron_lags(tend.port, MEASURED)
+    tend.stop()
+    return lags
+
+
+def main():
+    tmp = tempfile.mkdtemp(prefix="tend-bench-locks-")
+    try:
+        got = {"plain": [], "loaded": []}
+        for r in range(ROUNDS):
+            for kind in ("plain", "loaded"):
+                lags = round_lags(tmp, f"{kind}-{r}", kind == "loaded")
+                got[kind].append((pct(lags, .5), pct(lags, .99), len(lags)))
+        for kind, label in (("plain", "1,000 jobs, one due per second"),
+                            ("loaded", "the same + 50 locked (10 locks) and 50 chained jobs at work")):
+            rounds = got[kind]
+            p50 = statistics.median(x[0] for x in rounds)
+            p99 = statistics.median(x[1] for x in rounds)
+            runs = sum(x[2] for x in rounds)
+            each = ", ".join(f"{x[1]:.1f}" for x in rounds)
+            print(f"| firing lag, {label} ({runs} runs, {ROUNDS} rounds × {SECONDS} s) | p50 {p50:.1f} ms | p99 {p99:.1f} ms (rounds {each}) |")
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
