@@ -235,26 +235,29 @@ pub fn service_networks(node: &Node, errs: &mut Errs) -> BTreeMap<String, Servic
     out
 }
 
-/// One `ports` entry: `80`, `"8080:80"`, `"127.0.0.1:8080:80/udp"` or a mapping.
-pub fn port(node: &Node, errs: &mut Errs) -> Option<PortMapping> {
+/// One `ports` entry: `80`, `"8080:80"`, `"127.0.0.1:8080:80/udp"`, a
+/// range (`"9000-9002:9000-9002"`: one mapping per port, host and container
+/// ranges of one size; `"8000-8010:80"`: one container port published on a
+/// port the engine picks from the host range) or a mapping.
+pub fn port(node: &Node, errs: &mut Errs) -> Vec<PortMapping> {
     let bad = |errs: &mut Errs, why: &str| {
         errs.push((
             node.pos,
             format!("invalid port `{}`: {why}", scalar(node).unwrap_or_default()),
         ));
-        None
+        Vec::new()
     };
     if let Value::Map(_) = node.value {
-        check_keys(node, &["target", "published", "host_ip", "protocol"], errs);
+        check_keys(node, &["target", "published", "host_ip", "protocol", "mode", "name", "app_protocol"], errs);
         let target = node
             .get("target")
             .and_then(scalar)
             .and_then(|t| t.parse().ok());
         let Some(target) = target else {
             errs.push((node.pos, "a long-form port needs a numeric `target`".into()));
-            return None;
+            return Vec::new();
         };
-        return Some(PortMapping {
+        return vec![PortMapping {
             host_ip: node.get("host_ip").and_then(scalar),
             published: node.get("published").and_then(scalar),
             target,
@@ -262,36 +265,60 @@ pub fn port(node: &Node, errs: &mut Errs) -> Option<PortMapping> {
                 .get("protocol")
                 .and_then(scalar)
                 .unwrap_or_else(|| "tcp".into()),
-        });
+        }];
     }
-    let text = scalar(node)?;
+    let Some(text) = scalar(node) else {
+        return Vec::new();
+    };
     let (spec, protocol) = text.split_once('/').unwrap_or((&text, "tcp"));
-    if !matches!(protocol, "tcp" | "udp") {
-        return bad(errs, "protocol must be tcp or udp");
+    if !matches!(protocol, "tcp" | "udp" | "sctp") {
+        return bad(errs, "protocol must be tcp, udp or sctp");
     }
     let parts: Vec<&str> = spec.rsplitn(3, ':').collect();
-    let Ok(target) = parts[0].parse::<u16>() else {
-        return bad(errs, "the container port must be a number from 1 to 65535");
+    let Some(targets) = range(parts[0]) else {
+        return bad(
+            errs,
+            "the container port must be a number from 1 to 65535 or a range like 9000-9002",
+        );
     };
-    let published = parts
-        .get(1)
-        .filter(|p| !p.is_empty())
-        .map(|p| p.to_string());
-    if let Some(p) = &published {
-        let ok = p.split('-').all(|n| n.parse::<u16>().is_ok());
-        if !ok {
+    let published = parts.get(1).filter(|p| !p.is_empty());
+    let hosts = match published.map(|p| range(p)) {
+        Some(None) => {
             return bad(
                 errs,
                 "the host port must be a number or a range like 8000-8010",
             );
         }
-    }
-    Some(PortMapping {
-        host_ip: parts.get(2).map(|h| h.trim_matches(['[', ']']).to_owned()),
+        Some(Some(h)) => Some(h),
+        None => None,
+    };
+    let host_ip = parts.get(2).map(|h| h.trim_matches(['[', ']']).to_owned());
+    let one = |target: u16, published: Option<String>| PortMapping {
+        host_ip: host_ip.clone(),
         published,
         target,
         protocol: protocol.to_owned(),
-    })
+    };
+    match hosts {
+        // One container port: published on the host port or range as written.
+        _ if targets.0 == targets.1 => vec![one(targets.0, published.map(|p| p.to_string()))],
+        None => (targets.0..=targets.1).map(|t| one(t, None)).collect(),
+        Some(h) if h.1 - h.0 == targets.1 - targets.0 => (targets.0..=targets.1)
+            .zip(h.0..=h.1)
+            .map(|(t, p)| one(t, Some(p.to_string())))
+            .collect(),
+        Some(_) => bad(
+            errs,
+            "a container port range needs a host range of the same size (or none)",
+        ),
+    }
+}
+
+/// A port `80` or range `9000-9002` (low first), each in 1..=65535.
+fn range(text: &str) -> Option<(u16, u16)> {
+    let (lo, hi) = text.split_once('-').unwrap_or((text, text));
+    let (lo, hi) = (lo.parse::<u16>().ok()?, hi.parse::<u16>().ok()?);
+    (lo >= 1 && lo <= hi).then_some((lo, hi))
 }
 
 pub(super) fn leaves(source: &str) -> String {

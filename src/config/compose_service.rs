@@ -45,7 +45,7 @@ pub fn service(spec: &At<ServiceSpec>, name: &str, dir: &str, errs: &mut Errs) -
             .ports
             .iter()
             .flatten()
-            .filter_map(|p| forms::port(&p.0, errs))
+            .flat_map(|p| forms::port(&p.0, errs))
             .collect(),
         volumes: spec
             .volumes
