@@ -248,7 +248,19 @@ pub fn port(node: &Node, errs: &mut Errs) -> Vec<PortMapping> {
         Vec::new()
     };
     if let Value::Map(_) = node.value {
-        check_keys(node, &["target", "published", "host_ip", "protocol", "mode", "name", "app_protocol"], errs);
+        check_keys(
+            node,
+            &[
+                "target",
+                "published",
+                "host_ip",
+                "protocol",
+                "mode",
+                "name",
+                "app_protocol",
+            ],
+            errs,
+        );
         let target = node
             .get("target")
             .and_then(scalar)

@@ -86,7 +86,7 @@ fn every_bad_input_is_an_error_at_its_place() {
     );
     dir.write(
         "stacks/three/compose.yaml",
-        "services:\n  app:\n    image: busybox\n    ports: [\"70000:80\"]\n    devices: [\"dev/sda:/dev/sda\"]\n    container_name: shared\n",
+        "services:\n  app:\n    image: busybox\n    ports: [\"70000:80\", \"9000-9001:80-82\"]\n    devices: [\"dev/sda:/dev/sda\"]\n    container_name: shared\n",
     );
     dir.write(
         "stacks/four/compose.yaml",
@@ -102,6 +102,7 @@ fn every_bad_input_is_an_error_at_its_place() {
             "stacks/two/compose.yaml:6:23: error: variable NEEDED is required: set NEEDED in .env",
             "stacks/two/compose.yaml:9:15: error: variable UNSET_ANYWHERE is not set",
             "stacks/three/compose.yaml:4:13: error: invalid port `70000:80`",
+            "stacks/three/compose.yaml:4:25: error: invalid port `9000-9001:80-82`: a container port range needs a host range of the same size (or none)",
             "stacks/three/compose.yaml:5:15: error: device paths must be absolute",
             "container_name `shared` of service app is also used by service app of stack",
         ],
