@@ -30,12 +30,24 @@ pub struct Response {
     pub status: u16,
     /// Body as text.
     pub body: String,
+    /// The response head: status line and headers.
+    pub head: String,
 }
 
 impl Response {
     /// The body parsed as JSON (`null` when it is not JSON).
     pub fn json(&self) -> serde_json::Value {
         serde_json::from_str(&self.body).unwrap_or_default()
+    }
+
+    /// The value of header `name` (any case), trimmed.
+    pub fn header(&self, name: &str) -> Option<String> {
+        self.head.lines().skip(1).find_map(|line| {
+            let (k, v) = line.split_once(':')?;
+            k.trim()
+                .eq_ignore_ascii_case(name)
+                .then(|| v.trim().to_owned())
+        })
     }
 }
 
@@ -83,7 +95,8 @@ pub fn request(
     } else {
         body.to_owned()
     };
-    Ok(Response { status, body })
+    let head = head.to_owned();
+    Ok(Response { status, body, head })
 }
 
 fn dechunk(mut body: &str) -> String {

@@ -1,11 +1,13 @@
 //! HTTP: the JSON API (`/api/v1/status`, `/api/v1/events`), health checks
-//! (`/healthz`, `/readyz`) and the signed git webhook (`POST /hooks/git`).
+//! (`/healthz`, `/readyz`), badges (`/badge/…`) and the signed git webhook
+//! (`POST /hooks/git`).
 //!
 //! [`router`] takes its state as an argument and [`serve`] takes its
 //! listener and shutdown signal (mini-redis style), so tests bind port 0 or
 //! call the router directly. Reads come from a status watch channel and the
 //! store's read-only handle; the webhook only requests a reconcile.
 
+mod badge;
 pub mod cache;
 pub mod client;
 mod detail;
@@ -105,6 +107,8 @@ pub fn router(state: AppState) -> Router {
         .route("/runs/{id}", get(detail::run))
         .route("/events", get(detail::events))
         .route("/stacks/{name}", get(detail::stack))
+        .route("/badge/jobs/{file}", get(badge::job))
+        .route("/badge/stacks/{file}", get(badge::stack))
         .route("/healthz", get(|| async { "ok\n" }))
         .route("/readyz", get(readyz))
         .route("/api/v1/status", get(status))

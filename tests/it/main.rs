@@ -4,6 +4,7 @@
 
 mod alerts;
 mod ansible;
+mod badges;
 mod browser;
 mod check;
 mod compose;
