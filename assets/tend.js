@@ -59,13 +59,35 @@
     }
   }
 
+  // The health line, the title and the favicon follow every notice.
+  function health() {
+    fetch("/api/v1/health", { credentials: "same-origin" })
+      .then(function (r) { return r.ok ? r.json() : null; })
+      .then(function (h) {
+        if (!h) return;
+        var line = document.getElementById("health");
+        if (line) {
+          line.className = "health " + h.word;
+          line.lastChild.textContent = " " + h.line;
+          line.firstChild.textContent = h.ok ? "\u2714" : "\u2716";
+        }
+        var base = document.title.replace(/^\u2716 \d+ failing \u00b7 /, "");
+        document.title = h.ok ? base : "\u2716 " + h.failing.length + " failing \u00b7 " + base;
+        var icon = document.querySelector("link[rel=icon]");
+        if (icon) icon.setAttribute("href", "/favicon-" + h.word + ".svg");
+      })
+      .catch(function () {});
+  }
+
   tick();
   setInterval(tick, 1000);
   if (!live) return;
   // A running run's log grows without notices: re-fetch while it runs.
   setInterval(function () { if (document.querySelector("main[data-running]")) refresh(); }, 2000);
-  // Ages ("3 min ago") drift; refresh now and then even when nothing happens.
+  // Ages ("3 min ago") drift and a source goes stale without a notice:
+  // refresh now and then even when nothing happens.
   setInterval(refresh, 60000);
+  setInterval(health, 15000);
   if (!window.EventSource) return;
   var source = new EventSource("/api/v1/stream"), opened = false;
   source.addEventListener("open", function () { if (opened) soon(); opened = true; });
@@ -74,7 +96,8 @@
       var d = {};
       try { d = JSON.parse(e.data); } catch (_) { return; }
       if (wanted(type, d)) soon();
+      health();
     });
   });
-  source.addEventListener("lagged", soon);
+  source.addEventListener("lagged", function () { soon(); health(); });
 })();

@@ -15,6 +15,7 @@ use axum::response::Response;
 #[derive(Template)]
 #[template(path = "run.html")]
 struct RunPage {
+    health: super::health::Health,
     id: u64,
     job: String,
     status: String,
@@ -31,6 +32,7 @@ struct RunPage {
 #[derive(Template)]
 #[template(path = "stack.html")]
 struct StackPage {
+    health: super::health::Health,
     stack: crate::plan::view::StackStatus,
     sync: String,
     services: Vec<(String, String, String, String, String)>,
@@ -47,7 +49,12 @@ pub async fn run(State(state): State<AppState>, Path(id): Path<u64>) -> Response
         Ok((None, _)) => return error(StatusCode::NOT_FOUND, &format!("no run {id}")),
         Err(resp) => return resp,
     };
+    let health = match super::health::of(&state).await {
+        Ok(h) => h,
+        Err(resp) => return resp,
+    };
     let page = RunPage {
+        health,
         id,
         job: run.job.clone(),
         status: word(&run.status),
@@ -75,7 +82,12 @@ pub async fn stack(State(state): State<AppState>, Path(name): Path<String>) -> R
         return error(StatusCode::NOT_FOUND, &format!("no stack {name}"));
     };
     let last = stack.last_plan.clone();
+    let health = match super::health::of(&state).await {
+        Ok(h) => h,
+        Err(resp) => return resp,
+    };
     let page = StackPage {
+        health,
         sync: word(&stack.sync),
         services: stack
             .services
@@ -149,6 +161,7 @@ const KINDS: [&str; 15] = [
 #[derive(Template)]
 #[template(path = "events.html")]
 struct EventsPage {
+    health: super::health::Health,
     kind: String,
     before: String,
     kinds: Vec<&'static str>,
@@ -166,7 +179,12 @@ pub async fn events(
         Ok(found) => found,
         Err(resp) => return resp,
     };
+    let health = match super::health::of(&state).await {
+        Ok(h) => h,
+        Err(resp) => return resp,
+    };
     let page = EventsPage {
+        health,
         kind: page.kind.map(|k| word(&k)).unwrap_or_default(),
         before: page.before.map_or(String::new(), |b| b.to_string()),
         kinds: KINDS.to_vec(),

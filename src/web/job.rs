@@ -72,6 +72,7 @@ fn schedule_words(job: &Job) -> String {
 #[derive(Template)]
 #[template(path = "job.html")]
 struct JobPage {
+    health: super::health::Health,
     name: String,
     declared: bool,
     kind: String,
@@ -173,7 +174,12 @@ pub async fn page(
         .then(|| found.runs.last().map(|r| r.id.to_string()))
         .flatten()
         .unwrap_or_default();
+    let health = match super::health::of(&state).await {
+        Ok(h) => h,
+        Err(resp) => return resp,
+    };
     let page = JobPage {
+        health,
         name,
         declared: job.is_some(),
         kind: job.map_or(String::new(), |j| j.kind.word().to_owned()),

@@ -13,6 +13,7 @@ pub mod client;
 mod detail;
 mod fmt;
 mod guard;
+mod health;
 mod job;
 mod jobs;
 mod notices;
@@ -109,6 +110,9 @@ pub fn router(state: AppState) -> Router {
         .route("/stacks/{name}", get(detail::stack))
         .route("/badge/jobs/{file}", get(badge::job))
         .route("/badge/stacks/{file}", get(badge::stack))
+        .route("/api/v1/health", get(health::api))
+        .route("/favicon-ok.svg", get(health::icon_ok))
+        .route("/favicon-bad.svg", get(health::icon_bad))
         .route("/healthz", get(|| async { "ok\n" }))
         .route("/readyz", get(readyz))
         .route("/api/v1/status", get(status))

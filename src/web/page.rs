@@ -53,6 +53,7 @@ struct EventRow {
 #[derive(Template)]
 #[template(path = "dashboard.html")]
 struct Dashboard {
+    health: super::health::Health,
     source: String,
     branch: String,
     applied: String,
@@ -104,7 +105,9 @@ async fn build(state: &AppState) -> Result<String, Response> {
     let jobs = super::jobs::rows(state).await?;
     let reader = state.store.clone();
     let events = blocking(move || reader.events(20, None)).await?;
+    let health = super::health::of(state).await?;
     let page = Dashboard {
+        health,
         source: status.source.url.clone(),
         branch: status
             .source

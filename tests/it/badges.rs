@@ -1,5 +1,7 @@
-//! Badges from a running daemon: a job's newest run and a stack's sync
-//! state as shields-style SVGs, cached a few seconds, 404 for unknown names.
+//! Health at a glance from a running daemon: badges (a job's newest run and
+//! a stack's sync state as shields-style SVGs, cached a few seconds, 404 for
+//! unknown names) and the summary line, title and favicon of every page,
+//! which follow a job failing and recovering.
 
 use crate::runs::daemon;
 use crate::support::{Dir, http};
@@ -72,4 +74,63 @@ fn badges_show_each_job_and_stack_as_text_on_colour() {
     ] {
         assert_eq!(badge(path).status, 404, "{path}");
     }
+}
+
+#[test]
+fn the_summary_title_and_favicon_follow_a_job_failing_and_recovering() {
+    let folder = Dir::new();
+    let data = Dir::new();
+    let flag = data.path().join("fail-now");
+    folder.write(
+        "jobs/j.yaml",
+        format!(
+            "jobs:\n  - {{ name: flip, schedule: '* * * * * *', command: [sh, -c, 'test ! -e {}'] }}\n  - {{ name: calm, command: ['true'] }}\n",
+            flag.display()
+        ),
+    );
+    let tend = daemon(&folder, &data, &[], &[]);
+    let health = || http::get(tend.addr, "/api/v1/health").json();
+    let within = |what: &str, ok: bool| {
+        let start = std::time::Instant::now();
+        let seen =
+            crate::support::procs::wait_until(Duration::from_secs(10), || health()["ok"] == ok);
+        assert!(seen, "{what}: {}", health());
+        start.elapsed()
+    };
+    within("healthy at first", true);
+    assert_eq!(health()["line"], "All 2 jobs and 0 stacks healthy");
+    for page in ["/", "/jobs/calm", "/events"] {
+        let html = http::get(tend.addr, page).body;
+        assert!(
+            html.contains("All 2 jobs and 0 stacks healthy"),
+            "{page}: {html}"
+        );
+        assert!(html.contains("href=\"/favicon-ok.svg\""), "{page}");
+        assert!(!html.contains("failing ·"), "{page}");
+    }
+    std::fs::write(&flag, "").unwrap();
+    let took = within("failing", false);
+    assert!(took < Duration::from_secs(3), "noticed in {took:?}");
+    assert_eq!(health()["line"], "1 failing: flip");
+    let html = http::get(tend.addr, "/jobs/calm").body;
+    assert!(
+        html.contains("<title>✖ 1 failing · calm · tend</title>"),
+        "{html}"
+    );
+    assert!(
+        html.contains("href=\"/favicon-bad.svg\"") && html.contains("1 failing: flip"),
+        "{html}"
+    );
+    std::fs::remove_file(&flag).unwrap();
+    let took = within("recovered", true);
+    assert!(
+        took < Duration::from_secs(3),
+        "recovery noticed in {took:?}"
+    );
+    let icon = http::get(tend.addr, "/favicon-bad.svg");
+    assert!(
+        icon.status == 200 && icon.body.starts_with("<svg"),
+        "{}",
+        icon.body
+    );
 }

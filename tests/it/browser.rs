@@ -87,6 +87,10 @@ fn dashboard_in_a_real_browser() {
         "<span class=\"badge synced\">synced</span>",
         "web running",
         "commit-applied",
+        // Health at a glance: the summary line, title and favicon.
+        "<p id=\"health\" class=\"health bad\" role=\"status\"><span aria-hidden=\"true\">✖</span> 1 failing: flaky</p>",
+        "<title>✖ 1 failing · tend</title>",
+        "href=\"/favicon-bad.svg\"",
     ] {
         assert!(dom.contains(want), "missing {want:?} in the DOM:\n{dom}");
     }
