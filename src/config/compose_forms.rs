@@ -248,36 +248,7 @@ pub fn port(node: &Node, errs: &mut Errs) -> Vec<PortMapping> {
         Vec::new()
     };
     if let Value::Map(_) = node.value {
-        check_keys(
-            node,
-            &[
-                "target",
-                "published",
-                "host_ip",
-                "protocol",
-                "mode",
-                "name",
-                "app_protocol",
-            ],
-            errs,
-        );
-        let target = node
-            .get("target")
-            .and_then(scalar)
-            .and_then(|t| t.parse().ok());
-        let Some(target) = target else {
-            errs.push((node.pos, "a long-form port needs a numeric `target`".into()));
-            return Vec::new();
-        };
-        return vec![PortMapping {
-            host_ip: node.get("host_ip").and_then(scalar),
-            published: node.get("published").and_then(scalar),
-            target,
-            protocol: node
-                .get("protocol")
-                .and_then(scalar)
-                .unwrap_or_else(|| "tcp".into()),
-        }];
+        return long_port(node, errs).into_iter().collect();
     }
     let Some(text) = scalar(node) else {
         return Vec::new();
@@ -324,6 +295,38 @@ pub fn port(node: &Node, errs: &mut Errs) -> Vec<PortMapping> {
             "a container port range needs a host range of the same size (or none)",
         ),
     }
+}
+
+/// A long-form `ports` entry (`target`, `published`, `host_ip`, `protocol`;
+/// `mode`, `name`, `app_protocol` accepted without effect).
+fn long_port(node: &Node, errs: &mut Errs) -> Option<PortMapping> {
+    let keys = [
+        "target",
+        "published",
+        "host_ip",
+        "protocol",
+        "mode",
+        "name",
+        "app_protocol",
+    ];
+    check_keys(node, &keys, errs);
+    let target = node
+        .get("target")
+        .and_then(scalar)
+        .and_then(|t| t.parse().ok());
+    let Some(target) = target else {
+        errs.push((node.pos, "a long-form port needs a numeric `target`".into()));
+        return None;
+    };
+    Some(PortMapping {
+        host_ip: node.get("host_ip").and_then(scalar),
+        published: node.get("published").and_then(scalar),
+        target,
+        protocol: node
+            .get("protocol")
+            .and_then(scalar)
+            .unwrap_or_else(|| "tcp".into()),
+    })
 }
 
 /// A port `80` or range `9000-9002` (low first), each in 1..=65535.

@@ -279,4 +279,6 @@ impl Schedule {
 mod tests;
 
 #[cfg(test)]
+mod model;
+#[cfg(test)]
 mod model_tests;
