@@ -243,24 +243,12 @@ fn words_say_what_partial_steps_and_lw_do() {
         "{}",
         words("*/90 * * * *")
     );
-    assert!(
-        words("0-30/15 * * * * *").contains("0, 15, and 30"),
-        "{}",
-        words("0-30/15 * * * * *")
-    );
-    assert!(
-        words("*/15 * * * *").contains("every 15 minutes"),
-        "{}",
-        words("*/15 * * * *")
-    );
-    assert!(
-        words("0 0 LW * *").contains("last weekday"),
-        "{}",
-        words("0 0 LW * *")
-    );
-    assert!(
-        words("0 0 L * *").contains("last day"),
-        "{}",
-        words("0 0 L * *")
-    );
+    for (expr, says) in [
+        ("0-30/15 * * * * *", "0, 15, and 30"),
+        ("*/15 * * * *", "every 15 minutes"),
+        ("0 0 LW * *", "last weekday"),
+        ("0 0 L * *", "last day"),
+    ] {
+        assert!(words(expr).contains(says), "{expr}: {}", words(expr));
+    }
 }

@@ -50,7 +50,11 @@ fn plural(n: usize, one: &str) -> String {
 
 /// Works out the health of everything `state` shows.
 pub async fn of(state: &AppState) -> Result<Health, Response> {
-    let jobs = super::jobs::rows(state).await?;
+    Ok(from_rows(state, &super::jobs::rows(state).await?))
+}
+
+/// [`of`] from job rows already read (the dashboard reads them anyway).
+pub fn from_rows(state: &AppState, jobs: &[super::jobs::JobView]) -> Health {
     let mut failing: Vec<String> = jobs
         .iter()
         .filter(|j| {
@@ -97,7 +101,7 @@ pub async fn of(state: &AppState) -> Result<Health, Response> {
         line.push_str(" · source stale: no successful fetch in three poll intervals");
     }
     let ok = failing.is_empty() && !stale && applied;
-    Ok(Health {
+    Health {
         ok,
         line,
         word: if ok { "ok" } else { "bad" },
@@ -105,7 +109,7 @@ pub async fn of(state: &AppState) -> Result<Health, Response> {
         jobs: jobs.len(),
         stacks: managed,
         stale,
-    })
+    }
 }
 
 /// `GET /api/v1/health`.

@@ -105,7 +105,7 @@ async fn build(state: &AppState) -> Result<String, Response> {
     let jobs = super::jobs::rows(state).await?;
     let reader = state.store.clone();
     let events = blocking(move || reader.events(20, None)).await?;
-    let health = super::health::of(state).await?;
+    let health = super::health::from_rows(state, &jobs);
     let page = Dashboard {
         health,
         source: status.source.url.clone(),
